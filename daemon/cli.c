@@ -1,0 +1,100 @@
+/*
+ * cli.c - helpers shared by the leakmon commands: exit codes, error
+ * printing, target and size parsing, human units.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int lm_exit_code(int status)
+{
+	if (status < 0)
+		status = -status;
+	switch (status) {
+	case LM_OK: return LM_EXIT_OK;
+	case LM_EINVAL: return LM_EXIT_USAGE;
+	case LM_ENOPROC: return LM_EXIT_NOPROC;
+	case LM_EPERM: return LM_EXIT_PERM;
+	case LM_ENOTGLIBC: return LM_EXIT_NOTGLIBC;
+	case LM_EVERSION: return LM_EXIT_VERSION;
+	case LM_EEXITED: return LM_EXIT_EXITED;
+	case LM_ECORRUPT: return LM_EXIT_CORRUPT;
+	case LM_ENOTFOUND: return LM_EXIT_NOTFOUND;
+	case LM_EIO: return LM_EXIT_IO;
+	default: return LM_EXIT_FAILURE;
+	}
+}
+
+void lm_cli_error(const struct lm_err *err)
+{
+	fprintf(stderr, "leakmon: %s\n", err->msg[0] ? err->msg : lm_status_name(err->code));
+}
+
+void lm_cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "leakmon %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see leakmon %s --help)\n", cmd);
+}
+
+int lm_cli_parse_target(const char *arg, struct lm_snapshot_opts *opts)
+{
+	const char *p;
+	char *end;
+	long pid;
+
+	for (p = arg; *p && isdigit((unsigned char)*p); p++)
+		;
+	if (*arg && !*p) {
+		errno = 0;
+		pid = strtol(arg, &end, 10);
+		if (errno || pid <= 0 || pid > 0x3fffffff)
+			return -1;
+		opts->pid = (pid_t)pid;
+		opts->core_path = NULL;
+		return 0;
+	}
+	if (!*arg)
+		return -1;
+	opts->pid = 0;
+	opts->core_path = arg;
+	return 0;
+}
+
+int lm_cli_parse_mode(const char *arg, int *mode)
+{
+	if (!strcmp(arg, "live"))
+		*mode = LM_MODE_LIVE;
+	else if (!strcmp(arg, "copy"))
+		*mode = LM_MODE_COPY;
+	else if (!strcmp(arg, "auto"))
+		*mode = LM_MODE_AUTO;
+	else
+		return -1;
+	return 0;
+}
+
+void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1000.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, units[u]);
+}

@@ -1,0 +1,51 @@
+/*
+ * cli.h - the leakmon command line: subcommands, shared option helpers and
+ * exit codes.
+ */
+#ifndef LM_CLI_H
+#define LM_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "snapshot.h"
+
+/* Exit codes, documented in `leakmon --help` and leakmon(1). */
+enum lm_exit {
+	LM_EXIT_OK = 0,
+	LM_EXIT_FAILURE = 1,	/* anything not listed below */
+	LM_EXIT_USAGE = 2,	/* bad command line */
+	LM_EXIT_NOPROC = 3,	/* no such process */
+	LM_EXIT_PERM = 4,	/* permission denied (CAP_SYS_PTRACE, ptrace_scope) */
+	LM_EXIT_NOTGLIBC = 5,	/* not a glibc-malloc process */
+	LM_EXIT_VERSION = 6,	/* unsupported glibc version */
+	LM_EXIT_EXITED = 7,	/* the process exited during the snapshot */
+	LM_EXIT_CORRUPT = 8,	/* corrupt heap or core file */
+	LM_EXIT_NOTFOUND = 9,	/* address, type or object not found */
+	LM_EXIT_IO = 10,	/* file could not be read or written */
+	LM_EXIT_PARTIAL = 11,	/* result printed, but partial (see warning) */
+};
+
+int lm_exit_code(int status);		/* LM_E* (either sign) -> enum lm_exit */
+void lm_cli_error(const struct lm_err *err);	/* "leakmon: MESSAGE" on stderr */
+void lm_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Parse a TARGET argument: a pid (digits) or the path of a core file. */
+int lm_cli_parse_target(const char *arg, struct lm_snapshot_opts *opts);
+/* Parse --mode live|copy|auto. */
+int lm_cli_parse_mode(const char *arg, int *mode);
+
+/* "53.2 MB" style, 1000-based like the examples. */
+void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len);
+
+int cmd_stat(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_show(int argc, char **argv);
+int cmd_roots(int argc, char **argv);
+int cmd_leaks(int argc, char **argv);
+int cmd_trends(int argc, char **argv);
+
+#endif

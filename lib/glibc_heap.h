@@ -1,0 +1,110 @@
+/*
+ * glibc_heap.h - walking a glibc ptmalloc heap from outside.
+ *
+ * Given a memory source, finds libc and its version, main_arena (without
+ * symbols: by its top pointer and self-pointing empty bins), every other
+ * arena and heap, the mmapped chunks, and the exact set of free chunks
+ * (bins, fastbins, every thread's tcache; safe-linking decoded), then calls
+ * back once per chunk in address order within each heap. See
+ * shared/HEAPWALK.md for the layouts and the algorithm.
+ *
+ * Every loop over target data is bounded; an inconsistency yields -LM_ECORRUPT
+ * with the address, or, where the rest can still be trusted, a partial walk
+ * flagged in lm_heap_info.partial.
+ */
+#ifndef LM_GLIBC_HEAP_H
+#define LM_GLIBC_HEAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "memsrc.h"
+#include "symbols.h"
+
+enum lm_chunk_state {
+	LM_CHUNK_INUSE,		/* live allocation in an arena heap */
+	LM_CHUNK_MMAPPED,	/* live mmapped allocation (IS_MMAPPED) */
+	LM_CHUNK_TCACHE_STRUCT,	/* a thread's tcache_perthread_struct (live, internal) */
+	LM_CHUNK_FREE_TCACHE,	/* free, held in a tcache bin */
+	LM_CHUNK_FREE_FAST,	/* free, in a fastbin */
+	LM_CHUNK_FREE_UNSORTED,	/* free, in the unsorted bin */
+	LM_CHUNK_FREE_SMALL,	/* free, in a small bin */
+	LM_CHUNK_FREE_LARGE,	/* free, in a large bin */
+	LM_CHUNK_TOP,		/* an arena's top chunk (not counted as free) */
+	LM_CHUNK_FENCEPOST	/* heap-end fencepost (malloc's own) */
+};
+
+static inline int lm_chunk_is_live(int state)
+{
+	return state == LM_CHUNK_INUSE || state == LM_CHUNK_MMAPPED ||
+	       state == LM_CHUNK_TCACHE_STRUCT;
+}
+static inline int lm_chunk_is_free(int state)
+{
+	return state >= LM_CHUNK_FREE_TCACHE && state <= LM_CHUNK_FREE_LARGE;
+}
+
+struct lm_chunk {
+	uint64_t addr;		/* chunk header address; user pointer = addr + 16 */
+	uint64_t size;		/* chunk size (flags masked off) */
+	uint64_t usable;	/* size - 8, or size - 16 when mmapped */
+	uint8_t state;		/* enum lm_chunk_state */
+	uint8_t flags;		/* raw A|M|P bits */
+	uint16_t arena;		/* index into lm_heap_info.arenas; 0xffff for mmapped */
+};
+
+#define LM_MAX_ARENAS 1024
+
+struct lm_arena_info {
+	uint64_t addr;		/* the malloc_state */
+	uint64_t top;		/* its top chunk */
+	uint64_t top_size;
+	uint64_t system_mem;
+	unsigned nheaps;	/* 1 for main_arena's [heap] */
+	int locked;		/* mutex held at the stop */
+};
+
+struct lm_heap_info {
+	char glibc_version[16];	/* "2.36" */
+	uint64_t libc_base;
+	uint64_t main_arena;	/* address found (tests compare with gdb's &main_arena) */
+	uint64_t mp;		/* address of mp_ (0 if not found) */
+	uint64_t sbrk_base;
+	uint64_t tcache_key;	/* 2.34+: the random key; 0 if unknown */
+	size_t narenas;
+	struct lm_arena_info arenas[64];	/* first 64; narenas may be larger */
+	/* totals (bytes are chunk sizes) */
+	uint64_t inuse_count, inuse_bytes;	/* live: INUSE + MMAPPED + TCACHE_STRUCT */
+	uint64_t free_count, free_bytes;	/* tcache + fast + bins, not top */
+	uint64_t mmapped_count, mmapped_bytes;
+	uint64_t top_bytes;
+	uint64_t tcache_count, tcache_bytes;	/* subset of free held in tcaches */
+	uint64_t fast_count, fast_bytes;	/* subset of free in fastbins */
+	uint64_t chunks_walked;
+	int partial;		/* some part could not be walked; see warning */
+	char warning[LM_ERRMSG_MAX];
+};
+
+/* Called once per chunk; return non-zero to stop the walk (that value is
+ * returned by lm_glibc_walk). */
+typedef int (*lm_chunk_fn)(void *ctx, const struct lm_chunk *chunk);
+
+struct lm_walk_opts {
+	int include_free;	/* also report free, top and fencepost chunks */
+	uint64_t max_chunks;	/* bound on chunks per heap; 0 = default (derived from heap size) */
+};
+
+/* Detect libc and its version; -LM_ENOTGLIBC names what was found instead
+ * (static binary, jemalloc, tcmalloc), -LM_EVERSION an unknown version. */
+int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
+		    struct lm_heap_info *info, struct lm_err *err);
+
+/* Detect, then walk. syms may be NULL (then no symbol cross-checks). */
+int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
+		  const struct lm_walk_opts *opts, struct lm_heap_info *info,
+		  lm_chunk_fn fn, void *ctx, struct lm_err *err);
+
+const char *lm_chunk_state_name(int state);	/* "in use", "tcache", "fastbin", ... */
+
+#endif

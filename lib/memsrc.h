@@ -1,0 +1,85 @@
+/*
+ * memsrc.h - a memory source: the target's memory and mappings, whatever they
+ * come from.
+ *
+ * Three kinds, one interface:
+ *  - live: the target is stopped (lm_ptrace_stop), its writable mappings are
+ *    copied into pre-faulted local buffers, then it is released at once; all
+ *    analysis reads those copies.
+ *  - copy: a frozen copy-on-write clone of the target is read at leisure
+ *    (issue 6).
+ *  - core: an ELF core file, mmap'ed; PT_LOAD segments are the regions,
+ *    NT_FILE gives the mappings' paths, NT_PRSTATUS the threads' registers.
+ *
+ * Readers (walker, classifier, refgraph) see only regions of captured bytes:
+ * lm_mem_view returns a pointer into local memory, or NULL when any byte of
+ * the range was not captured. Nothing here ever writes to the target.
+ */
+#ifndef LM_MEMSRC_H
+#define LM_MEMSRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "proc.h"
+#include "ptrace.h"
+
+enum lm_memsrc_kind { LM_SRC_LIVE, LM_SRC_COPY, LM_SRC_CORE };
+
+struct lm_region {
+	uint64_t start, end;		/* target addresses [start, end) */
+	const uint8_t *data;		/* local bytes of [start, end) */
+	const struct lm_mapping *map;	/* the mapping it belongs to (in src->maps) */
+};
+
+struct lm_memsrc {
+	enum lm_memsrc_kind kind;
+	pid_t pid;			/* target pid (from the core's notes for cores) */
+	char *exe;			/* path of the executable, or NULL */
+	char *core_path;		/* for LM_SRC_CORE */
+	struct lm_maps maps;		/* every mapping of the target */
+	struct lm_region *regions;	/* captured memory, sorted by start, disjoint */
+	size_t nregions;
+	struct lm_thread_regs *threads;	/* every thread's registers at the stop */
+	size_t nthreads;
+	uint64_t pause_ns;		/* how long the target was stopped (0 for cores) */
+	uint64_t capture_bytes;		/* total bytes captured */
+	uint64_t rss_bytes;		/* target RSS at the stop, when known */
+	int64_t taken_at_us;		/* wall clock (CLOCK_REALTIME) of the stop */
+	void *impl;			/* kind-specific state */
+};
+
+struct lm_live_opts {
+	/* Abandon (release the target, return LM_ELIMIT) if a copy would need
+	 * more than this many bytes; 0 = no limit. */
+	uint64_t max_capture_bytes;
+};
+
+int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
+			struct lm_memsrc **out, struct lm_err *err);
+int lm_memsrc_open_core(const char *path, struct lm_memsrc **out,
+			struct lm_err *err);
+void lm_memsrc_close(struct lm_memsrc *src);
+
+/* Pointer to len captured bytes at addr, or NULL. Valid until close. */
+const void *lm_mem_view(const struct lm_memsrc *src, uint64_t addr, size_t len);
+/* Copy len bytes; 0, or -LM_EFAULT when not captured. */
+int lm_mem_read(const struct lm_memsrc *src, uint64_t addr, void *buf, size_t len);
+/* Read one 64-bit word; 0 or -LM_EFAULT. */
+int lm_mem_word(const struct lm_memsrc *src, uint64_t addr, uint64_t *val);
+/* The captured region containing addr, or NULL. */
+const struct lm_region *lm_mem_region(const struct lm_memsrc *src, uint64_t addr);
+
+/* Open the file behind a file-backed mapping for reading (ELF symbols,
+ * libc version): /proc/PID/map_files/ for live targets (works even when the
+ * file was replaced on disk), the path otherwise. Returns an fd or a
+ * negative LM_E* code. */
+int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
+				const struct lm_mapping *map, struct lm_err *err);
+
+/* Used by the source implementations: sort and index regions. */
+void lm_memsrc_sort_regions(struct lm_memsrc *src);
+
+#endif

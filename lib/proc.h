@@ -1,0 +1,65 @@
+/*
+ * proc.h - reading /proc/PID: mappings, threads, exe, status.
+ *
+ * Everything read here is a snapshot of a moving target; callers that need
+ * a consistent view read again while the process is stopped.
+ */
+#ifndef LM_PROC_H
+#define LM_PROC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define LM_PROT_R	0x1
+#define LM_PROT_W	0x2
+#define LM_PROT_X	0x4
+#define LM_PROT_SHARED	0x8	/* 's' in maps; otherwise private */
+
+struct lm_mapping {
+	uint64_t start, end;	/* [start, end) */
+	uint64_t offset;	/* file offset of start */
+	unsigned prot;		/* LM_PROT_* */
+	unsigned dev_major, dev_minor;
+	uint64_t inode;
+	char *path;		/* NULL when anonymous; "[heap]", "[stack]", ... */
+};
+
+struct lm_maps {
+	struct lm_mapping *v;	/* sorted by start */
+	size_t n;
+};
+
+int lm_proc_read_maps(pid_t pid, struct lm_maps *out, struct lm_err *err);
+/* Parse maps text (as in /proc/PID/maps); used by tests and the core source. */
+int lm_maps_parse(const char *text, struct lm_maps *out, struct lm_err *err);
+void lm_maps_free(struct lm_maps *maps);
+/* The mapping containing addr, or NULL. Binary search. */
+const struct lm_mapping *lm_maps_find(const struct lm_maps *maps, uint64_t addr);
+/* Deep copy (paths duplicated). */
+int lm_maps_copy(const struct lm_maps *from, struct lm_maps *to);
+
+/* Thread ids in /proc/PID/task, ascending. *tids is malloc'd. */
+int lm_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, struct lm_err *err);
+
+struct lm_proc_status {
+	char comm[64];
+	char state;			/* R, S, D, T, t, Z, X */
+	uint64_t start_time_ticks;	/* field 22 of /proc/PID/stat */
+	uint64_t rss_bytes;		/* VmRSS */
+	uint64_t vm_bytes;		/* VmSize */
+	uid_t uid;			/* real uid */
+	pid_t ppid;
+	int threads;
+};
+int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err);
+
+/* readlink of /proc/PID/exe into buf (NUL-terminated; " (deleted)" kept). */
+int lm_proc_exe(pid_t pid, char *buf, size_t len, struct lm_err *err);
+
+/* Does the process exist (kill(pid, 0) or /proc/PID present)? */
+int lm_proc_exists(pid_t pid);
+
+#endif

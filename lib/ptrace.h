@@ -1,0 +1,47 @@
+/*
+ * ptrace.h - stopping every thread of a process and letting it go again.
+ *
+ * Only PTRACE_SEIZE + PTRACE_INTERRUPT are used: if we die while a target is
+ * stopped, the kernel detaches it and it simply runs on (no SIGSTOP is ever
+ * queued, no PTRACE_ATTACH). Threads born while we stop the others are
+ * caught by re-reading /proc/PID/task until the set is stable.
+ */
+#ifndef LM_PTRACE_H
+#define LM_PTRACE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include "error.h"
+
+struct lm_thread_regs {
+	pid_t tid;
+	struct user_regs_struct regs;
+	struct user_fpregs_struct fpregs;
+};
+
+struct lm_stopped {
+	pid_t pid;
+	struct lm_thread_regs *threads;	/* every thread, registers saved */
+	size_t nthreads;
+	uint64_t stopped_at_ns;		/* CLOCK_MONOTONIC when the first thread stopped */
+	uint64_t paused_ns;		/* set by lm_ptrace_release: first stop to last detach */
+	int attached;			/* still holding the threads */
+};
+
+/* Seize and interrupt every thread; on return all are stopped with their
+ * registers in st->threads. On failure nothing stays attached. */
+int lm_ptrace_stop(pid_t pid, struct lm_stopped *st, struct lm_err *err);
+
+/* Detach every thread (they run on); records st->paused_ns. Safe to call
+ * twice. Keeps st->threads for later use. */
+void lm_ptrace_release(struct lm_stopped *st);
+
+/* Release (if needed) and free. */
+void lm_stopped_free(struct lm_stopped *st);
+
+uint64_t lm_now_ns(void);	/* CLOCK_MONOTONIC in ns */
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * symbols.h - the target's modules and their ELF symbols, at run-time addresses.
+ *
+ * For every file-backed module in the memory source: .dynsym, .symtab where
+ * not stripped, and a separate debug file (/usr/lib/debug/.build-id/xx/y.debug)
+ * when one is present: never required. Addresses include the load bias.
+ * C++ names are demangled (vtables: "_ZTV3Foo" -> kind VTABLE, name "Foo").
+ * Read with elfutils' libelf.
+ */
+#ifndef LM_SYMBOLS_H
+#define LM_SYMBOLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "memsrc.h"
+
+enum lm_sym_kind { LM_SYM_FUNC, LM_SYM_OBJECT, LM_SYM_VTABLE, LM_SYM_OTHER };
+
+struct lm_module {
+	char *path;		/* as mapped, e.g. /usr/lib/x86_64-linux-gnu/libc.so.6 */
+	const char *name;	/* basename of path */
+	uint64_t bias;		/* load bias: run-time address - ELF address */
+	uint64_t lo, hi;	/* span of all its mappings */
+	uint64_t data_lo, data_hi;	/* writable span (.data/.bss), 0 if none */
+	int has_symtab;		/* .symtab found (in the file or a debug file) */
+	int debug_file;		/* a separate debug file was used */
+	char build_id[41];	/* hex, "" when absent */
+};
+
+struct lm_symbol {
+	uint64_t addr;		/* run-time address */
+	uint64_t size;
+	const char *name;	/* demangled (for vtables: the class name) */
+	const char *raw;	/* as in the symbol table */
+	unsigned char kind;	/* enum lm_sym_kind */
+	unsigned char local;	/* STB_LOCAL */
+	unsigned short module;	/* index into modules */
+};
+
+struct lm_symtab_opts {
+	const char *debug_root;	/* default "/usr/lib/debug"; "" disables */
+};
+
+struct lm_symtab;
+
+int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opts,
+		   struct lm_symtab **out, struct lm_err *err);
+void lm_symtab_free(struct lm_symtab *tab);
+
+size_t lm_symtab_nmodules(const struct lm_symtab *tab);
+const struct lm_module *lm_symtab_module_at(const struct lm_symtab *tab, size_t i);
+/* The module whose mappings contain addr, or NULL. */
+const struct lm_module *lm_symtab_module(const struct lm_symtab *tab, uint64_t addr);
+/* The module whose basename or path matches (libc: "libc.so.6"), or NULL. */
+const struct lm_module *lm_symtab_module_named(const struct lm_symtab *tab, const char *name);
+
+/* The symbol whose [addr, addr+size) contains addr (size 0 symbols match
+ * exactly), or NULL. Used for vtables and data objects. */
+const struct lm_symbol *lm_symtab_lookup(const struct lm_symtab *tab, uint64_t addr);
+/* The nearest symbol at or below addr in the same module (functions for
+ * stack frames), or NULL. */
+const struct lm_symbol *lm_symtab_nearest(const struct lm_symtab *tab, uint64_t addr);
+/* By raw or demangled name, first match; NULL if none. */
+const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const char *name);
+
+/* Demangle a C++ symbol or type name; returns malloc'd text or NULL if the
+ * name is not mangled. Types: pass "3Foo" style (no _Z prefix) with is_type. */
+char *lm_demangle(const char *mangled, int is_type);
+
+#endif

@@ -1,0 +1,103 @@
+# tests/init.sh - helpers every test sources.
+#
+#   . "$LM_SRCDIR/tests/init.sh"
+#   start_target basic            # runs $LM_TARGETS/basic, waits for "ready"
+#   expect_count class Order "$(target_expect class Order count)"
+#
+# Test targets print what they allocated, one line each, then "ready", then
+# wait (they never exit on their own until signalled):
+#   expect KIND NAME COUNT BYTES
+#   info KEY VALUE
+#   ready
+# Exit codes: 0 pass, 77 skip, 99 hard error, anything else fail (automake).
+
+set -u
+: "${LM_SRCDIR:?run through make check}" "${LM_BUILDDIR:?}" "${LM_TARGETS:?}"
+: "${LEAKMON:=$LM_BUILDDIR/leakmon}" "${LEAKMOND:=$LM_BUILDDIR/leakmond}"
+
+LM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/leakmon-test.XXXXXX")
+LM_PIDS=()
+
+lm_cleanup() {
+	local p
+	for p in "${LM_PIDS[@]}"; do
+		kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${LM_PIDS[@]}"; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$LM_TMP"
+}
+trap lm_cleanup EXIT
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+framework_failure() { echo "ERROR: $*" >&2; exit 99; }
+note() { echo "# $*" >&2; }
+
+# start_target NAME [ARGS...]: start a test target in the background, wait
+# (up to 30 s) until it prints "ready". Sets TARGET_PID and TARGET_OUT.
+start_target() {
+	local name=$1; shift
+	TARGET_OUT="$LM_TMP/$name.$RANDOM.out"
+	"$LM_TARGETS/$name" "$@" >"$TARGET_OUT" 2>"$TARGET_OUT.err" &
+	TARGET_PID=$!
+	LM_PIDS+=("$TARGET_PID")
+	wait_for_line "$TARGET_OUT" '^ready' 30 ||
+		framework_failure "target $name did not become ready: $(cat "$TARGET_OUT.err")"
+}
+
+# wait_for_line FILE REGEX SECONDS
+wait_for_line() {
+	local file=$1 re=$2 secs=$3 i
+	for ((i = 0; i < secs * 20; i++)); do
+		grep -qE "$re" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# target_expect KIND NAME count|bytes [OUTFILE]: what the target said it allocated.
+target_expect() {
+	local kind=$1 name=$2 what=$3 out=${4:-$TARGET_OUT}
+	awk -v k="$kind" -v n="$name" -v w="$what" '
+		$1 == "expect" && $2 == k {
+			line = $0; sub(/^expect [^ ]+ /, "", line)
+			# name may contain spaces: the last two fields are numbers
+			m = split(line, f, " "); nm = f[1]
+			for (i = 2; i <= m - 2; i++) nm = nm " " f[i]
+			if (nm == n) { print (w == "count" ? f[m-1] : f[m]); found = 1 }
+		}
+		END { if (!found) exit 1 }' "$out"
+}
+
+# target_info KEY [OUTFILE]
+target_info() {
+	awk -v k="$1" '$1 == "info" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print; exit }' "${2:-$TARGET_OUT}"
+}
+
+# json_get FILE JQ-LIKE-PYTHON-EXPR: evaluate a python expression on the JSON in FILE (variable j).
+json_get() {
+	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$1" "$2"
+}
+
+# assert_eq WHAT EXPECTED ACTUAL
+assert_eq() {
+	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# target_alive PID: the process exists and is not stopped (state not T/t).
+target_running() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != T ] && [ "$st" != t ] && [ "$st" != Z ]
+}
+
+# without_debug_symbols CMD...: run CMD with /usr/lib/debug hidden behind an
+# empty directory in a private mount namespace (production servers have no
+# libc debug symbols).
+without_debug_symbols() {
+	local empty="$LM_TMP/empty-debug"
+	mkdir -p "$empty"
+	unshare --mount --propagation private sh -c 'mount --bind "$1" /usr/lib/debug && shift && exec "$@"' sh "$empty" "$@"
+}
