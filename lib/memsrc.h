@@ -55,12 +55,28 @@ struct lm_live_opts {
 	/* Abandon (release the target, return LM_ELIMIT) if a copy would need
 	 * more than this many bytes; 0 = no limit. */
 	uint64_t max_capture_bytes;
+	/* Abandon the capture (release the target, return LM_ELIMIT) once the
+	 * target has been stopped this long; 0 = no limit. */
+	uint64_t max_pause_ns;
+};
+
+struct lm_copy_opts {
+	uint64_t max_capture_bytes;	/* as for live */
+	uint64_t min_headroom_bytes;	/* refuse (LM_ELIMIT) when the target's cgroup
+					 * has less memory headroom than this */
+	uint64_t max_copy_lifetime_ns;	/* kill the copy after this long */
 };
 
 int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
 			struct lm_memsrc **out, struct lm_err *err);
 int lm_memsrc_open_core(const char *path, struct lm_memsrc **out,
 			struct lm_err *err);
+/* Frozen copy (issue 6): a copy-on-write clone of the stopped target is
+ * made, the target released at once, the clone read at leisure and killed.
+ * Fails without touching the target when a copy cannot be made; the caller
+ * then falls back to lm_memsrc_open_live. */
+int lm_memsrc_open_copy(pid_t pid, const struct lm_copy_opts *opts,
+			struct lm_memsrc **out, struct lm_err *err);
 void lm_memsrc_close(struct lm_memsrc *src);
 
 /* Pointer to len captured bytes at addr, or NULL. Valid until close. */
@@ -81,5 +97,12 @@ int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
 
 /* Used by the source implementations: sort and index regions. */
 void lm_memsrc_sort_regions(struct lm_memsrc *src);
+
+/* Used by the live and copy sources: copy every private writable mapping of
+ * `maps` from process `pid` (which must be stopped) into pre-faulted local
+ * buffers, appending regions to src (whose maps must be `maps`). Bounded by
+ * max_capture_bytes (0 = none) and by a deadline (CLOCK_MONOTONIC ns, 0 = none). */
+int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture_bytes,
+			  uint64_t deadline_ns, struct lm_err *err);
 
 #endif
