@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
 #include "cli.h"
 
 struct command {

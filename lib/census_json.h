@@ -1,0 +1,18 @@
+/*
+ * census_json.h - a census as JSON (the `leakmon stat --json` document; the
+ * daemon's logs and tests use the same shape).
+ */
+#ifndef LM_CENSUS_JSON_H
+#define LM_CENSUS_JSON_H
+
+#include <jansson.h>
+
+#include "snapshot.h"
+
+/* New reference, or NULL when out of memory. */
+json_t *lm_census_to_json(const struct lm_census *c, size_t top);
+
+/* "2026-11-24T22:00:00Z" from microseconds since the epoch. */
+void lm_format_utc(int64_t us, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,480 @@
+/*
+ * snapshot.c - one snapshot end to end.
+ *
+ * 1. Open a memory source: a core file, or a live process captured while
+ *    stopped (stopped-live copy, or a frozen copy-on-write clone). Either
+ *    way the target is running again before any analysis starts.
+ * 2. Load the modules' symbols (for class and symbol types).
+ * 3. Walk the glibc heap; classify every live chunk; add it to its type.
+ *
+ * The census keeps only counts, bytes and type names: never memory contents.
+ * lm_snapshot_open() keeps the source and every chunk for the drill-down
+ * commands, which need addresses and the bytes behind them.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "proc.h"
+#include "snapshot.h"
+
+/* An arena lock held at the stop means malloc was mid-update: the state
+ * is not trustworthy, so take the snapshot again (a few times at most). */
+#define BUSY_RETRIES 3
+#define DEFAULT_AUTO_COPY_BYTES (256ULL << 20)
+
+static const char *source_name(int kind)
+{
+	switch (kind) {
+	case LM_SRC_COPY: return "copy";
+	case LM_SRC_CORE: return "core";
+	default: return "live";
+	}
+}
+
+static int open_live(const struct lm_snapshot_opts *opts, struct lm_memsrc **src,
+		     struct lm_err *err)
+{
+	struct lm_live_opts lo = {
+		.max_capture_bytes = opts->max_capture_bytes,
+		.max_pause_ns = opts->max_pause_ns,
+	};
+	return lm_memsrc_open_live(opts->pid, &lo, src, err);
+}
+
+/* Should LM_MODE_AUTO use a frozen copy? Only for large targets: for a
+ * small heap the stopped-live copy is as short as the clone itself. */
+static int auto_wants_copy(const struct lm_snapshot_opts *opts)
+{
+	struct lm_proc_status st;
+	uint64_t threshold = opts->auto_copy_bytes ? opts->auto_copy_bytes
+						   : DEFAULT_AUTO_COPY_BYTES;
+
+	if (lm_proc_status(opts->pid, &st, NULL) < 0)
+		return 0;
+	return st.rss_bytes >= threshold;
+}
+
+/* Open the source the options ask for. *fallback receives a sentence when a
+ * frozen copy was asked for but the stopped-live source had to be used. */
+static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **src,
+		       char *fallback, size_t fallback_len, struct lm_err *err)
+{
+	struct lm_copy_opts co = { .max_capture_bytes = opts->max_capture_bytes };
+	struct lm_err cerr = { 0 };
+	int want_copy, rc;
+
+	fallback[0] = '\0';
+	if (opts->core_path)
+		return lm_memsrc_open_core(opts->core_path, src, err);
+	if (opts->pid <= 0)
+		return lm_err_set(err, LM_EINVAL, "no target: give a pid or a core file");
+
+	want_copy = opts->mode == LM_MODE_COPY ||
+		    (opts->mode == LM_MODE_AUTO && auto_wants_copy(opts));
+	if (!want_copy)
+		return open_live(opts, src, err);
+
+	rc = lm_memsrc_open_copy(opts->pid, &co, src, &cerr);
+	if (rc == 0)
+		return 0;
+	/* These say something about the target, not about copying: no point
+	 * in trying the live source. */
+	if (rc == -LM_ENOPROC || rc == -LM_EPERM || rc == -LM_EEXITED) {
+		if (err)
+			*err = cerr;
+		return rc;
+	}
+	snprintf(fallback, fallback_len, "frozen copy not possible (%s); used the stopped-live source",
+		 cerr.msg);
+	return open_live(opts, src, err);
+}
+
+/* Per-type accumulators, indexed by the classifier's dense type ids. */
+struct tally {
+	struct lm_classifier *cls;
+	uint64_t *count, *bytes;
+	size_t cap;
+	int oom;
+	/* lm_snapshot_open only: every chunk */
+	struct lm_chunk *chunks;
+	uint32_t *types;
+	size_t nchunks, chunks_cap;
+};
+
+static int tally_grow(struct tally *t, size_t need)
+{
+	size_t cap = t->cap ? t->cap : 256;
+	uint64_t *c, *b;
+
+	while (cap <= need)
+		cap *= 2;
+	c = realloc(t->count, cap * sizeof(*c));
+	if (!c)
+		return -1;
+	t->count = c;
+	b = realloc(t->bytes, cap * sizeof(*b));
+	if (!b)
+		return -1;
+	t->bytes = b;
+	memset(t->count + t->cap, 0, (cap - t->cap) * sizeof(*c));
+	memset(t->bytes + t->cap, 0, (cap - t->cap) * sizeof(*b));
+	t->cap = cap;
+	return 0;
+}
+
+static int tally_keep_chunk(struct tally *t, const struct lm_chunk *c, uint32_t type)
+{
+	if (t->nchunks == t->chunks_cap) {
+		size_t cap = t->chunks_cap ? t->chunks_cap * 2 : 65536;
+		struct lm_chunk *nc = realloc(t->chunks, cap * sizeof(*nc));
+		uint32_t *nt;
+
+		if (!nc)
+			return -1;
+		t->chunks = nc;
+		nt = realloc(t->types, cap * sizeof(*nt));
+		if (!nt)
+			return -1;
+		t->types = nt;
+		t->chunks_cap = cap;
+	}
+	t->chunks[t->nchunks] = *c;
+	t->types[t->nchunks] = type;
+	t->nchunks++;
+	return 0;
+}
+
+static int count_chunk(void *ctx, const struct lm_chunk *c)
+{
+	struct tally *t = ctx;
+	uint32_t id = UINT32_MAX;
+
+	if (lm_chunk_is_live(c->state)) {
+		id = lm_classify(t->cls, c);
+		if (id >= t->cap && tally_grow(t, id) < 0)
+			goto oom;
+		t->count[id]++;
+		t->bytes[id] += c->size;
+	}
+	if (t->chunks_cap != (size_t)-1 && tally_keep_chunk(t, c, id) < 0)
+		goto oom;
+	return 0;
+oom:
+	t->oom = 1;
+	return 1;
+}
+
+static int cmp_type_stat(const void *a, const void *b)
+{
+	const struct lm_type_stat *x = a, *y = b;
+	int d;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	d = strcmp(x->name, y->name);
+	return d;
+}
+
+static int build_types(struct lm_census *c, const struct tally *t)
+{
+	size_t i, n = 0, ntypes = lm_classifier_ntypes(t->cls);
+
+	c->types = calloc(ntypes ? ntypes : 1, sizeof(*c->types));
+	if (!c->types)
+		return -1;
+	for (i = 0; i < ntypes && i < t->cap; i++) {
+		const struct lm_type *ty = lm_classifier_type(t->cls, (uint32_t)i);
+		if (!t->count[i] || !ty)
+			continue;
+		c->types[n].kind = ty->kind;
+		c->types[n].name = strdup(ty->name);
+		if (!c->types[n].name)
+			return -1;
+		c->types[n].count = t->count[i];
+		c->types[n].bytes = t->bytes[i];
+		n++;
+	}
+	c->ntypes = n;
+	qsort(c->types, n, sizeof(*c->types), cmp_type_stat);
+	return 0;
+}
+
+static void fill_totals(struct lm_census *c, const struct lm_heap_info *h,
+			const struct lm_memsrc *src)
+{
+	c->totals.inuse_count = h->inuse_count;
+	c->totals.inuse_bytes = h->inuse_bytes;
+	c->totals.free_count = h->free_count;
+	c->totals.free_bytes = h->free_bytes;
+	c->totals.mmapped_count = h->mmapped_count;
+	c->totals.mmapped_bytes = h->mmapped_bytes;
+	c->totals.top_bytes = h->top_bytes;
+	c->totals.arenas = h->narenas;
+	c->totals.rss_bytes = src->rss_bytes;
+}
+
+static int set_warning(struct lm_census *c, const char *a, const char *b)
+{
+	size_t len;
+
+	if (!*a && !*b)
+		return 0;
+	len = strlen(a) + strlen(b) + 3;
+	c->warning = malloc(len);
+	if (!c->warning)
+		return -1;
+	snprintf(c->warning, len, "%s%s%s", a, *a && *b ? "; " : "", b);
+	return 0;
+}
+
+static struct lm_census *census_new(const struct lm_memsrc *src)
+{
+	struct lm_census *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->pid = src->pid;
+	c->exe = src->exe ? strdup(src->exe) : NULL;
+	c->source = source_name(src->kind);
+	c->taken_at_us = src->taken_at_us;
+	c->pause_us = src->pause_ns / 1000;
+	return c;
+}
+
+/* Walk and classify an open source into a census (and, when t->chunks_cap
+ * is not (size_t)-1, keep every chunk). */
+static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
+		   const char *fallback, struct lm_symtab **syms_out,
+		   struct lm_classifier **cls_out, struct lm_heap_info *heap,
+		   struct tally *t, struct lm_census **out, struct lm_err *err)
+{
+	struct lm_symtab_opts so = { .debug_root = opts->debug_root };
+	struct lm_walk_opts wo = { .include_free = t->chunks_cap != (size_t)-1 };
+	struct lm_symtab *syms = NULL;
+	struct lm_census *c = NULL;
+	uint64_t t0 = lm_now_ns();
+	int rc;
+
+	rc = lm_symtab_load(src, &so, &syms, err);
+	if (rc < 0)
+		return rc;
+	rc = lm_classifier_new(src, syms, &t->cls, err);
+	if (rc < 0)
+		goto fail;
+	memset(heap, 0, sizeof(*heap));
+	rc = lm_glibc_walk(src, syms, &wo, heap, count_chunk, t, err);
+	if (t->oom) {
+		rc = lm_err_set(err, LM_ENOMEM, "out of memory while classifying the heap");
+		goto fail;
+	}
+	if (rc < 0)
+		goto fail;
+	c = census_new(src);
+	if (!c || build_types(c, t) < 0 ||
+	    set_warning(c, fallback, heap->partial ? heap->warning : "") < 0) {
+		rc = lm_err_set(err, LM_ENOMEM, "out of memory while building the census");
+		goto fail;
+	}
+	memcpy(c->glibc, heap->glibc_version, sizeof(c->glibc));
+	c->glibc[sizeof(c->glibc) - 1] = '\0';
+	c->partial = heap->partial;
+	fill_totals(c, heap, src);
+	c->walk_us = (lm_now_ns() - t0) / 1000;
+	*out = c;
+	*syms_out = syms;
+	*cls_out = t->cls;
+	return 0;
+fail:
+	lm_census_free(c);
+	lm_classifier_free(t->cls);
+	t->cls = NULL;
+	lm_symtab_free(syms);
+	return rc;
+}
+
+/* Open a source and analyse it, retrying when an arena was locked. */
+static int snapshot_run(const struct lm_snapshot_opts *opts, struct lm_memsrc **src_out,
+			struct lm_symtab **syms, struct lm_classifier **cls,
+			struct lm_heap_info *heap, struct tally *t,
+			struct lm_census **out, struct lm_err *err)
+{
+	char fallback[LM_ERRMSG_MAX + 64];
+	struct lm_memsrc *src = NULL;
+	int attempt, rc = 0;
+
+	for (attempt = 0; attempt <= BUSY_RETRIES; attempt++) {
+		rc = open_source(opts, &src, fallback, sizeof(fallback), err);
+		if (rc < 0)
+			return rc;
+		rc = analyse(src, opts, fallback, syms, cls, heap, t, out, err);
+		if (rc == 0) {
+			*src_out = src;
+			return 0;
+		}
+		lm_memsrc_close(src);
+		src = NULL;
+		t->nchunks = 0;
+		if (t->cap) {
+			memset(t->count, 0, t->cap * sizeof(*t->count));
+			memset(t->bytes, 0, t->cap * sizeof(*t->bytes));
+		}
+		if (rc != -LM_EBUSY || opts->core_path)
+			break;
+	}
+	return rc;
+}
+
+static void tally_free(struct tally *t)
+{
+	free(t->count);
+	free(t->bytes);
+	free(t->chunks);
+	free(t->types);
+}
+
+int lm_snapshot_census(const struct lm_snapshot_opts *opts, struct lm_census **out,
+		       struct lm_err *err)
+{
+	struct tally t = { .chunks_cap = (size_t)-1 };
+	struct lm_heap_info *heap = calloc(1, sizeof(*heap));
+	struct lm_memsrc *src = NULL;
+	struct lm_symtab *syms = NULL;
+	struct lm_classifier *cls = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!heap)
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	rc = snapshot_run(opts, &src, &syms, &cls, heap, &t, out, err);
+	if (rc == 0) {
+		lm_classifier_free(cls);
+		lm_symtab_free(syms);
+		lm_memsrc_close(src);
+	}
+	tally_free(&t);
+	free(heap);
+	return rc;
+}
+
+void lm_census_free(struct lm_census *c)
+{
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->ntypes; i++)
+		free(c->types[i].name);
+	free(c->types);
+	free(c->exe);
+	free(c->warning);
+	free(c);
+}
+
+/* Chunks come per heap in address order, heaps in any order: sort all. */
+static int cmp_chunk_index(const void *a, const void *b, void *arg)
+{
+	const struct lm_chunk *chunks = arg;
+	uint64_t x = chunks[*(const size_t *)a].addr, y = chunks[*(const size_t *)b].addr;
+
+	return x < y ? -1 : x > y;
+}
+
+static int sort_chunks(struct tally *t)
+{
+	struct lm_chunk *chunks;
+	uint32_t *types;
+	size_t *order, i;
+
+	for (i = 1; i < t->nchunks; i++)
+		if (t->chunks[i - 1].addr > t->chunks[i].addr)
+			break;
+	if (i >= t->nchunks)
+		return 0;	/* already sorted */
+	order = malloc(t->nchunks * sizeof(*order));
+	chunks = malloc(t->nchunks * sizeof(*chunks));
+	types = malloc(t->nchunks * sizeof(*types));
+	if (!order || !chunks || !types) {
+		free(order);
+		free(chunks);
+		free(types);
+		return -1;
+	}
+	for (i = 0; i < t->nchunks; i++)
+		order[i] = i;
+	qsort_r(order, t->nchunks, sizeof(*order), cmp_chunk_index, t->chunks);
+	for (i = 0; i < t->nchunks; i++) {
+		chunks[i] = t->chunks[order[i]];
+		types[i] = t->types[order[i]];
+	}
+	free(order);
+	free(t->chunks);
+	free(t->types);
+	t->chunks = chunks;
+	t->types = types;
+	return 0;
+}
+
+int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **out,
+		     struct lm_err *err)
+{
+	struct lm_snapshot *snap = calloc(1, sizeof(*snap));
+	struct tally t = { 0 };
+	int rc;
+
+	*out = NULL;
+	if (!snap)
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	rc = snapshot_run(opts, &snap->src, &snap->syms, &snap->cls, &snap->heap, &t,
+			  &snap->census, err);
+	if (rc == 0 && sort_chunks(&t) < 0)
+		rc = lm_err_set(err, LM_ENOMEM, "out of memory while sorting %zu chunks",
+				t.nchunks);
+	snap->chunks = t.chunks;
+	snap->chunk_type = t.types;
+	snap->nchunks = t.nchunks;
+	t.chunks = NULL;
+	t.types = NULL;
+	tally_free(&t);
+	if (rc < 0) {
+		lm_snapshot_close(snap);
+		return rc;
+	}
+	*out = snap;
+	return 0;
+}
+
+void lm_snapshot_close(struct lm_snapshot *snap)
+{
+	if (!snap)
+		return;
+	lm_census_free(snap->census);
+	free(snap->chunks);
+	free(snap->chunk_type);
+	lm_classifier_free(snap->cls);
+	lm_symtab_free(snap->syms);
+	lm_memsrc_close(snap->src);
+	free(snap);
+}
+
+ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr)
+{
+	size_t lo = 0, hi = snap->nchunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (snap->chunks[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	lo--;
+	if (addr - snap->chunks[lo].addr < snap->chunks[lo].size)
+		return (ptrdiff_t)lo;
+	return -1;
+}
