@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# tools/check.sh [--asan] - set everything up on a fresh Debian 12 machine,
+# build, and run the test suite (make check). With --asan, leakmon itself
+# is also built and tested with AddressSanitizer + UBSan (the test targets
+# never are: they must use glibc malloc).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+"$top/tools/deps.sh"
+"$top/tools/build.sh" "$top/build"
+status=0
+summary() {	# "N passed, N failed" from the automake test-suite.log
+	awk '/^# PASS:/{p=$3} /^# FAIL:/{f=$3} /^# XPASS:/{f+=$3} /^# ERROR:/{f+=$3} /^# SKIP:/{s=$3}
+	     END{printf "%s: %d passed, %d failed, %d skipped\n", "'"$1"'", p, f, s}' "$2"
+}
+make -C "$top/build" -j2 check || status=1
+summary tests "$top/build/test-suite.log"
+if [ "${1:-}" = --asan ]; then
+	"$top/tools/build.sh" "$top/build-asan" --enable-sanitizers
+	make -C "$top/build-asan" -j2 check || status=1
+	summary asan "$top/build-asan/test-suite.log"
+fi
+exit $status

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# tools/deps.sh - install what leakmon needs to build and test on Debian 12.
+# Every package here is named, with its reason, in README.md.
+set -euo pipefail
+packages=(
+	build-essential g++ autoconf automake pkg-config	# toolchain (g++: C++ test targets, __cxa_demangle)
+	libunwind-dev		# naming stack frames of roots (remote unwinding)
+	libev-dev		# the daemon's event loop
+	libjansson-dev		# JSON output and webhook payloads
+	libsqlite3-dev sqlite3	# the history database and the shell operators use
+	libcurl4-openssl-dev libssl-dev	# webhook delivery (HTTPS) and HMAC-SHA256 signatures
+	libelf-dev libdw-dev	# ELF symbol tables of the target's modules
+	libinih-dev		# the INI configuration file
+	libsystemd-dev systemd	# sd_notify; systemd-analyze verify in the tests
+	gdb			# tests: gcore and &main_arena as an oracle
+	valgrind		# tests: leak counts compared with memcheck's
+	python3			# tests: JSON checks, HTTP receiver, notify socket
+	util-linux procps	# tests: unshare, mount, ps
+	libc6-dbg		# tests: libc debug symbols exist, so we prove we don't need them
+)
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tools/deps.sh: run as root (it installs Debian packages with apt-get)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${packages[@]}" | sed 's/#.*//') >/dev/null
