@@ -17,12 +17,14 @@ trap 'kill -KILL $target 2>/dev/null; rm -rf "$tmp"' EXIT
 for _ in $(seq 1 1200); do grep -q '^ready' "$out" && break; sleep 0.1; done
 grep -q '^ready' "$out" || { echo "bench target did not start" >&2; exit 1; }
 
-# stall CMD...: run CMD, print the target's longest stall (us) during it.
+# stall OUTFILE CMD...: run CMD (stdout to OUTFILE, stderr to $tmp/err),
+# print the target's longest stall (us) during it.
 stall() {
+	local file=$1 before
+	shift
 	kill -USR1 $target; sleep 0.2
-	local before
 	before=$(grep -c '^stall' "$out")
-	"$@"
+	"$@" >"$file" 2>"$tmp/err"
 	sleep 0.2; kill -USR1 $target
 	for _ in $(seq 1 50); do
 		[ "$(grep -c '^stall' "$out")" -gt "$before" ] && break
@@ -38,8 +40,8 @@ echo "target RSS: $((rss / 1024)) MiB"
 for mode in live ${MODES:-copy}; do
 	: >"$tmp/$mode.txt"
 	for r in $(seq 1 "$runs"); do
-		s=$(stall /usr/bin/time -f '%M' -o "$tmp/time" "$builddir/leakmon" stat --json --mode "$mode" $target \
-			>"$tmp/census.json" 2>"$tmp/err")
+		s=$(stall "$tmp/census.json" /usr/bin/time -f '%M' -o "$tmp/time" \
+			"$builddir/leakmon" stat --json --mode "$mode" $target)
 		python3 - "$tmp/census.json" "$s" "$(cat "$tmp/time" | tail -1)" >>"$tmp/$mode.txt" <<'PY' || { echo "$mode: leakmon failed: $(cat "$tmp/err")"; break; }
 import json, sys
 j = json.load(open(sys.argv[1]))
@@ -57,7 +59,7 @@ done
 if command -v gdb >/dev/null; then
 	: >"$tmp/gcore.txt"
 	for r in $(seq 1 "$runs"); do
-		stall gdb -q -batch -p $target -ex "gcore $tmp/core" >/dev/null 2>&1 >>"$tmp/gcore.txt"
+		stall /dev/null gdb -q -batch -p $target -ex "gcore $tmp/core" >>"$tmp/gcore.txt"
 		rm -f "$tmp/core"
 	done
 	printf '%-6s stall %7s us\n' gcore "$(median <"$tmp/gcore.txt")"

@@ -15,7 +15,7 @@ packages=(
 	gdb			# tests: gcore and &main_arena as an oracle
 	valgrind		# tests: leak counts compared with memcheck's
 	python3			# tests: JSON checks, HTTP receiver, notify socket
-	util-linux procps	# tests: unshare, mount, ps
+	util-linux procps time	# tests: unshare, mount, ps; bench: peak RSS
 	libc6-dbg		# tests: libc debug symbols exist, so we prove we don't need them
 )
 if [ "$(id -u)" -ne 0 ]; then
