@@ -22,8 +22,10 @@
  *
  * Other modules may add their own tables with a later migration
  * (schema/002_alerts.sql, ...) and run their own statements through
- * lm_store_db(). A row of theirs that references snapshots(id) must say
- * ON DELETE CASCADE or SET NULL: retention deletes snapshots.
+ * lm_store_db(). A row of theirs that references snapshots(id) or
+ * instances(id) must say ON DELETE CASCADE or SET NULL: retention deletes
+ * old snapshots, and ended instances that have none left. Foreign keys are
+ * enforced (PRAGMA foreign_keys = ON on every connection we open).
  */
 #ifndef LM_STORE_H
 #define LM_STORE_H
@@ -115,8 +117,9 @@ int lm_store_open_instances(struct lm_store *store, const char *target_name,
 			    struct lm_store_instance **out, size_t *n,
 			    struct lm_err *err);
 /*
- * The latest instance (highest start time) of each target, live or not,
- * ordered by target name: what `leakmon trends` shows.
+ * What `leakmon trends` shows: every live instance of each target, or, for
+ * a target with none live, its most recent one (highest start time);
+ * ordered by target name, then start time.
  */
 int lm_store_latest_instances(struct lm_store *store, const char *target_name,
 			      struct lm_store_instance **out, size_t *n,
