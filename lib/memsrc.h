@@ -42,6 +42,7 @@ struct lm_memsrc {
 	struct lm_maps maps;		/* every mapping of the target */
 	struct lm_region *regions;	/* captured memory, sorted by start, disjoint */
 	size_t nregions;
+	size_t regions_cap;		/* allocated entries of regions */
 	struct lm_thread_regs *threads;	/* every thread's registers at the stop */
 	size_t nthreads;
 	uint64_t pause_ns;		/* how long the target was stopped (0 for cores) */
@@ -49,6 +50,11 @@ struct lm_memsrc {
 	uint64_t rss_bytes;		/* target RSS at the stop, when known */
 	int64_t taken_at_us;		/* wall clock (CLOCK_REALTIME) of the stop */
 	void *impl;			/* kind-specific state */
+	/* Frees impl (and whatever the kind owns), called first by
+	 * lm_memsrc_close; NULL when there is nothing to free. */
+	void (*impl_free)(struct lm_memsrc *src);
+	void *capture;			/* buffers of lm_memsrc_capture_pid (memsrc_live.c) */
+	size_t last_region;		/* lookup cache: index of the last region hit */
 };
 
 struct lm_live_opts {
@@ -98,11 +104,32 @@ int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
 /* Used by the source implementations: sort and index regions. */
 void lm_memsrc_sort_regions(struct lm_memsrc *src);
 
+/* Used by the source implementations: a zeroed source of this kind (pid,
+ * maps, regions... empty) that lm_memsrc_close frees. */
+int lm_memsrc_new(enum lm_memsrc_kind kind, struct lm_memsrc **out, struct lm_err *err);
+/* Append one region (regions must be sorted again before use). */
+int lm_memsrc_add_region(struct lm_memsrc *src, uint64_t start, uint64_t end,
+			 const uint8_t *data, const struct lm_mapping *map, struct lm_err *err);
+
+/* Does the live/copy capture copy this mapping? Private, readable and
+ * writable, not [vvar]/[vsyscall]/[vdso]: heaps, anonymous memory, modules'
+ * .data/.bss, thread stacks. */
+int lm_memsrc_wants_mapping(const struct lm_mapping *m);
+
 /* Used by the live and copy sources: copy every private writable mapping of
  * `maps` from process `pid` (which must be stopped) into pre-faulted local
  * buffers, appending regions to src (whose maps must be `maps`). Bounded by
  * max_capture_bytes (0 = none) and by a deadline (CLOCK_MONOTONIC ns, 0 = none). */
 int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture_bytes,
 			  uint64_t deadline_ns, struct lm_err *err);
+/* Optional, before stopping: allocate and pre-fault the capture buffers for
+ * `maps` (read while the target still runs) so that the copy made while it
+ * is stopped takes no page faults in our memory. lm_memsrc_capture_pid
+ * reuses a prepared buffer for every mapping that has not changed and
+ * allocates the rest. LM_ELIMIT when the total exceeds max_capture_bytes. */
+int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
+			      uint64_t max_capture_bytes, struct lm_err *err);
+/* Free the capture buffers (lm_memsrc_close calls it). */
+void lm_memsrc_capture_free(struct lm_memsrc *src);
 
 #endif

@@ -29,6 +29,7 @@ struct lm_stopped {
 	uint64_t stopped_at_ns;		/* CLOCK_MONOTONIC when the first thread stopped */
 	uint64_t paused_ns;		/* set by lm_ptrace_release: first stop to last detach */
 	int attached;			/* still holding the threads */
+	void *priv;			/* ptrace.c's per-thread state (signals to give back) */
 };
 
 /* Seize and interrupt every thread; on return all are stopped with their

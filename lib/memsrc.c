@@ -1,0 +1,227 @@
+/*
+ * memsrc.c - the part of a memory source every kind shares: the region
+ * index, the read functions, opening a mapping's file, closing.
+ *
+ * Regions are sorted by start and disjoint, so a lookup is a binary search.
+ * The walker asks for one chunk at a time, millions of times, nearly always
+ * in the region it asked for last: that index is cached in the source
+ * (src->last_region, read and written with relaxed atomics so that several
+ * reader threads sharing one source stay well defined) and tried first.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memsrc.h"
+
+int lm_memsrc_new(enum lm_memsrc_kind kind, struct lm_memsrc **out, struct lm_err *err)
+{
+	struct lm_memsrc *src = calloc(1, sizeof(*src));
+
+	*out = NULL;
+	if (!src)
+		return lm_err_set(err, LM_ENOMEM, "out of memory opening a memory source");
+	src->kind = kind;
+	*out = src;
+	return 0;
+}
+
+int lm_memsrc_add_region(struct lm_memsrc *src, uint64_t start, uint64_t end,
+			 const uint8_t *data, const struct lm_mapping *map, struct lm_err *err)
+{
+	struct lm_region *r;
+
+	if (src->nregions == src->regions_cap) {
+		size_t cap = src->regions_cap ? src->regions_cap * 2 : 16;
+		r = realloc(src->regions, cap * sizeof(*r));
+		if (!r)
+			return lm_err_set(err, LM_ENOMEM, "out of memory indexing regions");
+		src->regions = r;
+		src->regions_cap = cap;
+	}
+	r = &src->regions[src->nregions++];
+	r->start = start;
+	r->end = end;
+	r->data = data;
+	r->map = map;
+	src->capture_bytes += end - start;
+	return 0;
+}
+
+static int region_cmp(const void *a, const void *b)
+{
+	const struct lm_region *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+void lm_memsrc_sort_regions(struct lm_memsrc *src)
+{
+	size_t i, n = 0;
+
+	if (src->nregions > 1)
+		qsort(src->regions, src->nregions, sizeof(*src->regions), region_cmp);
+	/* Drop empty regions and trim overlaps (a hostile core can declare
+	 * overlapping segments): keep the lookup's invariant true. */
+	for (i = 0; i < src->nregions; i++) {
+		struct lm_region r = src->regions[i];
+		if (n > 0 && r.start < src->regions[n - 1].end) {
+			uint64_t cut = src->regions[n - 1].end;
+			if (cut >= r.end)
+				continue;
+			r.data += cut - r.start;
+			r.start = cut;
+		}
+		if (r.start >= r.end)
+			continue;
+		src->regions[n++] = r;
+	}
+	src->nregions = n;
+	__atomic_store_n(&src->last_region, 0, __ATOMIC_RELAXED);
+}
+
+const struct lm_region *lm_mem_region(const struct lm_memsrc *src, uint64_t addr)
+{
+	size_t lo = 0, hi = src->nregions;
+	size_t last = __atomic_load_n(&src->last_region, __ATOMIC_RELAXED);
+	const struct lm_region *r;
+
+	if (last < src->nregions) {
+		r = &src->regions[last];
+		if (addr >= r->start && addr < r->end)
+			return r;
+	}
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		r = &src->regions[mid];
+		if (addr < r->start) {
+			hi = mid;
+		} else if (addr >= r->end) {
+			lo = mid + 1;
+		} else {
+			/* The cache is a hint: writing it through a const
+			 * source is fine, every source is heap-allocated. */
+			__atomic_store_n((size_t *)&src->last_region, mid, __ATOMIC_RELAXED);
+			return r;
+		}
+	}
+	return NULL;
+}
+
+const void *lm_mem_view(const struct lm_memsrc *src, uint64_t addr, size_t len)
+{
+	const struct lm_region *r = lm_mem_region(src, addr), *q;
+	uint64_t end;
+
+	if (!r)
+		return NULL;
+	if (len <= r->end - addr)
+		return r->data + (addr - r->start);
+	/* Adjacent mappings (a module's .data and its .bss) are captured into
+	 * one contiguous buffer: a range that crosses into the next region
+	 * is still one view when the local bytes continue too. */
+	end = addr + len;
+	if (end < addr)
+		return NULL;
+	for (q = r; q->end < end; q++) {
+		const struct lm_region *next = q + 1;
+		if (next >= src->regions + src->nregions || next->start != q->end ||
+		    next->data != q->data + (q->end - q->start))
+			return NULL;
+	}
+	return r->data + (addr - r->start);
+}
+
+int lm_mem_read(const struct lm_memsrc *src, uint64_t addr, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+
+	/* A read may straddle two adjacent regions (a split mapping). */
+	while (len > 0) {
+		const struct lm_region *r = lm_mem_region(src, addr);
+		size_t n;
+		if (!r)
+			return -LM_EFAULT;
+		n = r->end - addr < len ? (size_t)(r->end - addr) : len;
+		memcpy(out, r->data + (addr - r->start), n);
+		out += n;
+		addr += n;
+		len -= n;
+		if (len && addr == 0)
+			return -LM_EFAULT;	/* wrapped around */
+	}
+	return 0;
+}
+
+int lm_mem_word(const struct lm_memsrc *src, uint64_t addr, uint64_t *val)
+{
+	const void *p = lm_mem_view(src, addr, sizeof(*val));
+
+	if (p) {
+		memcpy(val, p, sizeof(*val));
+		return 0;
+	}
+	return lm_mem_read(src, addr, val, sizeof(*val));
+}
+
+int lm_memsrc_wants_mapping(const struct lm_mapping *m)
+{
+	if ((m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W))
+		return 0;
+	if (m->prot & LM_PROT_SHARED)
+		return 0;
+	if (m->end <= m->start)
+		return 0;
+	if (m->path && (!strcmp(m->path, "[vvar]") || !strcmp(m->path, "[vsyscall]") ||
+			!strcmp(m->path, "[vdso]") || !strncmp(m->path, "[vvar_", 6)))
+		return 0;
+	return 1;
+}
+
+int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
+				const struct lm_mapping *map, struct lm_err *err)
+{
+	char path[96];
+	int fd;
+
+	if (!map->path || map->path[0] != '/')
+		return lm_err_set(err, LM_EINVAL, "mapping %#llx-%#llx is not backed by a file",
+				  (unsigned long long)map->start, (unsigned long long)map->end);
+	if (src->kind != LM_SRC_CORE && src->pid > 0) {
+		/* map_files reaches the very file mapped, even when it was
+		 * replaced or deleted on disk since; it needs CAP_SYS_ADMIN,
+		 * so fall back to the path. */
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)src->pid,
+			 (unsigned long long)map->start, (unsigned long long)map->end);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+	}
+	fd = open(map->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+		return lm_err_errno(err, e == ENOENT ? LM_ENOTFOUND : e == EACCES ? LM_EPERM : LM_EIO,
+				    e, "cannot open %s (mapped at %#llx)", map->path,
+				    (unsigned long long)map->start);
+	}
+	return fd;
+}
+
+void lm_memsrc_close(struct lm_memsrc *src)
+{
+	if (!src)
+		return;
+	if (src->impl_free)
+		src->impl_free(src);
+	lm_memsrc_capture_free(src);
+	lm_maps_free(&src->maps);
+	free(src->regions);
+	free(src->threads);
+	free(src->exe);
+	free(src->core_path);
+	free(src);
+}

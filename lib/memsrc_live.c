@@ -1,0 +1,594 @@
+/*
+ * memsrc_live.c - the live source: stop the target, copy its private
+ * writable memory into local buffers, let it go, analyse the copies.
+ *
+ * The stopped time is what the target pays, so everything that can happen
+ * before the stop does:
+ *  1. read /proc/PID/maps while the target runs and allocate one pre-faulted
+ *     buffer (MAP_POPULATE) per mapping we copy (page faults in our own
+ *     buffers during the copy tripled the stopped time, HEAPWALK.md);
+ *  2. stop every thread (lm_ptrace_stop), read maps again (the layout may
+ *     have changed: a mapping that moved or grew gets a new buffer), read
+ *     RSS;
+ *  3. copy with process_vm_readv, 4 MiB per iovec and up to 16 iovecs per
+ *     call, only the pages that exist (pagemap: untouched anonymous pages
+ *     are zeros, and reading them would fault them into the target); a
+ *     partial copy falls back to page-sized reads for the piece
+ *     that failed, and the pages that cannot be read are left out (the
+ *     region is split around them);
+ *  4. detach at once, then sort and index the regions.
+ * lm_memsrc_capture_pid (step 3) is shared with the frozen-copy source,
+ * which runs it on the copy's pid while the target already runs.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memsrc.h"
+
+#define PIECE_BYTES (4u << 20)
+#define IOV_BATCH 16
+#define PAGE 4096u
+
+/* One local buffer for one mapping of the target. */
+struct capbuf {
+	uint64_t start;		/* target address the buffer mirrors */
+	size_t len;		/* bytes (a multiple of the page size) */
+	uint8_t *mem;
+	int used;
+};
+
+struct capture {
+	struct capbuf *v;
+	size_t n, cap;
+};
+
+/* A page-aligned range of the target we could not read. */
+struct hole {
+	uint64_t start, end;
+};
+
+struct holes {
+	struct hole *v;
+	size_t n, cap;
+};
+
+static struct capture *capture_of(struct lm_memsrc *src)
+{
+	if (!src->capture)
+		src->capture = calloc(1, sizeof(struct capture));
+	return src->capture;
+}
+
+static uint8_t *buffer_alloc(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int capture_add(struct capture *c, uint64_t start, size_t len, uint8_t *mem)
+{
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 32;
+		struct capbuf *nv = realloc(c->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		c->v = nv;
+		c->cap = cap;
+	}
+	c->v[c->n].start = start;
+	c->v[c->n].len = len;
+	c->v[c->n].mem = mem;
+	c->v[c->n].used = 0;
+	c->n++;
+	return 0;
+}
+
+void lm_memsrc_capture_free(struct lm_memsrc *src)
+{
+	struct capture *c = src->capture;
+	size_t i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].mem)
+			munmap(c->v[i].mem, c->v[i].len);
+	free(c->v);
+	free(c);
+	src->capture = NULL;
+}
+
+/* Give back prepared buffers no mapping used. */
+static void capture_drop_unused(struct capture *c)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < c->n; i++) {
+		if (!c->v[i].used) {
+			munmap(c->v[i].mem, c->v[i].len);
+			continue;
+		}
+		c->v[n++] = c->v[i];
+	}
+	c->n = n;
+}
+
+static int total_wanted(const struct lm_maps *maps, uint64_t max, uint64_t *total,
+			struct lm_err *err, pid_t pid)
+{
+	size_t i;
+
+	*total = 0;
+	for (i = 0; i < maps->n; i++)
+		if (lm_memsrc_wants_mapping(&maps->v[i]))
+			*total += maps->v[i].end - maps->v[i].start;
+	if (max && *total > max)
+		return lm_err_set(err, LM_ELIMIT,
+				  "pid %d has %llu MiB of writable memory, more than the capture "
+				  "limit of %llu MiB; raise the limit or use the frozen-copy mode",
+				  (int)pid, (unsigned long long)(*total >> 20),
+				  (unsigned long long)(max >> 20));
+	return 0;
+}
+
+/* Index past the run of adjacent wanted mappings that starts at i: a run
+ * shares one buffer so that views may cross from one mapping into the
+ * next (a module's .data into its .bss). */
+static size_t run_end(const struct lm_maps *maps, size_t i)
+{
+	size_t j = i + 1;
+
+	while (j < maps->n && lm_memsrc_wants_mapping(&maps->v[j]) &&
+	       maps->v[j].start == maps->v[j - 1].end)
+		j++;
+	return j;
+}
+
+int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
+			      uint64_t max_capture_bytes, struct lm_err *err)
+{
+	struct capture *c = capture_of(src);
+	uint64_t total;
+	size_t i, j;
+	int r;
+
+	if (!c)
+		return lm_err_set(err, LM_ENOMEM, "out of memory preparing the capture");
+	r = total_wanted(maps, max_capture_bytes, &total, err, src->pid);
+	if (r < 0)
+		return r;
+	for (i = 0; i < maps->n; i = j) {
+		uint64_t start = maps->v[i].start;
+		size_t len;
+		uint8_t *mem;
+		if (!lm_memsrc_wants_mapping(&maps->v[i])) {
+			j = i + 1;
+			continue;
+		}
+		j = run_end(maps, i);
+		len = (size_t)(maps->v[j - 1].end - start);
+		mem = buffer_alloc(len);
+		if (!mem || capture_add(c, start, len, mem) < 0) {
+			if (mem)
+				munmap(mem, len);
+			return lm_err_set(err, LM_ENOMEM,
+					  "cannot allocate %zu bytes to copy mapping %#llx of pid %d",
+					  len, (unsigned long long)start, (int)src->pid);
+		}
+	}
+	return 0;
+}
+
+/* The buffer for [start, start+len): a prepared one that still fits, or a
+ * new one. */
+static uint8_t *buffer_for(struct capture *c, uint64_t start, size_t len)
+{
+	size_t i;
+	uint8_t *mem;
+
+	for (i = 0; i < c->n; i++) {
+		struct capbuf *b = &c->v[i];
+		if (!b->used && b->start == start && b->len >= len) {
+			b->used = 1;
+			return b->mem;
+		}
+	}
+	mem = buffer_alloc(len);
+	if (!mem)
+		return NULL;
+	if (capture_add(c, start, len, mem) < 0) {
+		munmap(mem, len);
+		return NULL;
+	}
+	c->v[c->n - 1].used = 1;
+	return mem;
+}
+
+static int holes_add(struct holes *h, uint64_t start, uint64_t end)
+{
+	if (h->n && h->v[h->n - 1].end == start) {
+		h->v[h->n - 1].end = end;
+		return 0;
+	}
+	if (h->n == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 16;
+		struct hole *nv = realloc(h->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		h->v = nv;
+		h->cap = cap;
+	}
+	h->v[h->n].start = start;
+	h->v[h->n].end = end;
+	h->n++;
+	return 0;
+}
+
+/* A piece of a mapping to copy: [addr, addr+len) into local. */
+struct piece {
+	uint64_t addr;
+	size_t len;
+	uint8_t *local;
+};
+
+static int exited_error(struct lm_err *err, pid_t pid)
+{
+	return lm_err_set(err, LM_EEXITED, "process %d exited during the snapshot", (int)pid);
+}
+
+/* Read one piece page by page after a failed bulk read; unreadable pages
+ * become holes. */
+static int read_pagewise(pid_t pid, const struct piece *p, struct holes *h,
+			 struct lm_err *err)
+{
+	uint64_t a = p->addr & ~(uint64_t)(PAGE - 1);
+	uint64_t end = p->addr + p->len;
+
+	for (; a < end; a += PAGE) {
+		uint64_t from = a < p->addr ? p->addr : a;
+		uint64_t to = a + PAGE < end ? a + PAGE : end;
+		struct iovec l = { p->local + (from - p->addr), (size_t)(to - from) };
+		struct iovec r = { (void *)(uintptr_t)from, (size_t)(to - from) };
+		ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+		if (n < 0 && errno == ESRCH)
+			return exited_error(err, pid);
+		if (n == (ssize_t)(to - from))
+			continue;
+		if (holes_add(h, a, a + PAGE) < 0)
+			return lm_err_set(err, LM_ENOMEM, "out of memory noting unreadable pages");
+	}
+	return 0;
+}
+
+/* Copy a batch of pieces; on a short read, finish the piece it stopped in
+ * page by page and go on with the rest. */
+static int read_batch(pid_t pid, struct piece *pc, size_t n, struct holes *h,
+		      struct lm_err *err)
+{
+	while (n > 0) {
+		struct iovec l[IOV_BATCH], r[IOV_BATCH];
+		size_t i, want = 0;
+		ssize_t got;
+
+		for (i = 0; i < n; i++) {
+			l[i].iov_base = pc[i].local;
+			l[i].iov_len = pc[i].len;
+			r[i].iov_base = (void *)(uintptr_t)pc[i].addr;
+			r[i].iov_len = pc[i].len;
+			want += pc[i].len;
+		}
+		got = process_vm_readv(pid, l, n, r, n, 0);
+		if (got < 0) {
+			int e = errno;
+			if (e == ESRCH)
+				return exited_error(err, pid);
+			if (e == EPERM)
+				return lm_err_errno(err, LM_EPERM, e, "cannot read memory of pid %d",
+						    (int)pid);
+			if (e == ENOMEM)
+				return lm_err_set(err, LM_ENOMEM,
+						  "out of memory reading memory of pid %d", (int)pid);
+			got = 0;	/* EFAULT etc.: the first piece failed */
+		}
+		if ((size_t)got == want)
+			return 0;
+		/* Skip the pieces read whole, then salvage the one that failed. */
+		while ((size_t)got >= pc->len) {
+			got -= (ssize_t)pc->len;
+			pc++;
+			n--;
+		}
+		{
+			struct piece rest = *pc;
+			size_t done = (size_t)got & ~(size_t)(PAGE - 1);
+			int rc;
+			if (done > rest.len)
+				done = rest.len;
+			rest.addr += done;
+			rest.local += done;
+			rest.len -= done;
+			rc = read_pagewise(pid, &rest, h, err);
+			if (rc < 0)
+				return rc;
+		}
+		pc++;
+		n--;
+	}
+	return 0;
+}
+
+/* Add the regions of mapping m minus the holes inside it. */
+static int add_mapping_regions(struct lm_memsrc *src, const struct lm_mapping *m,
+			       const uint8_t *mem, const struct holes *h, size_t *hi,
+			       struct lm_err *err)
+{
+	uint64_t at = m->start;
+	int r;
+
+	while (*hi < h->n && h->v[*hi].end <= m->start)
+		(*hi)++;
+	while (*hi < h->n && h->v[*hi].start < m->end) {
+		const struct hole *x = &h->v[*hi];
+		if (x->start > at) {
+			r = lm_memsrc_add_region(src, at, x->start, mem + (at - m->start), m, err);
+			if (r < 0)
+				return r;
+		}
+		if (x->end > at)
+			at = x->end;
+		if (x->end > m->end)
+			break;
+		(*hi)++;
+	}
+	if (at < m->end)
+		return lm_memsrc_add_region(src, at, m->end, mem + (at - m->start), m, err);
+	return 0;
+}
+
+/* Batches pieces into process_vm_readv calls. */
+struct reader {
+	pid_t pid;
+	uint64_t deadline_ns;
+	struct piece batch[IOV_BATCH];
+	size_t nb;
+	struct holes h;
+	int pagemap_fd;		/* /proc/PID/pagemap, or -1 */
+	uint64_t *pm;		/* PAGEMAP_CHUNK entries */
+};
+
+#define PAGEMAP_CHUNK 65536
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+
+static int reader_flush(struct reader *rd, struct lm_err *err)
+{
+	int r = 0;
+
+	if (rd->nb)
+		r = read_batch(rd->pid, rd->batch, rd->nb, &rd->h, err);
+	rd->nb = 0;
+	if (r == 0 && rd->deadline_ns && lm_now_ns() > rd->deadline_ns)
+		r = lm_err_set(err, LM_ELIMIT,
+			       "capture of pid %d abandoned: the target would stay stopped "
+			       "longer than the configured maximum pause", (int)rd->pid);
+	return r;
+}
+
+/* Queue [addr, addr+len) for copying into local. */
+static int reader_add(struct reader *rd, uint64_t addr, uint64_t len, uint8_t *local,
+		      struct lm_err *err)
+{
+	while (len > 0) {
+		struct piece *p = &rd->batch[rd->nb++];
+		p->addr = addr;
+		p->len = (size_t)(len < PIECE_BYTES ? len : PIECE_BYTES);
+		p->local = local;
+		addr += p->len;
+		local += p->len;
+		len -= p->len;
+		if (rd->nb == IOV_BATCH) {
+			int r = reader_flush(rd, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/* Anonymous memory the process never touched reads as zeros and is not
+ * even allocated: copying it would fault every such page into the target
+ * (8 MiB per untouched thread stack, whole sparse reservations). The
+ * pagemap tells which pages exist (present or swapped); the others are
+ * already zero in our fresh buffer. File-backed pages are always copied:
+ * an absent one reads from the file, not as zero. */
+static int capture_mapping(struct reader *rd, const struct lm_mapping *m, uint8_t *local,
+			   struct lm_err *err)
+{
+	int anon = !m->path || m->path[0] == '[';
+	uint64_t page, npages, first = m->start / PAGE;
+
+	if (!anon || rd->pagemap_fd < 0)
+		return reader_add(rd, m->start, m->end - m->start, local, err);
+	npages = (m->end - m->start) / PAGE;
+	for (page = 0; page < npages;) {
+		uint64_t want = npages - page < PAGEMAP_CHUNK ? npages - page : PAGEMAP_CHUNK;
+		ssize_t got = pread(rd->pagemap_fd, rd->pm, want * 8, (off_t)((first + page) * 8));
+		uint64_t k, run = 0;
+		int r;
+
+		if (got < (ssize_t)(want * 8))
+			/* No pagemap for this range: copy it all. */
+			return reader_add(rd, m->start + page * PAGE, (npages - page) * PAGE,
+					  local + page * PAGE, err);
+		for (k = 0; k <= want; k++) {
+			int exists = k < want && (rd->pm[k] & (PM_PRESENT | PM_SWAPPED));
+			if (exists) {
+				run++;
+				continue;
+			}
+			if (run) {
+				uint64_t at = page + k - run;
+				r = reader_add(rd, m->start + at * PAGE, run * PAGE,
+					       local + at * PAGE, err);
+				if (r < 0)
+					return r;
+				run = 0;
+			}
+		}
+		page += want;
+	}
+	return 0;
+}
+
+int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture_bytes,
+			  uint64_t deadline_ns, struct lm_err *err)
+{
+	struct capture *c = capture_of(src);
+	struct reader rd;
+	uint8_t **bufs = NULL;
+	size_t i, j, k, hi = 0;
+	uint64_t total;
+	char path[64];
+	int r;
+
+	if (!c)
+		return lm_err_set(err, LM_ENOMEM, "out of memory capturing pid %d", (int)pid);
+	r = total_wanted(&src->maps, max_capture_bytes, &total, err, pid);
+	if (r < 0)
+		return r;
+	memset(&rd, 0, sizeof(rd));
+	rd.pid = pid;
+	rd.deadline_ns = deadline_ns;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
+	rd.pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	rd.pm = malloc(PAGEMAP_CHUNK * sizeof(*rd.pm));
+	bufs = calloc(src->maps.n ? src->maps.n : 1, sizeof(*bufs));
+	if (!bufs || !rd.pm) {
+		r = lm_err_set(err, LM_ENOMEM, "out of memory capturing pid %d", (int)pid);
+		goto out;
+	}
+	for (i = 0; i < src->maps.n && r == 0; i = j) {
+		const struct lm_mapping *m = &src->maps.v[i];
+		uint8_t *mem;
+		size_t len;
+		if (!lm_memsrc_wants_mapping(m)) {
+			j = i + 1;
+			continue;
+		}
+		j = run_end(&src->maps, i);
+		len = (size_t)(src->maps.v[j - 1].end - m->start);
+		mem = buffer_for(c, m->start, len);
+		if (!mem) {
+			r = lm_err_set(err, LM_ENOMEM,
+				       "cannot allocate %zu bytes to copy mapping %#llx of pid %d",
+				       len, (unsigned long long)m->start, (int)pid);
+			break;
+		}
+		for (k = i; k < j && r == 0; k++) {
+			bufs[k] = mem + (src->maps.v[k].start - m->start);
+			r = capture_mapping(&rd, &src->maps.v[k], bufs[k], err);
+		}
+	}
+	if (r == 0)
+		r = reader_flush(&rd, err);
+	for (i = 0; i < src->maps.n && r == 0; i++)
+		if (bufs[i])
+			r = add_mapping_regions(src, &src->maps.v[i], bufs[i], &rd.h, &hi, err);
+	if (r == 0)
+		capture_drop_unused(c);
+out:
+	if (rd.pagemap_fd >= 0)
+		close(rd.pagemap_fd);
+	free(rd.pm);
+	free(bufs);
+	free(rd.h.v);
+	return r;
+}
+
+static int64_t realtime_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* While the target is stopped: layout, RSS, memory, registers. */
+static int capture_stopped(struct lm_memsrc *src, const struct lm_live_opts *opts,
+			   struct lm_stopped *st, struct lm_err *err)
+{
+	struct lm_proc_status ps;
+	uint64_t deadline = 0;
+	int r;
+
+	if (opts && opts->max_pause_ns)
+		deadline = st->stopped_at_ns + opts->max_pause_ns;
+	r = lm_proc_read_maps(src->pid, &src->maps, err);
+	if (r < 0)
+		return r == -LM_ENOPROC ? exited_error(err, src->pid) : r;
+	if (lm_proc_status(src->pid, &ps, NULL) == 0)
+		src->rss_bytes = ps.rss_bytes;
+	src->taken_at_us = realtime_us();
+	r = lm_memsrc_capture_pid(src, src->pid, opts ? opts->max_capture_bytes : 0,
+				  deadline, err);
+	if (r < 0)
+		return r;
+	src->threads = st->threads;
+	src->nthreads = st->nthreads;
+	st->threads = NULL;
+	st->nthreads = 0;
+	return 0;
+}
+
+int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
+			struct lm_memsrc **out, struct lm_err *err)
+{
+	struct lm_memsrc *src;
+	struct lm_maps before;
+	struct lm_stopped st;
+	char exe[4096];
+	int r;
+
+	*out = NULL;
+	if (pid <= 0)
+		return lm_err_set(err, LM_EINVAL, "invalid pid %d", (int)pid);
+	r = lm_memsrc_new(LM_SRC_LIVE, &src, err);
+	if (r < 0)
+		return r;
+	src->pid = pid;
+	r = lm_proc_read_maps(pid, &before, err);
+	if (r < 0)
+		goto fail;
+	if (lm_proc_exe(pid, exe, sizeof(exe), NULL) == 0)
+		src->exe = strdup(exe);
+	r = lm_memsrc_capture_prepare(src, &before, opts ? opts->max_capture_bytes : 0, err);
+	lm_maps_free(&before);
+	if (r < 0)
+		goto fail;
+
+	r = lm_ptrace_stop(pid, &st, err);
+	if (r < 0)
+		goto fail;
+	r = capture_stopped(src, opts, &st, err);
+	lm_ptrace_release(&st);
+	src->pause_ns = st.paused_ns;
+	lm_stopped_free(&st);
+	if (r < 0)
+		goto fail;
+	lm_memsrc_sort_regions(src);
+	*out = src;
+	return 0;
+fail:
+	lm_memsrc_close(src);
+	return r;
+}

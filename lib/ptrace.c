@@ -1,0 +1,381 @@
+/*
+ * ptrace.c - stopping every thread of a process and letting it go again.
+ *
+ * How a stop works:
+ *  1. list /proc/PID/task; PTRACE_SEIZE every thread not yet held (options
+ *     0: no PTRACE_O_EXITKILL, so if we die the kernel just detaches and the
+ *     target runs on), then PTRACE_INTERRUPT each, then waitpid(tid, __WALL)
+ *     each. Seizing all before interrupting any keeps the stop short.
+ *  2. repeat with a fresh task list until a round finds no new thread
+ *     (a thread may be born while we stop the others), at most ROUNDS_MAX
+ *     rounds.
+ *  3. save every thread's registers.
+ *
+ * What a wait can report, and what we do:
+ *  - PTRACE_EVENT_STOP with SIGTRAP: our interrupt. Nothing to re-inject.
+ *  - PTRACE_EVENT_STOP with a stop signal: the process is in (or entering) a
+ *    group-stop. We detach with 0; the kernel puts the thread back into the
+ *    group-stop, so a process stopped by its user stays stopped.
+ *  - a plain stop with signal S: signal-delivery-stop, S was about to be
+ *    delivered and is now ours. The thread is stopped (registers readable);
+ *    we keep it there and give S back with PTRACE_DETACH(tid, S), so the
+ *    target never loses a signal. (If we are killed meanwhile, the kernel's
+ *    detach leaves S in place too.)
+ *  - exited / killed / ECHILD / ESRCH: the thread is gone; drop it.
+ *
+ * All ptrace calls of one lm_stopped must come from the same thread of
+ * ours: ptrace ties a tracee to the tracing thread, not to the process.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "proc.h"
+#include "ptrace.h"
+
+#define ROUNDS_MAX 64
+
+/* Per-thread bookkeeping while stopping; st->threads gets the result. */
+struct held {
+	pid_t tid;
+	int sig;	/* signal to give back at detach (0 = none) */
+	int stopped;	/* waitpid reported a stop */
+	int gone;	/* exited meanwhile */
+	int interrupted;	/* PTRACE_INTERRUPT sent */
+};
+
+/* Private part of struct lm_stopped (st->priv), kept from stop to release
+ * for the signals to give back. */
+struct stop_state {
+	struct held *v;
+	size_t n, cap;
+};
+
+uint64_t lm_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The value of kernel.yama.ptrace_scope, or -1 when Yama is absent. */
+static int yama_scope(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
+	int v = -1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* TracerPid from /proc/TID/status: another debugger already holds it? */
+static long tracer_pid(pid_t tid)
+{
+	char path[64], line[256];
+	long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/* State letter of one thread (Z for a zombie leader), or 0. */
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[512], *p;
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return 0;
+	return p[2];
+}
+
+static int eperm_error(struct lm_err *err, pid_t pid, pid_t tid)
+{
+	long tracer = tracer_pid(tid);
+	int scope = yama_scope();
+
+	if (tracer > 0)
+		return lm_err_set(err, LM_EPERM,
+				  "cannot attach to pid %d: thread %d is already traced by pid %ld "
+				  "(a debugger or another leakmon); detach it and retry",
+				  (int)pid, (int)tid, tracer);
+	if (scope >= 0)
+		return lm_err_set(err, LM_EPERM,
+				  "cannot attach to pid %d: permission denied; needs CAP_SYS_PTRACE "
+				  "(run as root or grant it) and kernel.yama.ptrace_scope <= 1 (now %d)",
+				  (int)pid, scope);
+	return lm_err_set(err, LM_EPERM,
+			  "cannot attach to pid %d: permission denied; needs CAP_SYS_PTRACE "
+			  "(run as root or grant it)", (int)pid);
+}
+
+static int held_has(const struct stop_state *s, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->v[i].tid == tid)
+			return 1;
+	return 0;
+}
+
+static int held_add(struct stop_state *s, pid_t tid)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct held *nv = realloc(s->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		s->v = nv;
+		s->cap = cap;
+	}
+	memset(&s->v[s->n], 0, sizeof(s->v[0]));
+	s->v[s->n++].tid = tid;
+	return 0;
+}
+
+/* Wait for one interrupted thread to report a stop (or its end). */
+static void wait_stop(struct held *h)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(h->tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			h->gone = 1;	/* ECHILD: not ours any more */
+			return;
+		}
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			h->gone = 1;
+			return;
+		}
+		if (WIFSTOPPED(status)) {
+			int sig = WSTOPSIG(status);
+			if ((status >> 16) == PTRACE_EVENT_STOP)
+				h->sig = 0;	/* interrupt stop or group-stop */
+			else
+				h->sig = sig;	/* signal-delivery-stop: give it back later */
+			h->stopped = 1;
+			return;
+		}
+	}
+}
+
+/* Detach every held, stopped thread, giving back consumed signals. */
+static void detach_all(struct stop_state *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++) {
+		struct held *h = &s->v[i];
+		if (h->gone)
+			continue;
+		if (!h->stopped) {
+			/* Seized but not stopped: a tracee must be stopped to
+			 * be detached, so interrupt it first. */
+			if (!h->interrupted)
+				ptrace(PTRACE_INTERRUPT, h->tid, NULL, NULL);
+			wait_stop(h);
+		}
+		if (!h->gone)
+			ptrace(PTRACE_DETACH, h->tid, NULL, (void *)(long)h->sig);
+		h->gone = 1;
+	}
+}
+
+/* One round: seize + interrupt every thread not yet held, then wait for
+ * them. Returns the number of new threads, or a negative code. */
+static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
+		      struct lm_err *err)
+{
+	pid_t *tids;
+	size_t ntids, i, first_new = s->n;
+	int r, added = 0;
+
+	r = lm_proc_list_tasks(pid, &tids, &ntids, err);
+	if (r < 0)
+		return s->n && r == -LM_ENOPROC ?
+			lm_err_set(err, LM_EEXITED, "process %d exited during the snapshot",
+				   (int)pid) : r;
+	for (i = 0; i < ntids; i++) {
+		pid_t tid = tids[i];
+		if (held_has(s, tid))
+			continue;
+		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
+			int e = errno;
+			if (e == ESRCH)
+				continue;	/* exited since the listing */
+			if (e == EPERM && thread_state(pid, tid) == 'Z')
+				continue;	/* a zombie leader cannot be seized */
+			free(tids);
+			if (e == EPERM)
+				return eperm_error(err, pid, tid);
+			return lm_err_errno(err, LM_EIO, e,
+					    "cannot attach to thread %d of pid %d", (int)tid, (int)pid);
+		}
+		if (held_add(s, tid) < 0) {
+			ptrace(PTRACE_DETACH, tid, NULL, NULL);	/* not stopped yet: may fail */
+			free(tids);
+			return lm_err_set(err, LM_ENOMEM, "out of memory stopping pid %d",
+					  (int)pid);
+		}
+		added++;
+	}
+	free(tids);
+	if (!st->stopped_at_ns && added)
+		st->stopped_at_ns = lm_now_ns();
+	/* A failed interrupt means the thread is exiting: the wait reports it. */
+	for (i = first_new; i < s->n; i++) {
+		ptrace(PTRACE_INTERRUPT, s->v[i].tid, NULL, NULL);
+		s->v[i].interrupted = 1;
+	}
+	for (i = first_new; i < s->n; i++)
+		wait_stop(&s->v[i]);
+	return added;
+}
+
+static int save_registers(pid_t pid, struct stop_state *s, struct lm_stopped *st,
+			  struct lm_err *err)
+{
+	size_t i, n = 0;
+
+	st->threads = calloc(s->n ? s->n : 1, sizeof(*st->threads));
+	if (!st->threads)
+		return lm_err_set(err, LM_ENOMEM, "out of memory saving registers of pid %d",
+				  (int)pid);
+	for (i = 0; i < s->n; i++) {
+		struct held *h = &s->v[i];
+		struct lm_thread_regs *t = &st->threads[n];
+		if (h->gone)
+			continue;
+		t->tid = h->tid;
+		if (ptrace(PTRACE_GETREGS, h->tid, NULL, &t->regs) < 0) {
+			if (errno == ESRCH) {
+				/* A stopped thread only vanishes when the whole
+				 * process is killed or another thread exec's. */
+				return lm_err_set(err, LM_EEXITED,
+						  "process %d exited during the snapshot (thread %d gone)",
+						  (int)pid, (int)h->tid);
+			}
+			return lm_err_errno(err, LM_EIO, errno,
+					    "cannot read registers of thread %d of pid %d",
+					    (int)h->tid, (int)pid);
+		}
+		/* Floating-point registers are a bonus (roots in xmm registers
+		 * are rare); ignore failure. */
+		ptrace(PTRACE_GETFPREGS, h->tid, NULL, &t->fpregs);
+		n++;
+	}
+	st->nthreads = n;
+	return 0;
+}
+
+int lm_ptrace_stop(pid_t pid, struct lm_stopped *st, struct lm_err *err)
+{
+	struct stop_state *s;
+	int r = 0, round;
+
+	memset(st, 0, sizeof(*st));
+	st->pid = pid;
+	if (pid <= 0)
+		return lm_err_set(err, LM_EINVAL, "invalid pid %d", (int)pid);
+	if (pid == getpid())
+		return lm_err_set(err, LM_EINVAL, "pid %d is leakmon itself", (int)pid);
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return lm_err_set(err, LM_ENOMEM, "out of memory stopping pid %d", (int)pid);
+	for (round = 0; round < ROUNDS_MAX; round++) {
+		r = stop_round(pid, s, st, err);
+		if (r <= 0)
+			break;
+	}
+	if (r == 0) {
+		size_t i, alive = 0;
+		for (i = 0; i < s->n; i++)
+			alive += !s->v[i].gone;
+		if (alive == 0)
+			r = s->n ? lm_err_set(err, LM_EEXITED, "process %d exited during the snapshot",
+					      (int)pid)
+				 : lm_err_set(err, LM_ENOPROC, "no process with pid %d", (int)pid);
+	} else if (r > 0) {
+		r = lm_err_set(err, LM_EBUSY,
+			       "pid %d kept creating threads through %d rounds of stopping them; "
+			       "retry later", (int)pid, ROUNDS_MAX);
+	}
+	if (r == 0)
+		r = save_registers(pid, s, st, err);
+	if (r < 0) {
+		detach_all(s);
+		free(s->v);
+		free(s);
+		free(st->threads);
+		st->threads = NULL;
+		st->nthreads = 0;
+		return r;
+	}
+	/* Keep the per-thread signals for release: stash the state. */
+	st->attached = 1;
+	st->priv = s;
+	return 0;
+}
+
+void lm_ptrace_release(struct lm_stopped *st)
+{
+	struct stop_state *s = st->priv;
+
+	if (!st->attached)
+		return;
+	if (s) {
+		detach_all(s);
+		free(s->v);
+		free(s);
+	}
+	st->priv = NULL;
+	st->attached = 0;
+	st->paused_ns = lm_now_ns() - st->stopped_at_ns;
+}
+
+void lm_stopped_free(struct lm_stopped *st)
+{
+	if (!st)
+		return;
+	lm_ptrace_release(st);
+	free(st->threads);
+	st->threads = NULL;
+	st->nthreads = 0;
+}
