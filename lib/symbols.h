@@ -62,6 +62,10 @@ const struct lm_symbol *lm_symtab_lookup(const struct lm_symtab *tab, uint64_t a
 /* The nearest symbol at or below addr in the same module (functions for
  * stack frames), or NULL. */
 const struct lm_symbol *lm_symtab_nearest(const struct lm_symtab *tab, uint64_t addr);
+/* Every symbol, sorted by address (aliases at one address: the preferred
+ * name first); the index of a symbol is its offset from symbol_at(0). */
+size_t lm_symtab_nsymbols(const struct lm_symtab *tab);
+const struct lm_symbol *lm_symtab_symbol_at(const struct lm_symtab *tab, size_t i);
 /* By raw or demangled name, first match; NULL if none. */
 const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const char *name);
 

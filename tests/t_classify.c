@@ -1,0 +1,238 @@
+/*
+ * t_classify.c - test driver for symbols.c and classify.c: loads a target's
+ * symbols and classifies chunks given by address, without the heap walker.
+ *
+ *   t_classify [-n] SOURCE objs           read "obj ADDR KIND NAME" lines
+ *       (a census target's output) on stdin; classify the chunk at each user
+ *       address (its header read at ADDR-8); print "bad ..." for every
+ *       mismatch and "got KIND NAME COUNT BYTES" per type; exit 1 on mismatch
+ *   t_classify [-n] SOURCE lookup ADDR...   "ADDR NAME" of the containing symbol
+ *   t_classify [-n] SOURCE nearest ADDR...  "ADDR NAME" of the nearest symbol
+ *   t_classify [-n] SOURCE modules          one line per module
+ *   t_classify [-n] SOURCE bench [ROUNDS]   classify every chunk of [heap]
+ *       (walked by size words, free ones included) ROUNDS times; print the rate
+ *
+ * SOURCE is a pid (live, stopped only while captured) or core:PATH.
+ * -n: no separate debug files (debug_root "").
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "classify.h"
+#include "memsrc.h"
+#include "symbols.h"
+
+static void die(const char *what, const struct lm_err *err)
+{
+	fprintf(stderr, "t_classify: %s: %s\n", what, err->msg);
+	exit(2);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A chunk from its user address: header word at user-8. */
+static int chunk_at(const struct lm_memsrc *src, uint64_t user, struct lm_chunk *c)
+{
+	uint64_t word;
+
+	if (lm_mem_word(src, user - 8, &word) != 0)
+		return -1;
+	memset(c, 0, sizeof(*c));
+	c->addr = user - 16;
+	c->size = word & ~7ULL;
+	c->flags = word & 7;
+	c->state = (word & 2) ? LM_CHUNK_MMAPPED : LM_CHUNK_INUSE;
+	c->usable = c->size - ((word & 2) ? 16 : 8);
+	c->arena = (word & 2) ? 0xffff : 0;
+	return c->size >= 32 ? 0 : -1;
+}
+
+struct tally {
+	uint64_t count, bytes;
+};
+
+static int cmd_objs(const struct lm_memsrc *src, struct lm_classifier *cls)
+{
+	char line[1024];
+	struct tally *t = calloc(1 << 16, sizeof(*t));
+	size_t i, nobj = 0, bad = 0;
+
+	while (fgets(line, sizeof(line), stdin)) {
+		char kind[32], name[512];
+		unsigned long long addr;
+		struct lm_chunk c;
+		const struct lm_type *ty;
+		uint32_t id;
+		int n = 0;
+
+		if (sscanf(line, "obj %llx %31s %n", &addr, kind, &n) != 2 || n == 0)
+			continue;
+		snprintf(name, sizeof(name), "%s", line + n);
+		name[strcspn(name, "\n")] = 0;
+		nobj++;
+		if (chunk_at(src, addr, &c) != 0) {
+			printf("bad %#llx unreadable chunk header\n", addr);
+			bad++;
+			continue;
+		}
+		id = lm_classify(cls, &c);
+		ty = lm_classifier_type(cls, id);
+		if (id < (1 << 16)) {
+			t[id].count++;
+			t[id].bytes += c.size;
+		}
+		if (strcmp(lm_kind_name(ty->kind), kind) != 0 || strcmp(ty->name, name) != 0) {
+			printf("bad %#llx want %s %s got %s %s (chunk size %" PRIu64 ")\n", addr,
+			       kind, name, lm_kind_name(ty->kind), ty->name, c.size);
+			bad++;
+		}
+	}
+	for (i = 0; i < lm_classifier_ntypes(cls) && i < (1 << 16); i++) {
+		const struct lm_type *ty = lm_classifier_type(cls, (uint32_t)i);
+		if (t[i].count)
+			printf("got %s %s %" PRIu64 " %" PRIu64 "\n", lm_kind_name(ty->kind),
+			       ty->name, t[i].count, t[i].bytes);
+	}
+	printf("objects %zu mismatches %zu\n", nobj, bad);
+	free(t);
+	return bad || nobj == 0 ? 1 : 0;
+}
+
+static int cmd_lookup(const struct lm_symtab *tab, char **args, int nargs, int nearest)
+{
+	int i, rc = 0;
+
+	for (i = 0; i < nargs; i++) {
+		uint64_t a = strtoull(args[i], NULL, 16);
+		const struct lm_symbol *s = nearest ? lm_symtab_nearest(tab, a)
+						    : lm_symtab_lookup(tab, a);
+		if (s) {
+			const struct lm_module *m = lm_symtab_module_at(tab, s->module);
+			printf("%s %s +%#" PRIx64 " %s %s\n", args[i], s->name, a - s->addr,
+			       m ? m->name : "?", s->kind == LM_SYM_VTABLE ? "vtable" :
+			       s->kind == LM_SYM_FUNC ? "func" : "object");
+		} else {
+			printf("%s -\n", args[i]);
+			rc = 1;
+		}
+	}
+	return rc;
+}
+
+static int cmd_modules(const struct lm_symtab *tab)
+{
+	size_t i;
+
+	for (i = 0; i < lm_symtab_nmodules(tab); i++) {
+		const struct lm_module *m = lm_symtab_module_at(tab, i);
+		printf("%s lo=%#" PRIx64 " hi=%#" PRIx64 " bias=%#" PRIx64 " data=%#" PRIx64
+		       "-%#" PRIx64 " symtab=%d debug=%d build_id=%s\n", m->path, m->lo, m->hi,
+		       m->bias, m->data_lo, m->data_hi, m->has_symtab, m->debug_file,
+		       m->build_id[0] ? m->build_id : "-");
+	}
+	printf("symbols %zu\n", lm_symtab_nsymbols(tab));
+	return 0;
+}
+
+/* Every chunk of [heap] by size words; free chunks are classified too (this
+ * measures speed, not correctness). */
+static int cmd_bench(const struct lm_memsrc *src, struct lm_classifier *cls, int rounds)
+{
+	const struct lm_region *r = NULL;
+	size_t i;
+	uint64_t n = 0, total = 0;
+	double t0, dt;
+	int k;
+
+	for (i = 0; i < src->nregions; i++)
+		if (src->regions[i].map && src->regions[i].map->path &&
+		    strcmp(src->regions[i].map->path, "[heap]") == 0)
+			r = &src->regions[i];
+	if (!r) {
+		fprintf(stderr, "t_classify: no [heap] region captured\n");
+		return 2;
+	}
+	t0 = now_s();
+	for (k = 0; k < rounds; k++) {
+		uint64_t a = r->start;
+		while (a + 16 <= r->end) {
+			struct lm_chunk c;
+			uint64_t w;
+			memcpy(&w, r->data + (a - r->start) + 8, 8);
+			memset(&c, 0, sizeof(c));
+			c.addr = a;
+			c.size = w & ~7ULL;
+			if (c.size < 32 || c.size > r->end - a)
+				break;
+			c.usable = c.size - 8;
+			c.state = LM_CHUNK_INUSE;
+			total += lm_classify(cls, &c);
+			n++;
+			a += c.size;
+		}
+	}
+	dt = now_s() - t0;
+	printf("classified %" PRIu64 " chunks in %.3f s: %.1f million chunks/s (%zu types, checksum %"
+	       PRIu64 ")\n", n, dt, n / dt / 1e6, lm_classifier_ntypes(cls), total);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct lm_symtab_opts so = { 0 };
+	struct lm_memsrc *src = NULL;
+	struct lm_symtab *tab = NULL;
+	struct lm_classifier *cls = NULL;
+	struct lm_err err = { 0 };
+	const char *cmd;
+	double t0;
+	int rc, a = 1;
+
+	if (argc > a && strcmp(argv[a], "-n") == 0) {
+		so.debug_root = "";
+		a++;
+	}
+	if (argc < a + 2) {
+		fprintf(stderr, "usage: t_classify [-n] PID|core:PATH objs|lookup|nearest|modules|bench ...\n");
+		return 2;
+	}
+	if (strncmp(argv[a], "core:", 5) == 0)
+		rc = lm_memsrc_open_core(argv[a] + 5, &src, &err);
+	else
+		rc = lm_memsrc_open_live(atoi(argv[a]), NULL, &src, &err);
+	if (rc < 0)
+		die("open", &err);
+	cmd = argv[a + 1];
+	t0 = now_s();
+	if (lm_symtab_load(src, &so, &tab, &err) < 0)
+		die("symbols", &err);
+	fprintf(stderr, "t_classify: %zu symbols of %zu modules loaded in %.1f ms\n",
+		lm_symtab_nsymbols(tab), lm_symtab_nmodules(tab), (now_s() - t0) * 1e3);
+	if (lm_classifier_new(src, tab, &cls, &err) < 0)
+		die("classifier", &err);
+
+	if (strcmp(cmd, "objs") == 0)
+		rc = cmd_objs(src, cls);
+	else if (strcmp(cmd, "lookup") == 0 || strcmp(cmd, "nearest") == 0)
+		rc = cmd_lookup(tab, argv + a + 2, argc - a - 2, cmd[0] == 'n');
+	else if (strcmp(cmd, "modules") == 0)
+		rc = cmd_modules(tab);
+	else if (strcmp(cmd, "bench") == 0)
+		rc = cmd_bench(src, cls, argc > a + 2 ? atoi(argv[a + 2]) : 1);
+	else {
+		fprintf(stderr, "t_classify: unknown command %s\n", cmd);
+		rc = 2;
+	}
+	lm_classifier_free(cls);
+	lm_symtab_free(tab);
+	lm_memsrc_close(src);
+	return rc;
+}
