@@ -84,6 +84,15 @@ struct lm_heap_info {
 	uint64_t chunks_walked;
 	int partial;		/* some part could not be walked; see warning */
 	char warning[LM_ERRMSG_MAX];
+	/* Added by the walker (issue 2); all filled by lm_glibc_walk. */
+	int layout_verified;	/* the version's layout was verified (else warning) */
+	uint64_t mp_n_mmaps, mp_mmapped_mem;	/* mp_'s own counters (when mp != 0) */
+	uint64_t tcache_structs;	/* tcache_perthread_structs found (in inuse_*) */
+	uint64_t fencepost_count, fencepost_bytes;	/* ends of older non-main heaps */
+	uint64_t arena_header_bytes;	/* heap_info + malloc_state + padding before
+					 * the first chunk of every non-main heap */
+	uint64_t system_mem;	/* sum of the arenas' system_mem */
+	uint64_t heap_bytes;	/* bytes of arena heaps walked (chunks + headers) */
 };
 
 /* Called once per chunk; return non-zero to stop the walk (that value is

@@ -1,0 +1,1317 @@
+/*
+ * glibc_heap.c - walking a glibc ptmalloc heap from outside, without symbols.
+ *
+ * Input is a memory source (captured copies of the target's writable
+ * mappings); output is one callback per chunk. The steps (see
+ * shared/HEAPWALK.md):
+ *
+ *  1. detect: find libc's mapping, read its version banner from the file,
+ *     pick the layout (glibc_layout.c); refuse other allocators and
+ *     unknown versions.
+ *  2. main_arena: scan libc's writable data for a malloc_state whose top
+ *     is the chunk that ends the [heap] mapping (or, with no [heap], whose
+ *     top still points at its own unsorted bin, as malloc_init_state leaves
+ *     it) and whose 127 bins are each empty (self-pointing) or point into
+ *     readable memory. mp_ is found beside it by its sbrk_base.
+ *  3. arenas through main_arena.next; heaps of an arena from top & ~(64 MiB
+ *     - 1) back through heap_info.prev.
+ *  4. free sets, into one open-addressing hash (chunk address -> state):
+ *     tcache structs (every in-use chunk of the struct's size whose counts
+ *     and lists check out, found by a first skim over the heaps), fastbins,
+ *     and the doubly linked bins. Safe-linking is decoded on the way.
+ *  5. the walk proper: chunk by chunk with pointer arithmetic inside the
+ *     captured region; a chunk is free when the next chunk's PREV_INUSE is
+ *     clear, or when the hash says tcache/fastbin.
+ *  6. mmapped chunks: page-aligned IS_MMAPPED headers in anonymous rw
+ *     mappings that are neither heaps nor stacks, until mp_.n_mmaps found.
+ *
+ * Every loop is bounded by the memory it walks; lists also stop on a
+ * duplicate (the hash doubles as cycle detection). A bad size or link marks
+ * its arena corrupt: the other arenas are still walked (partial result with
+ * a warning), and when nothing sound is left the walk fails with
+ * -LM_ECORRUPT naming the address.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "glibc_heap.h"
+#include "glibc_layout.h"
+
+#define MINSIZE 32ULL
+#define CHUNK_HDR 16ULL
+#define PAGE 4096ULL
+#define FLAG_P 0x1ULL
+#define FLAG_M 0x2ULL
+#define FLAG_A 0x4ULL
+#define SIZE_MASK (~7ULL)
+#define MAX_HEAPS_PER_ARENA 65536
+#define NO_ARENA 0xffff
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static inline uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static inline uint64_t align_up(uint64_t x, uint64_t a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static const char *basename_of(const char *path)
+{
+	const char *s = strrchr(path, '/');
+	return s ? s + 1 : path;
+}
+
+/* ---- the free set: chunk address -> state, open addressing ------------ */
+
+struct chunkset {
+	uint64_t *keys;		/* 0 = empty slot (no chunk lives at 0) */
+	uint8_t *vals;
+	size_t cap;		/* power of two */
+	size_t n;
+	unsigned bits;
+};
+
+static inline size_t cs_slot(const struct chunkset *cs, uint64_t key)
+{
+	/* chunk addresses are 16-aligned: drop the zero bits, then mix */
+	return (size_t)(((key >> 4) * 0x9E3779B97F4A7C15ULL) >> (64 - cs->bits));
+}
+
+static void cs_free(struct chunkset *cs)
+{
+	free(cs->keys);
+	free(cs->vals);
+	memset(cs, 0, sizeof(*cs));
+}
+
+static int cs_resize(struct chunkset *cs, unsigned bits)
+{
+	struct chunkset n = { .bits = bits, .cap = (size_t)1 << bits };
+	size_t i;
+
+	n.keys = calloc(n.cap, sizeof(*n.keys));
+	n.vals = malloc(n.cap);
+	if (!n.keys || !n.vals) {
+		free(n.keys);
+		free(n.vals);
+		return -LM_ENOMEM;
+	}
+	for (i = 0; i < cs->cap; i++) {
+		size_t s;
+		if (!cs->keys[i])
+			continue;
+		s = cs_slot(&n, cs->keys[i]);
+		while (n.keys[s])
+			s = (s + 1) & (n.cap - 1);
+		n.keys[s] = cs->keys[i];
+		n.vals[s] = cs->vals[i];
+		n.n++;
+	}
+	cs_free(cs);
+	*cs = n;
+	return 0;
+}
+
+/* 0 when added, 1 when already present (with its state in *old), or
+ * -LM_ENOMEM. */
+static int cs_add(struct chunkset *cs, uint64_t key, uint8_t val, uint8_t *old)
+{
+	size_t s;
+
+	if ((cs->n + 1) * 2 > cs->cap) {
+		int rc = cs_resize(cs, cs->bits ? cs->bits + 1 : 10);
+		if (rc)
+			return rc;
+	}
+	s = cs_slot(cs, key);
+	while (cs->keys[s]) {
+		if (cs->keys[s] == key) {
+			if (old)
+				*old = cs->vals[s];
+			return 1;
+		}
+		s = (s + 1) & (cs->cap - 1);
+	}
+	cs->keys[s] = key;
+	cs->vals[s] = val;
+	cs->n++;
+	return 0;
+}
+
+/* The state stored for key, or -1. */
+static inline int cs_get(const struct chunkset *cs, uint64_t key)
+{
+	size_t s;
+
+	if (!cs->n)
+		return -1;
+	s = cs_slot(cs, key);
+	while (cs->keys[s]) {
+		if (cs->keys[s] == key)
+			return cs->vals[s];
+		s = (s + 1) & (cs->cap - 1);
+	}
+	return -1;
+}
+
+/* ---- walker state ----------------------------------------------------- */
+
+struct heap {
+	uint64_t base;		/* heap_info, or sbrk_base for the main heap */
+	uint64_t first;		/* first chunk */
+	uint64_t end;		/* end of the chunk area (top end or heap_info.size) */
+	uint64_t top;		/* the arena's top when this is its newest heap, else 0 */
+	unsigned arena;		/* index into walker.arenas */
+};
+
+struct arena {
+	uint64_t addr;
+	uint64_t top, top_size;
+	uint64_t system_mem;
+	unsigned nheaps;
+	int locked;
+	int corrupt;
+};
+
+struct walker {
+	const struct lm_memsrc *src;
+	const struct lm_glibc_layout *L;
+	const struct lm_walk_opts *opts;
+	struct lm_heap_info *info;
+	lm_chunk_fn fn;
+	void *ctx;
+	struct lm_err *err;
+
+	const struct lm_mapping *heap_map;	/* [heap], or NULL */
+	struct arena *arenas;
+	size_t narenas;
+	struct heap *heaps;
+	size_t nheaps, heaps_cap;
+
+	struct chunkset freeset;	/* tcache, fastbin and bin chunks */
+	struct chunkset tcstructs;	/* validated tcache_perthread_structs */
+	uint64_t *tc_cand;		/* in-use chunks of the struct's size */
+	size_t ntc_cand, tc_cand_cap;
+	uint64_t lookup_max;		/* largest chunk size a tcache/fastbin holds */
+	uint64_t tcache_count_max;	/* bound on a tcache bin's count */
+	uint64_t list_limit;		/* bound on any free list's length */
+
+	char corrupt_msg[LM_ERRMSG_MAX];	/* the first corruption seen */
+	int ncorrupt;
+	int stop;			/* callback's non-zero return */
+};
+
+static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (arena < w->narenas && !w->arenas[arena].corrupt) {
+		w->arenas[arena].corrupt = 1;
+	}
+	if (w->ncorrupt++ == 0) {
+		va_start(ap, fmt);
+		vsnprintf(w->corrupt_msg, sizeof(w->corrupt_msg), fmt, ap);
+		va_end(ap);
+	}
+}
+
+static int rd64(const struct walker *w, uint64_t addr, uint64_t *v)
+{
+	return lm_mem_word(w->src, addr, v);
+}
+
+/* ---- 1. detection ----------------------------------------------------- */
+
+static int is_libc_path(const char *path)
+{
+	const char *b = basename_of(path);
+	size_t n = strlen(b);
+
+	if (strcmp(b, "libc.so.6") == 0)
+		return 1;
+	return strncmp(b, "libc-2.", 7) == 0 && n > 10 && strcmp(b + n - 3, ".so") == 0;
+}
+
+/* Another allocator mapped in: its name, or NULL. */
+static const char *other_allocator(const char *path)
+{
+	static const char *const names[] = { "libjemalloc", "libtcmalloc", "libmimalloc" };
+	const char *b = basename_of(path);
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(b, names[i], strlen(names[i])) == 0)
+			return names[i] + 3;
+	return NULL;
+}
+
+/* Copy the version after "release version " at p (bounded by end) into out:
+ * "2.36" from "... stable release version 2.36.". */
+static int parse_version(const char *p, const char *end, char *out, size_t len)
+{
+	size_t n = 0;
+	int dots = 0;
+
+	while (p < end && n + 1 < len && ((*p >= '0' && *p <= '9') || *p == '.')) {
+		if (*p == '.') {
+			if (p + 1 >= end || p[1] < '0' || p[1] > '9')
+				break;	/* the sentence's final dot */
+			dots++;
+		}
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+	return n > 0 && dots >= 1 ? 0 : -1;
+}
+
+/* Search libc's file for the banner "GNU C Library ... release version X.Y". */
+static int read_libc_version(const struct lm_memsrc *src, const struct lm_mapping *m,
+			     char *out, size_t len, struct lm_err *err)
+{
+	static const char key[] = "release version ";
+	const size_t block = 1 << 20, keep = 64, limit = 64 << 20;
+	char *buf;
+	size_t have = 0, total = 0;
+	int fd, rc = -1;
+
+	fd = lm_memsrc_open_mapping_file(src, m, err);
+	if (fd < 0)
+		return fd;
+	buf = malloc(block + keep);
+	if (!buf) {
+		close(fd);
+		return lm_err_set(err, LM_ENOMEM, "out of memory reading %s", m->path);
+	}
+	while (total < limit) {
+		ssize_t r = read(fd, buf + have, block);
+		char *hit;
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		total += (size_t)r;
+		have += (size_t)r;
+		hit = memmem(buf, have, key, sizeof(key) - 1);
+		while (hit) {
+			const char *v = hit + sizeof(key) - 1;
+			if (memmem(buf, (size_t)(hit - buf), "GNU C Library", 13) ||
+			    (size_t)(hit - buf) < 200) {
+				if (parse_version(v, buf + have, out, len) == 0) {
+					rc = 0;
+					break;
+				}
+			}
+			hit = memmem(hit + 1, have - (size_t)(hit + 1 - buf), key, sizeof(key) - 1);
+		}
+		if (rc == 0)
+			break;
+		if (have > keep) {
+			memmove(buf, buf + have - keep, keep);
+			have = keep;
+		}
+	}
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
+		    struct lm_heap_info *info, struct lm_err *err)
+{
+	const struct lm_mapping *libc = NULL;
+	char supported[256];
+	size_t i;
+
+	(void)syms;
+	for (i = 0; i < src->maps.n; i++) {
+		const struct lm_mapping *m = &src->maps.v[i];
+		const char *other;
+		if (!m->path || m->path[0] != '/')
+			continue;
+		other = other_allocator(m->path);
+		if (other)
+			return lm_err_set(err, LM_ENOTGLIBC,
+					  "process %d uses %s (%s is mapped), not glibc malloc",
+					  (int)src->pid, other, m->path);
+		if (is_libc_path(m->path) && (!libc || m->start < libc->start))
+			libc = m;
+	}
+	if (!libc)
+		return lm_err_set(err, LM_ENOTGLIBC,
+				  "process %d has no libc.so.6 mapped: a static binary or no glibc, "
+				  "so there is no glibc malloc heap to walk", (int)src->pid);
+	info->libc_base = libc->start - libc->offset;
+	if (read_libc_version(src, libc, info->glibc_version,
+			      sizeof(info->glibc_version), err) < 0) {
+		const char *b = basename_of(libc->path);
+		if (strncmp(b, "libc-", 5) == 0 &&
+		    parse_version(b + 5, b + strlen(b), info->glibc_version,
+				  sizeof(info->glibc_version)) == 0)
+			goto found;
+		if (err && err->code == LM_EPERM)
+			return -LM_EPERM;
+		return lm_err_set(err, LM_EVERSION,
+				  "cannot read the glibc version of %s (no \"release version\" "
+				  "banner in the file)", libc->path);
+	}
+found:
+	if (!lm_glibc_layout_find(info->glibc_version)) {
+		lm_glibc_layout_list(supported, sizeof(supported), 0);
+		return lm_err_set(err, LM_EVERSION,
+				  "glibc %s (%s) is not supported: leakmon knows the malloc "
+				  "layouts of glibc %s", info->glibc_version, libc->path, supported);
+	}
+	return 0;
+}
+
+const char *lm_chunk_state_name(int state)
+{
+	static const char *const names[] = {
+		"in use", "mmapped", "tcache struct", "tcache", "fastbin",
+		"unsorted", "small bin", "large bin", "top", "fencepost"
+	};
+	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
+		return "?";
+	return names[state];
+}
+
+/* ---- 2. main_arena and mp_ -------------------------------------------- */
+
+/* libc's writable mappings (file-backed .data, then the anonymous .bss
+ * continuation right after it). */
+static size_t libc_data_maps(const struct walker *w, const struct lm_mapping **out, size_t max)
+{
+	const struct lm_maps *maps = &w->src->maps;
+	size_t i, n = 0;
+
+	for (i = 0; i < maps->n && n < max; i++) {
+		const struct lm_mapping *m = &maps->v[i];
+		if (!m->path || !is_libc_path(m->path) || !(m->prot & LM_PROT_W))
+			continue;
+		out[n++] = m;
+		if (i + 1 < maps->n && n < max && !maps->v[i + 1].path &&
+		    maps->v[i + 1].start == m->end && (maps->v[i + 1].prot & LM_PROT_W))
+			out[n++] = &maps->v[i + 1];
+	}
+	return n;
+}
+
+/* A readable chunk header at a 16-aligned address? */
+static int chunk_ptr_ok(const struct walker *w, uint64_t p)
+{
+	return p && !(p & 15) && lm_mem_view(w->src, p, 32) != NULL;
+}
+
+/* Does the malloc_state at a look like an arena? Checks the mutex, every bin
+ * (empty = both links at its own header; else both into readable memory),
+ * the fastbins and next. With no_heap the arena must be pristine. */
+static int arena_plausible(const struct walker *w, uint64_t a, const uint8_t *ms, int no_heap)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint32_t mutex;
+	uint64_t next = ld64(ms + L->ms_next);
+	unsigned i;
+
+	memcpy(&mutex, ms + L->ms_mutex, 4);
+	if (mutex > 2)
+		return 0;
+	if (!next || (next & 7) || (next != a && !lm_mem_view(w->src, next, L->ms_size)))
+		return 0;
+	for (i = 0; i < L->nfastbins; i++) {
+		uint64_t f = ld64(ms + L->ms_fastbins + 8 * i);
+		if (f && (no_heap || !chunk_ptr_ok(w, f)))
+			return 0;
+	}
+	for (i = 1; i < L->nbins; i++) {
+		uint64_t hdr_off = L->ms_bins + (uint64_t)(i - 1) * 16 - 16;
+		uint64_t hdr = a + hdr_off;
+		uint64_t fd = ld64(ms + hdr_off + 16), bk = ld64(ms + hdr_off + 24);
+		if (fd == hdr && bk == hdr)
+			continue;
+		if (no_heap || fd == hdr || bk == hdr || !chunk_ptr_ok(w, fd) || !chunk_ptr_ok(w, bk))
+			return 0;
+	}
+	return 1;
+}
+
+static int find_main_arena(struct walker *w)
+{
+	const struct lm_glibc_layout *L = w->L;
+	const struct lm_mapping *dm[8];
+	const struct lm_mapping *hm = w->heap_map;
+	size_t nd = libc_data_maps(w, dm, 8), k;
+
+	for (k = 0; k < nd; k++) {
+		uint64_t a;
+		for (a = dm[k]->start; a + L->ms_size <= dm[k]->end; a += 8) {
+			const uint8_t *ms = lm_mem_view(w->src, a, L->ms_size);
+			uint64_t top, tsize;
+			const uint8_t *th;
+			if (!ms) {
+				a = align_up(a + 1, PAGE) - 8;	/* skip an uncaptured page */
+				continue;
+			}
+			top = ld64(ms + L->ms_top);
+			if (!hm) {
+				if (top != a + L->ms_bins - 16 || !arena_plausible(w, a, ms, 1))
+					continue;
+				tsize = 0;
+			} else {
+				if (top < hm->start || top >= hm->end || (top & 15))
+					continue;
+				th = lm_mem_view(w->src, top, 16);
+				if (!th)
+					continue;
+				tsize = ld64(th + 8) & SIZE_MASK;
+				/* the top chunk ends the used heap: at the mapping's end
+				 * (brk is page-aligned on every path malloc takes) */
+				if (tsize < MINSIZE || top + tsize > hm->end || top + tsize + PAGE <= hm->end)
+					continue;
+				if (!arena_plausible(w, a, ms, 0))
+					continue;
+			}
+			w->info->main_arena = a;
+			w->arenas[0].addr = a;
+			w->arenas[0].top = hm ? top : 0;
+			w->arenas[0].top_size = tsize;
+			w->arenas[0].system_mem = ld64(ms + L->ms_system_mem);
+			w->arenas[0].locked = ld64(ms + L->ms_mutex) & 0xffffffffu ? 1 : 0;
+			return 0;
+		}
+	}
+	if (!hm)
+		return lm_err_set(w->err, LM_ENOTFOUND,
+				  "process %d has no [heap] and no initialised main_arena in libc's "
+				  "data: glibc malloc was never used", (int)w->src->pid);
+	return lm_err_set(w->err, LM_ECORRUPT,
+			  "no main_arena found in libc's data whose top chunk ends the [heap] "
+			  "at 0x%" PRIx64 "-0x%" PRIx64 " of process %d (heap extended outside "
+			  "[heap], or a corrupt arena)", hm->start, hm->end, (int)w->src->pid);
+}
+
+/* mp_: the malloc_par whose sbrk_base is the heap start (0 with no heap)
+ * and whose counters are sane; the closest to main_arena wins. */
+static void find_mp(struct walker *w)
+{
+	const struct lm_glibc_layout *L = w->L;
+	const struct lm_mapping *dm[8];
+	size_t nd = libc_data_maps(w, dm, 8), k;
+	uint64_t want = w->heap_map ? w->heap_map->start : 0, best = 0, bestd = UINT64_MAX;
+
+	for (k = 0; k < nd; k++) {
+		uint64_t a;
+		for (a = dm[k]->start; a + L->mp_size <= dm[k]->end; a += 8) {
+			const uint8_t *mp = lm_mem_view(w->src, a, L->mp_size);
+			int32_t n, nmax, maxn;
+			uint64_t d;
+			if (!mp) {
+				a = align_up(a + 1, PAGE) - 8;
+				continue;
+			}
+			if (ld64(mp + L->mp_sbrk_base) != want)
+				continue;
+			memcpy(&n, mp + L->mp_n_mmaps, 4);
+			memcpy(&nmax, mp + L->mp_n_mmaps_max, 4);
+			memcpy(&maxn, mp + L->mp_max_n_mmaps, 4);
+			if (n < 0 || maxn < n || nmax < 0)
+				continue;
+			if (ld64(mp + L->mp_mmapped_mem) > ld64(mp + L->mp_max_mmapped_mem))
+				continue;
+			if ((n == 0) != (ld64(mp + L->mp_mmapped_mem) == 0))
+				continue;
+			if (ld64(mp + L->mp_arena_test) == 0 || ld64(mp + L->mp_arena_test) > (1 << 20))
+				continue;
+			if (ld64(mp + L->mp_tcache_bins) > 128 ||
+			    ld64(mp + L->mp_tcache_count) > 65535 ||
+			    ld64(mp + L->mp_tcache_max_bytes) > 4096)
+				continue;
+			d = a > w->info->main_arena ? a - w->info->main_arena : w->info->main_arena - a;
+			if (d < bestd) {
+				best = a;
+				bestd = d;
+			}
+		}
+	}
+	if (best) {
+		const uint8_t *mp = lm_mem_view(w->src, best, L->mp_size);
+		int32_t n;
+		memcpy(&n, mp + L->mp_n_mmaps, 4);
+		w->info->mp = best;
+		w->info->mp_n_mmaps = (uint64_t)n;
+		w->info->mp_mmapped_mem = ld64(mp + L->mp_mmapped_mem);
+		w->tcache_count_max = ld64(mp + L->mp_tcache_count);
+	}
+	w->info->sbrk_base = want;
+}
+
+/* ---- 3. arenas and heaps ---------------------------------------------- */
+
+static int add_heap(struct walker *w, const struct heap *h)
+{
+	if (w->nheaps == w->heaps_cap) {
+		size_t cap = w->heaps_cap ? w->heaps_cap * 2 : 16;
+		struct heap *v = realloc(w->heaps, cap * sizeof(*v));
+		if (!v)
+			return lm_err_set(w->err, LM_ENOMEM, "out of memory listing heaps");
+		w->heaps = v;
+		w->heaps_cap = cap;
+	}
+	w->heaps[w->nheaps++] = *h;
+	return 0;
+}
+
+static int list_arenas(struct walker *w)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint64_t a = w->arenas[0].addr, next;
+
+	w->narenas = 1;
+	if (rd64(w, a + L->ms_next, &next) < 0)
+		return lm_err_set(w->err, LM_ECORRUPT, "main_arena at 0x%" PRIx64 " unreadable", a);
+	while (next != w->arenas[0].addr) {
+		const uint8_t *ms = lm_mem_view(w->src, next, L->ms_size);
+		struct arena *ar;
+		size_t i;
+		if (!ms || (next & 15) || !arena_plausible(w, next, ms, 0)) {
+			note_corrupt(w, 0, "arena list broken: arena 0x%" PRIx64 " links to 0x%" PRIx64
+				     ", which is not an arena", a, next);
+			break;
+		}
+		for (i = 1; i < w->narenas; i++)
+			if (w->arenas[i].addr == next)
+				break;
+		if (i < w->narenas || w->narenas >= LM_MAX_ARENAS) {
+			note_corrupt(w, 0, "arena list from main_arena 0x%" PRIx64 " loops or exceeds %d "
+				     "arenas at 0x%" PRIx64, w->arenas[0].addr, LM_MAX_ARENAS, next);
+			break;
+		}
+		ar = &w->arenas[w->narenas++];
+		memset(ar, 0, sizeof(*ar));
+		ar->addr = next;
+		ar->top = ld64(ms + L->ms_top);
+		ar->system_mem = ld64(ms + L->ms_system_mem);
+		ar->locked = ld64(ms + L->ms_mutex) & 0xffffffffu ? 1 : 0;
+		a = next;
+		next = ld64(ms + L->ms_next);
+	}
+	return 0;
+}
+
+/* First chunk of a heap: right after heap_info, or after the malloc_state
+ * in an arena's first heap; aligned so that user pointers are 16-aligned. */
+static uint64_t heap_first_chunk(const struct walker *w, uint64_t h, uint64_t arena)
+{
+	uint64_t after = arena == h + w->L->hi_size ? arena + w->L->ms_size : h + w->L->hi_size;
+	return align_up(after + CHUNK_HDR, 16) - CHUNK_HDR;
+}
+
+static int list_heaps_of(struct walker *w, unsigned ai)
+{
+	const struct lm_glibc_layout *L = w->L;
+	struct arena *ar = &w->arenas[ai];
+	uint64_t hmask = L->heap_max_size - 1, h = ar->top & ~hmask;
+	uint64_t tsize;
+	size_t first_new = w->nheaps;
+	unsigned n = 0;
+
+	if (rd64(w, ar->top + 8, &tsize) < 0) {
+		note_corrupt(w, ai, "arena 0x%" PRIx64 " has its top chunk at 0x%" PRIx64
+			     ", which is not readable", ar->addr, ar->top);
+		return 0;
+	}
+	ar->top_size = tsize & SIZE_MASK;
+	while (h) {
+		const uint8_t *hi = lm_mem_view(w->src, h, L->hi_size);
+		struct heap hp = { .base = h, .arena = ai };
+		uint64_t used;
+		if (!hi || ld64(hi + L->hi_ar_ptr) != ar->addr) {
+			note_corrupt(w, ai, "heap 0x%" PRIx64 " of arena 0x%" PRIx64 " has no valid "
+				     "heap_info", h, ar->addr);
+			break;
+		}
+		used = ld64(hi + L->hi_used);
+		hp.first = heap_first_chunk(w, h, ar->addr);
+		if (n == 0) {
+			hp.top = ar->top;
+			hp.end = ar->top + ar->top_size;
+			if (hp.end != h + used || ar->top < hp.first)
+				note_corrupt(w, ai, "top chunk 0x%" PRIx64 " of arena 0x%" PRIx64
+					     " (size 0x%" PRIx64 ") does not end its heap 0x%" PRIx64
+					     " (0x%" PRIx64 " bytes used)", ar->top, ar->addr,
+					     ar->top_size, h, used);
+		} else {
+			hp.end = h + used;
+		}
+		if (used > L->heap_max_size || hp.end > h + L->heap_max_size || hp.first > hp.end) {
+			note_corrupt(w, ai, "heap 0x%" PRIx64 " of arena 0x%" PRIx64 " claims 0x%"
+				     PRIx64 " bytes", h, ar->addr, used);
+			break;
+		}
+		if (add_heap(w, &hp))
+			return -LM_ENOMEM;
+		if (++n >= MAX_HEAPS_PER_ARENA) {
+			note_corrupt(w, ai, "arena 0x%" PRIx64 " has more than %d heaps (a loop "
+				     "through heap_info.prev?)", ar->addr, MAX_HEAPS_PER_ARENA);
+			break;
+		}
+		h = ld64(hi + L->hi_prev);
+		if (h & hmask) {
+			note_corrupt(w, ai, "heap_info.prev 0x%" PRIx64 " of arena 0x%" PRIx64
+				     " is not a heap", h, ar->addr);
+			break;
+		}
+	}
+	ar->nheaps = n;
+	/* walk oldest first: reverse this arena's heaps into address-age order */
+	for (size_t i = first_new, j = w->nheaps; i + 1 < j; i++, j--) {
+		struct heap t = w->heaps[i];
+		w->heaps[i] = w->heaps[j - 1];
+		w->heaps[j - 1] = t;
+	}
+	return 0;
+}
+
+static int list_heaps(struct walker *w)
+{
+	size_t i;
+
+	if (w->heap_map && w->arenas[0].top) {
+		struct heap hp = {
+			.base = w->info->sbrk_base ? w->info->sbrk_base : w->heap_map->start,
+			.top = w->arenas[0].top,
+			.end = w->arenas[0].top + w->arenas[0].top_size,
+			.arena = 0,
+		};
+		hp.first = align_up(hp.base + CHUNK_HDR, 16) - CHUNK_HDR;
+		if (add_heap(w, &hp))
+			return -LM_ENOMEM;
+		w->arenas[0].nheaps = 1;
+	}
+	for (i = 1; i < w->narenas; i++)
+		if (list_heaps_of(w, (unsigned)i))
+			return -LM_ENOMEM;
+	return 0;
+}
+
+/* ---- 4. free sets ----------------------------------------------------- */
+
+/* First pass: every in-use chunk of the tcache struct's size. Stops
+ * quietly at a bad size; the second pass reports it. */
+static int skim_heap(struct walker *w, const struct heap *hp)
+{
+	const struct lm_region *r = lm_mem_region(w->src, hp->first);
+	uint64_t want = w->L->tcache_chunk_size, off, end;
+	const uint8_t *d;
+
+	if (!r || hp->end > r->end)
+		return 0;
+	d = r->data;
+	off = hp->first - r->start;
+	end = (hp->top ? hp->top : hp->end) - r->start;
+	while (off < end) {
+		uint64_t sz = ld64(d + off + 8) & SIZE_MASK;
+		if (sz < MINSIZE || (sz & 15) || sz > end - off)
+			break;
+		if (sz == want && off + sz + 16 <= r->end - r->start &&
+		    (ld64(d + off + sz + 8) & FLAG_P)) {
+			if (w->ntc_cand == w->tc_cand_cap) {
+				size_t cap = w->tc_cand_cap ? w->tc_cand_cap * 2 : 64;
+				uint64_t *v = realloc(w->tc_cand, cap * sizeof(*v));
+				if (!v)
+					return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+				w->tc_cand = v;
+				w->tc_cand_cap = cap;
+			}
+			w->tc_cand[w->ntc_cand++] = r->start + off;
+		}
+		off += sz;
+	}
+	return 0;
+}
+
+struct tc_check {
+	uint64_t key;		/* common key of its entries (random-key era) */
+	size_t nentries;
+	int empty;
+};
+
+/* Does the chunk at c hold a consistent tcache_perthread_struct? Adds its
+ * entries to the free set only when everything checks out (the entries are
+ * first collected in `tmp`). */
+static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
+			uint64_t **tmp, size_t *tmp_cap)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint64_t u = c + 16, cmax = w->tcache_count_max ? w->tcache_count_max : 65535;
+	size_t cw = L->tcache_count_width, ents_off = (size_t)L->tcache_bins * cw, n = 0;
+	const uint8_t *t = lm_mem_view(w->src, u, ents_off + (size_t)L->tcache_bins * 8);
+	unsigned i;
+
+	memset(tc, 0, sizeof(*tc));
+	if (!t)
+		return 0;
+	for (i = 0; i < L->tcache_bins; i++) {
+		uint64_t cnt = cw == 2 ? (uint64_t)(t[2 * i] | (t[2 * i + 1] << 8)) : t[i];
+		uint64_t e = ld64(t + ents_off + 8 * i), k;
+		if ((cnt == 0) != (e == 0) || cnt > cmax)
+			return 0;
+		for (k = 0; e; k++) {
+			const uint8_t *ch;
+			uint64_t stored, key;
+			if (k >= cnt || (e & 15) || !(ch = lm_mem_view(w->src, e - 16, 32)))
+				return 0;
+			if ((ld64(ch + 8) & SIZE_MASK) != 32 + 16ULL * i)
+				return 0;
+			key = ld64(ch + 24);
+			if (L->tcache_key == LM_TCKEY_STRUCT && key != u)
+				return 0;
+			if (L->tcache_key == LM_TCKEY_RANDOM) {
+				if (!key || (tc->key && key != tc->key))
+					return 0;
+				tc->key = key;
+			}
+			if (n == *tmp_cap) {
+				size_t cap = *tmp_cap ? *tmp_cap * 2 : 256;
+				uint64_t *v = realloc(*tmp, cap * sizeof(*v));
+				if (!v)
+					return -LM_ENOMEM;
+				*tmp = v;
+				*tmp_cap = cap;
+			}
+			(*tmp)[n++] = e - 16;
+			stored = ld64(ch + 16);
+			e = L->safe_linking ? stored ^ (e >> 12) : stored;
+		}
+		if (k != cnt)
+			return 0;
+	}
+	tc->nentries = n;
+	tc->empty = n == 0;
+	return 1;
+}
+
+static unsigned arena_of_chunk(const struct walker *w, uint64_t c)
+{
+	size_t i;
+
+	for (i = 0; i < w->nheaps; i++)
+		if (c >= w->heaps[i].first && c < w->heaps[i].end)
+			return w->heaps[i].arena;
+	return 0;
+}
+
+static int find_tcaches(struct walker *w)
+{
+	uint64_t *tmp = NULL, key = 0, bestn = 0;
+	size_t tmp_cap = 0, i, accepted = 0, j;
+	struct tc_check *chk;
+	int rc = 0;
+
+	if (!w->ntc_cand)
+		return 0;
+	chk = calloc(w->ntc_cand, sizeof(*chk));
+	if (!chk)
+		return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+	/* the process-wide key: the one of the fullest valid candidate */
+	for (i = 0; i < w->ntc_cand; i++) {
+		int ok = check_tcache(w, w->tc_cand[i], &chk[i], &tmp, &tmp_cap);
+		if (ok < 0) {
+			rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (!ok)
+			chk[i].empty = -1;	/* not a tcache */
+		else if (chk[i].nentries > bestn) {
+			bestn = chk[i].nentries;
+			key = chk[i].key;
+		}
+	}
+	w->info->tcache_key = key;
+	/* non-empty ones first, then empty ones while there are threads left
+	 * to own them (an untouched user chunk of this size looks empty) */
+	for (int pass = 0; pass < 2; pass++) {
+		for (i = 0; i < w->ntc_cand; i++) {
+			size_t n;
+			if (chk[i].empty != pass)
+				continue;
+			if (pass == 0 && key && chk[i].key != key)
+				continue;
+			if (pass == 1 && w->src->nthreads && accepted >= w->src->nthreads)
+				continue;
+			if (check_tcache(w, w->tc_cand[i], &chk[i], &tmp, &tmp_cap) != 1)
+				continue;
+			n = chk[i].nentries;
+			for (j = 0; j < n; j++) {
+				uint8_t old;
+				int r = cs_add(&w->freeset, tmp[j], LM_CHUNK_FREE_TCACHE, &old);
+				if (r < 0) {
+					rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
+					goto out;
+				}
+				if (r == 1)
+					note_corrupt(w, arena_of_chunk(w, tmp[j]),
+						     "chunk 0x%" PRIx64 " is on two free lists "
+						     "(tcache at 0x%" PRIx64 ")", tmp[j], w->tc_cand[i]);
+			}
+			if (cs_add(&w->tcstructs, w->tc_cand[i], 1, NULL) < 0) {
+				rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
+				goto out;
+			}
+			accepted++;
+		}
+	}
+	w->info->tcache_structs = accepted;
+out:
+	free(chk);
+	free(tmp);
+	return rc;
+}
+
+static int walk_fastbins(struct walker *w, unsigned ai)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint64_t a = w->arenas[ai].addr;
+	unsigned i;
+
+	for (i = 0; i < L->nfastbins; i++) {
+		uint64_t p, n = 0, want = 32 + 16ULL * i;
+		if (rd64(w, a + L->ms_fastbins + 8 * i, &p) < 0)
+			return 0;
+		while (p) {
+			const uint8_t *ch = lm_mem_view(w->src, p, 32);
+			uint8_t old;
+			int r;
+			if (!ch || (p & 15) || (ld64(ch + 8) & SIZE_MASK) != want || ++n > w->list_limit) {
+				note_corrupt(w, ai, "fastbin %u of arena 0x%" PRIx64 " holds a bad chunk "
+					     "at 0x%" PRIx64, i, a, p);
+				break;
+			}
+			r = cs_add(&w->freeset, p, LM_CHUNK_FREE_FAST, &old);
+			if (r < 0)
+				return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+			if (r == 1) {
+				note_corrupt(w, ai, "fastbin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
+					     PRIx64 " twice or also from another list", i, a, p);
+				break;
+			}
+			/* safe-linking: the key is the address of the fd field */
+			p = L->safe_linking ? ld64(ch + 16) ^ ((p + 16) >> 12) : ld64(ch + 16);
+		}
+	}
+	return 0;
+}
+
+/* Bins: from each header follow fd back to the header, checking that each
+ * chunk's bk points at the one before (a cheap guard against wild links). */
+static int walk_bins(struct walker *w, unsigned ai)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint64_t a = w->arenas[ai].addr;
+	unsigned i;
+
+	for (i = 1; i < L->nbins; i++) {
+		uint64_t hdr = a + L->ms_bins + (uint64_t)(i - 1) * 16 - 16, prev = hdr, p, n = 0;
+		uint8_t state = i == 1 ? LM_CHUNK_FREE_UNSORTED :
+				i < 64 ? LM_CHUNK_FREE_SMALL : LM_CHUNK_FREE_LARGE;
+		if (rd64(w, hdr + 16, &p) < 0)
+			return 0;
+		while (p != hdr) {
+			const uint8_t *ch = lm_mem_view(w->src, p, 32);
+			uint8_t old;
+			int r;
+			if (!ch || (p & 15) || ld64(ch + 24) != prev || ++n > w->list_limit) {
+				note_corrupt(w, ai, "bin %u of arena 0x%" PRIx64 " has a bad link to "
+					     "0x%" PRIx64 " after 0x%" PRIx64, i, a, p, prev);
+				break;
+			}
+			r = cs_add(&w->freeset, p, state, &old);
+			if (r < 0)
+				return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+			if (r == 1) {
+				note_corrupt(w, ai, "bin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
+					     PRIx64 " twice or also from another list", i, a, p);
+				break;
+			}
+			prev = p;
+			p = ld64(ch + 16);
+		}
+	}
+	return 0;
+}
+
+/* ---- 5. the walk ------------------------------------------------------ */
+
+struct totals {
+	uint64_t inuse_count, inuse_bytes, free_count, free_bytes;
+	uint64_t mmapped_count, mmapped_bytes, top_bytes;
+	uint64_t tcache_count, tcache_bytes, fast_count, fast_bytes;
+	uint64_t fence_count, fence_bytes, walked;
+};
+
+/* Account one chunk and report it; returns the callback's value. */
+static inline int emit(struct walker *w, struct totals *t, uint64_t addr, uint64_t szw,
+		       int state, unsigned arena)
+{
+	struct lm_chunk c;
+	uint64_t sz = szw & SIZE_MASK;
+
+	t->walked++;
+	switch (state) {
+	case LM_CHUNK_INUSE:
+	case LM_CHUNK_TCACHE_STRUCT:
+		t->inuse_count++;
+		t->inuse_bytes += sz;
+		break;
+	case LM_CHUNK_MMAPPED:
+		t->inuse_count++;
+		t->inuse_bytes += sz;
+		t->mmapped_count++;
+		t->mmapped_bytes += sz;
+		break;
+	case LM_CHUNK_TOP:
+		t->top_bytes += sz;
+		break;
+	case LM_CHUNK_FENCEPOST:
+		t->fence_count++;
+		t->fence_bytes += sz;
+		break;
+	default:
+		t->free_count++;
+		t->free_bytes += sz;
+		if (state == LM_CHUNK_FREE_TCACHE) {
+			t->tcache_count++;
+			t->tcache_bytes += sz;
+		} else if (state == LM_CHUNK_FREE_FAST) {
+			t->fast_count++;
+			t->fast_bytes += sz;
+		}
+		break;
+	}
+	if (!w->fn || (!lm_chunk_is_live(state) && !w->opts->include_free))
+		return 0;
+	c.addr = addr;
+	c.size = sz;
+	c.usable = state == LM_CHUNK_MMAPPED ? sz - 16 : sz - 8;
+	c.state = (uint8_t)state;
+	c.flags = (uint8_t)(szw & 7);
+	c.arena = (uint16_t)arena;
+	return w->fn(w->ctx, &c);
+}
+
+/* The end of an older heap: a 16-byte chunk then a 0-size header (or just
+ * the 0-size header when the old top was too small to keep). */
+static int fencepost_at(const uint8_t *d, uint64_t off, uint64_t end, uint64_t sz)
+{
+	if (sz == 0 && off + CHUNK_HDR == end)
+		return 1;
+	return sz == CHUNK_HDR && off + 2 * CHUNK_HDR == end &&
+	       (ld64(d + off + CHUNK_HDR + 8) & SIZE_MASK) == 0;
+}
+
+static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
+{
+	const struct lm_region *r = lm_mem_region(w->src, hp->first);
+	const struct arena *ar = &w->arenas[hp->arena];
+	const uint8_t *d;
+	uint64_t off, end, stop, lookup_max = w->freeset.n ? w->lookup_max : 0;
+	uint64_t tcsize = w->tcstructs.n ? w->L->tcache_chunk_size : 0;
+	uint64_t max_chunks = w->opts->max_chunks, n = 0;
+	int rc;
+
+	if (!r || hp->end > r->end || hp->first > hp->end) {
+		note_corrupt(w, hp->arena, "heap 0x%" PRIx64 "-0x%" PRIx64 " of arena 0x%" PRIx64
+			     " was not captured whole", hp->first, hp->end, ar->addr);
+		return 0;
+	}
+	d = r->data;
+	off = hp->first - r->start;
+	end = hp->end - r->start;
+	stop = (hp->top ? hp->top : hp->end) - r->start;
+	while (off < stop) {
+		uint64_t szw = ld64(d + off + 8), sz = szw & SIZE_MASK, noff;
+		int state;
+		if (sz < MINSIZE || (sz & 15) || sz > stop - off) {
+			if (!hp->top && fencepost_at(d, off, end, sz)) {
+				rc = emit(w, t, r->start + off, end - off, LM_CHUNK_FENCEPOST, hp->arena);
+				if (rc)
+					return rc;
+				off = end;
+				break;
+			}
+			note_corrupt(w, hp->arena, "chunk at 0x%" PRIx64 " has size 0x%" PRIx64
+				     " (beyond its heap 0x%" PRIx64 "-0x%" PRIx64 " of arena 0x%"
+				     PRIx64 ")", r->start + off, szw, hp->first,
+				     hp->top ? hp->top : hp->end, ar->addr);
+			return 0;
+		}
+		if (max_chunks && ++n > max_chunks) {
+			note_corrupt(w, hp->arena, "heap 0x%" PRIx64 " of arena 0x%" PRIx64
+				     " has more than %" PRIu64 " chunks", hp->base, ar->addr,
+				     max_chunks);
+			return 0;
+		}
+		noff = off + sz;
+		if (noff < end && !(ld64(d + noff + 8) & FLAG_P)) {
+			state = cs_get(&w->freeset, r->start + off);
+			if (state < LM_CHUNK_FREE_UNSORTED || state > LM_CHUNK_FREE_LARGE)
+				state = sz < 1024 ? LM_CHUNK_FREE_SMALL : LM_CHUNK_FREE_LARGE;
+		} else {
+			state = LM_CHUNK_INUSE;
+			if (sz <= lookup_max) {
+				int s = cs_get(&w->freeset, r->start + off);
+				if (s == LM_CHUNK_FREE_TCACHE || s == LM_CHUNK_FREE_FAST)
+					state = s;
+			}
+			if (sz == tcsize && cs_get(&w->tcstructs, r->start + off) == 1)
+				state = LM_CHUNK_TCACHE_STRUCT;
+		}
+		rc = emit(w, t, r->start + off, szw, state, hp->arena);
+		if (rc)
+			return rc;
+		off = noff;
+	}
+	if (hp->top && off == stop && stop < end) {
+		rc = emit(w, t, hp->top, ld64(d + stop + 8), LM_CHUNK_TOP, hp->arena);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- 6. mmapped chunks ------------------------------------------------ */
+
+static int is_stack_or_heap(const struct walker *w, const struct lm_mapping *m)
+{
+	size_t i;
+
+	for (i = 0; i < w->src->nthreads; i++) {
+		uint64_t sp = w->src->threads[i].regs.rsp;
+		if (sp >= m->start && sp < m->end)
+			return 1;
+	}
+	for (i = 0; i < w->nheaps; i++) {
+		uint64_t b = w->heaps[i].base;
+		if (w->heaps[i].arena && m->start < b + w->L->heap_max_size && m->end > b)
+			return 1;
+	}
+	return 0;
+}
+
+static int walk_mmapped(struct walker *w, struct totals *t)
+{
+	const struct lm_maps *maps = &w->src->maps;
+	uint64_t want = w->info->mp ? w->info->mp_n_mmaps : UINT64_MAX, found = 0;
+	size_t i;
+	int rc;
+
+	if (want == 0)
+		return 0;
+	for (i = 0; i < maps->n && found < want; i++) {
+		const struct lm_mapping *m = &maps->v[i];
+		uint64_t p;
+		if (m->path || (m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W) ||
+		    (m->prot & LM_PROT_SHARED) || is_stack_or_heap(w, m))
+			continue;
+		for (p = m->start; p + 16 <= m->end && found < want;) {
+			const uint8_t *h = lm_mem_view(w->src, p, 16);
+			uint64_t szw, sz;
+			if (!h) {
+				p += PAGE;
+				continue;
+			}
+			szw = ld64(h + 8);
+			sz = szw & SIZE_MASK;
+			/* set_head (p, size | IS_MMAPPED), prev_size 0 unless memalign */
+			if ((szw & 7) == FLAG_M && ld64(h) == 0 && sz >= PAGE && !(sz & (PAGE - 1)) &&
+			    sz <= m->end - p) {
+				rc = emit(w, t, p, szw, LM_CHUNK_MMAPPED, NO_ARENA);
+				if (rc)
+					return rc;
+				found++;
+				p += sz;
+			} else {
+				p += PAGE;
+			}
+		}
+	}
+	if (w->info->mp && found != want) {
+		w->info->partial = 1;
+		snprintf(w->info->warning, sizeof(w->info->warning),
+			 "found %" PRIu64 " of the %" PRIu64 " mmapped chunks mp_ counts", found, want);
+	}
+	return 0;
+}
+
+/* ---- the entry point -------------------------------------------------- */
+
+static void fill_info(struct walker *w, const struct totals *t)
+{
+	struct lm_heap_info *info = w->info;
+	size_t i;
+
+	info->narenas = w->narenas;
+	for (i = 0; i < w->narenas; i++) {
+		info->system_mem += w->arenas[i].system_mem;
+		if (i < sizeof(info->arenas) / sizeof(info->arenas[0])) {
+			struct lm_arena_info *a = &info->arenas[i];
+			a->addr = w->arenas[i].addr;
+			a->top = w->arenas[i].top;
+			a->top_size = w->arenas[i].top_size;
+			a->system_mem = w->arenas[i].system_mem;
+			a->nheaps = w->arenas[i].nheaps;
+			a->locked = w->arenas[i].locked;
+		}
+	}
+	for (i = 0; i < w->nheaps; i++) {
+		info->heap_bytes += w->heaps[i].end - w->heaps[i].base;
+		if (w->heaps[i].arena)
+			info->arena_header_bytes += w->heaps[i].first - w->heaps[i].base;
+	}
+	info->inuse_count = t->inuse_count;
+	info->inuse_bytes = t->inuse_bytes;
+	info->free_count = t->free_count;
+	info->free_bytes = t->free_bytes;
+	info->mmapped_count = t->mmapped_count;
+	info->mmapped_bytes = t->mmapped_bytes;
+	info->top_bytes = t->top_bytes;
+	info->tcache_count = t->tcache_count;
+	info->tcache_bytes = t->tcache_bytes;
+	info->fast_count = t->fast_count;
+	info->fast_bytes = t->fast_bytes;
+	info->fencepost_count = t->fence_count;
+	info->fencepost_bytes = t->fence_bytes;
+	info->chunks_walked = t->walked;
+}
+
+static void add_warning(struct lm_heap_info *info, const char *msg)
+{
+	size_t n = strlen(info->warning);
+
+	if (n + 3 >= sizeof(info->warning))
+		return;
+	snprintf(info->warning + n, sizeof(info->warning) - n, "%s%s", n ? "; " : "", msg);
+}
+
+/* Locked arenas: a thread was inside malloc when the target stopped, so
+ * its lists may be mid-update. Live: ask for a retry. Core: the dump is all
+ * there is; walk on and say so. */
+static int check_locks(struct walker *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->narenas; i++) {
+		if (!w->arenas[i].locked)
+			continue;
+		if (w->src->kind != LM_SRC_CORE)
+			return lm_err_set(w->err, LM_EBUSY,
+					  "arena 0x%" PRIx64 " of process %d was locked when it stopped "
+					  "(a thread was inside malloc): retry the snapshot",
+					  w->arenas[i].addr, (int)w->src->pid);
+		add_warning(w->info, "an arena was locked when the core was dumped: its lists "
+			    "may be mid-update");
+		break;
+	}
+	return 0;
+}
+
+static int walk_all(struct walker *w)
+{
+	struct totals t = { 0 };
+	size_t i;
+	int rc;
+
+	for (i = 0; i < w->nheaps; i++)
+		if ((rc = skim_heap(w, &w->heaps[i])))
+			return rc;
+	if ((rc = find_tcaches(w)))
+		return rc;
+	for (i = 0; i < w->narenas; i++) {
+		if ((rc = walk_fastbins(w, (unsigned)i)) || (rc = walk_bins(w, (unsigned)i)))
+			return rc;
+	}
+	for (i = 0; i < w->nheaps; i++) {
+		rc = walk_heap(w, &w->heaps[i], &t);
+		if (rc)
+			goto out;
+	}
+	rc = walk_mmapped(w, &t);
+out:
+	fill_info(w, &t);
+	if (rc > 0 || rc < 0)
+		w->stop = rc;
+	return rc;
+}
+
+int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
+		  const struct lm_walk_opts *opts, struct lm_heap_info *info,
+		  lm_chunk_fn fn, void *ctx, struct lm_err *err)
+{
+	static const struct lm_walk_opts defaults = { 0 };
+	struct walker w = { .src = src, .opts = opts ? opts : &defaults, .info = info,
+			    .fn = fn, .ctx = ctx, .err = err };
+	size_t i, nbad = 0;
+	int rc;
+
+	memset(info, 0, sizeof(*info));
+	rc = lm_glibc_detect(src, syms, info, err);
+	if (rc)
+		return rc;
+	w.L = lm_glibc_layout_find(info->glibc_version);
+	info->layout_verified = w.L->verified;
+	if (!w.L->verified) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "glibc %s layout is not verified", w.L->version);
+		add_warning(info, msg);
+	}
+	/* the largest chunk a tcache (bins of 32 + 16 i) or fastbin may hold */
+	w.lookup_max = 32 + 16ULL * (w.L->tcache_bins > w.L->nfastbins ?
+				     w.L->tcache_bins - 1 : w.L->nfastbins - 1);
+	w.arenas = calloc(LM_MAX_ARENAS, sizeof(*w.arenas));
+	if (!w.arenas)
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	for (i = 0; i < src->maps.n; i++)
+		if (src->maps.v[i].path && strcmp(src->maps.v[i].path, "[heap]") == 0)
+			w.heap_map = &src->maps.v[i];
+	if ((rc = find_main_arena(&w)))
+		goto out;
+	find_mp(&w);
+	if ((rc = list_arenas(&w)) || (rc = check_locks(&w)) || (rc = list_heaps(&w)))
+		goto out;
+	w.list_limit = 16;
+	for (i = 0; i < w.nheaps; i++)
+		w.list_limit += (w.heaps[i].end - w.heaps[i].base) / MINSIZE;
+	rc = walk_all(&w);
+	if (rc)
+		goto out;
+	for (i = 0; i < w.narenas; i++)
+		nbad += w.arenas[i].corrupt != 0;
+	if (nbad && nbad >= w.narenas) {
+		rc = lm_err_set(err, LM_ECORRUPT, "process %d: %s", (int)src->pid, w.corrupt_msg);
+	} else if (nbad) {
+		info->partial = 1;
+		add_warning(info, w.corrupt_msg);
+	}
+out:
+	cs_free(&w.freeset);
+	cs_free(&w.tcstructs);
+	free(w.tc_cand);
+	free(w.heaps);
+	free(w.arenas);
+	return rc;
+}

@@ -1,0 +1,101 @@
+/*
+ * glibc_layout.c - the per-version table of glibc malloc layouts (x86_64).
+ *
+ * Entries are built from a few "eras" (see glibc_layout.h for what changed
+ * when) so that a new version is one line. Only 2.36 (Debian 12,
+ * 2.36-9+deb12u14) is verified: gdb ptype /o with libc6-dbg, and the
+ * heap_*.test suite. The others follow the glibc sources and are walked
+ * with a warning until someone runs the tests on such a build.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "glibc_layout.h"
+
+#define MIB (1024ULL * 1024ULL)
+
+/* malloc_state with have_fastchunks (2.27+): 2200 bytes. */
+#define ARENA_2_27 \
+	.ms_size = 2200, .ms_mutex = 0, .ms_fastbins = 16, .ms_top = 96, \
+	.ms_bins = 112, .ms_next = 2160, .ms_system_mem = 2184, \
+	.nfastbins = 10, .nbins = 128, .heap_max_size = 64 * MIB
+
+/* heap_info before 2.35: ar_ptr, prev, size, mprotect_size (32 bytes). */
+#define HEAPINFO_OLD .hi_size = 32, .hi_ar_ptr = 0, .hi_prev = 8, .hi_used = 16
+/* heap_info since 2.35: + pagesize, padded to 48 bytes. */
+#define HEAPINFO_2_35 .hi_size = 48, .hi_ar_ptr = 0, .hi_prev = 8, .hi_used = 16
+
+/* malloc_par before 2.35 (no huge page fields): 112 bytes. */
+#define MP_OLD \
+	.mp_size = 112, .mp_arena_test = 24, .mp_n_mmaps = 40, \
+	.mp_n_mmaps_max = 44, .mp_max_n_mmaps = 48, .mp_mmapped_mem = 56, \
+	.mp_max_mmapped_mem = 64, .mp_sbrk_base = 72, .mp_tcache_bins = 80, \
+	.mp_tcache_max_bytes = 88, .mp_tcache_count = 96
+/* malloc_par since 2.35 (thp_pagesize, hp_pagesize, hp_flags): 136 bytes. */
+#define MP_2_35 \
+	.mp_size = 136, .mp_arena_test = 24, .mp_n_mmaps = 60, \
+	.mp_n_mmaps_max = 64, .mp_max_n_mmaps = 68, .mp_mmapped_mem = 80, \
+	.mp_max_mmapped_mem = 88, .mp_sbrk_base = 96, .mp_tcache_bins = 104, \
+	.mp_tcache_max_bytes = 112, .mp_tcache_count = 120
+
+#define TCACHE_CHAR   .tcache_bins = 64, .tcache_count_width = 1, .tcache_chunk_size = 0x250
+#define TCACHE_UINT16 .tcache_bins = 64, .tcache_count_width = 2, .tcache_chunk_size = 0x290
+
+static const struct lm_glibc_layout layouts[] = {
+	{ .version = "2.28", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_CHAR,
+	  .tcache_key = LM_TCKEY_NONE, .safe_linking = 0 },
+	{ .version = "2.29", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_CHAR,
+	  .tcache_key = LM_TCKEY_STRUCT, .safe_linking = 0 },
+	{ .version = "2.30", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_STRUCT, .safe_linking = 0 },
+	{ .version = "2.31", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_STRUCT, .safe_linking = 0 },
+	{ .version = "2.32", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_STRUCT, .safe_linking = 1 },
+	{ .version = "2.33", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_STRUCT, .safe_linking = 1 },
+	{ .version = "2.34", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.35", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.36", .verified = 1, .verified_on = "Debian 12 2.36-9+deb12u14",
+	  ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.37", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.38", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.39", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.40", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+};
+
+const struct lm_glibc_layout *lm_glibc_layout_find(const char *version)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+		if (strcmp(layouts[i].version, version) == 0)
+			return &layouts[i];
+	return NULL;
+}
+
+void lm_glibc_layout_list(char *buf, size_t len, int mark_verified)
+{
+	size_t i, used = 0;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		int n = snprintf(buf + used, len - used, "%s%s%s", i ? ", " : "",
+				 layouts[i].version,
+				 mark_verified && layouts[i].verified ? "*" : "");
+		if (n < 0 || (size_t)n >= len - used)
+			return;
+		used += (size_t)n;
+	}
+}
