@@ -1,0 +1,1169 @@
+/*
+ * refgraph.c - conservative reachability over an open snapshot: leaks and
+ * root chains (implements refgraph.h).
+ *
+ * How it works:
+ *  1. Index. snap->chunks is sorted by address and includes free, top and
+ *     fencepost chunks, so arena heaps come out as "runs" of touching
+ *     chunks (an mmapped chunk is a run of its own). Each run gets a page
+ *     table: for every 4 KiB page, the first chunk overlapping it. Resolving
+ *     a word is then a binary search over the (few) runs, one table load,
+ *     and a binary search among the chunks of one page.
+ *  2. Roots. Every captured private writable region, classified by its
+ *     mapping: a thread's stack (scanned from that thread's stack pointer
+ *     up), a module's data (.data/.bss), or other memory. Cut out of them:
+ *     the heap runs themselves (and a non-main arena's header before its
+ *     first chunk), libc's main_arena and mp_. Plus each thread's general
+ *     registers.
+ *  3. Mark. Depth-first from the roots with an explicit stack of chunk
+ *     indexes and one state byte per chunk.
+ *  4. Leaks. Unreached live chunks are grouped into "cliques" as valgrind's
+ *     memcheck does: walking the chunks in address order, each one not yet
+ *     claimed leads a clique and claims (as indirect) every unreached chunk
+ *     it reaches, previous leaders included. Leaders left unclaimed are the
+ *     direct leaks.
+ *  5. Roots of one chunk. Breadth-first from the roots with a parent index
+ *     per chunk (and the root word for chunks a root points to). The
+ *     shortest chains end through different last holders: roots that point
+ *     at the target directly, then reached chunks that do, in BFS order.
+ *
+ * Malloc's tcache structs are live chunks but malloc's own: they are never
+ * scanned (their entries point to free chunks), never reported as leaks.
+ */
+#include "config.h"
+
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "refgraph.h"
+#include "unwind.h"
+
+#define PAGE_SHIFT 12
+#define HEAP_MAX_SIZE (64ULL << 20)	/* non-main arena heaps are aligned to this */
+#define MALLOC_STATE_SIZE 2200		/* sizeof(struct malloc_state), glibc 2.26+ */
+#define MALLOC_PAR_SIZE 136		/* sizeof(struct malloc_par) */
+#define NO_PARENT UINT32_MAX
+#define ROOT_PARENT (UINT32_MAX - 1)
+#define MAX_NODES (UINT32_MAX - 2)
+
+/* state bits per chunk */
+#define ST_NODE		0x01	/* live and not malloc's own: a graph node */
+#define ST_INTERNAL	0x02	/* live, malloc's own (tcache struct) */
+#define ST_REACHED	0x04
+#define ST_INDIRECT	0x08	/* unreached, claimed by a clique */
+#define ST_UNSCANNED	0x10	/* bytes not captured */
+
+struct run {
+	uint64_t lo, hi;	/* [first chunk, end of last chunk) */
+	size_t first, end;	/* chunk indexes [first, end) */
+	size_t page0;		/* offset of its page table in g->pages */
+	size_t npages;
+};
+
+struct span {
+	uint64_t lo, hi;	/* 8-aligned [lo, hi) */
+	const uint8_t *data;	/* local bytes of lo */
+	int kind;		/* LM_ROOT_STACK, _GLOBAL, _MEMORY */
+	size_t thread;		/* stack: index into src->threads */
+	const struct lm_mapping *map;
+};
+
+struct u32vec {
+	uint32_t *v;
+	size_t n, cap;
+};
+
+/* A chunk a root word points to directly (in BFS): that word. */
+struct root_ref {
+	uint32_t node;
+	uint64_t ref;	/* memory word address, or REG_REF(thread, reg) */
+	uint64_t value;
+};
+#define REG_BIT (1ULL << 63)
+#define REG_REF(t, r) (REG_BIT | ((uint64_t)(t) << 8) | (uint64_t)(r))
+
+struct lm_refgraph {
+	const struct lm_snapshot *snap;
+	const struct lm_memsrc *src;
+	const struct lm_chunk *chunks;
+	size_t nchunks;
+	uint8_t *state;
+	struct run *runs;
+	size_t nruns;
+	uint32_t *pages;
+	uint64_t lo, hi;	/* span of all runs: a cheap first filter */
+	struct span *spans;
+	size_t nspans;
+	struct u32vec stack;	/* the mark stack */
+	int marked;
+	struct lm_leak_totals totals;
+	struct lm_unwinder *unwinder;	/* lazily, for naming stack roots */
+};
+
+static const char *const reg_names[] = {
+	"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8",
+	"r9", "r10", "r11", "r12", "r13", "r14", "r15",
+};
+#define NREGS (sizeof(reg_names) / sizeof(reg_names[0]))
+
+static uint64_t reg_value(const struct user_regs_struct *r, size_t i)
+{
+	const unsigned long long v[NREGS] = {
+		r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rbp, r->r8,
+		r->r9, r->r10, r->r11, r->r12, r->r13, r->r14, r->r15,
+	};
+	return v[i];
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static int u32_push(struct u32vec *s, uint32_t x)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		uint32_t *v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = x;
+	return 0;
+}
+
+const char *lm_root_kind_name(int kind)
+{
+	switch (kind) {
+	case LM_ROOT_GLOBAL: return "global";
+	case LM_ROOT_STACK: return "stack";
+	case LM_ROOT_REGISTER: return "register";
+	case LM_ROOT_MEMORY: return "memory";
+	default: return "?";
+	}
+}
+
+/* ---- 1. the chunk index ---- */
+
+static int add_run(struct lm_refgraph *g, size_t *cap, const struct run *r)
+{
+	if (g->nruns == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct run *v = realloc(g->runs, c * sizeof(*v));
+		if (!v)
+			return -1;
+		g->runs = v;
+		*cap = c;
+	}
+	g->runs[g->nruns++] = *r;
+	return 0;
+}
+
+static int build_runs(struct lm_refgraph *g)
+{
+	size_t i, cap = 0, npages = 0;
+	struct run r = { 0 };
+
+	for (i = 0; i < g->nchunks; i++) {
+		const struct lm_chunk *c = &g->chunks[i];
+		uint64_t end = c->addr + c->size;
+
+		if (end < c->addr)
+			end = UINT64_MAX;	/* hostile size: clamp */
+		if (i > 0 && c->addr <= r.hi) {
+			if (end > r.hi)
+				r.hi = end;
+			r.end = i + 1;
+			continue;
+		}
+		if (i > 0 && add_run(g, &cap, &r) < 0)
+			return -1;
+		r.lo = c->addr;
+		r.hi = end;
+		r.first = i;
+		r.end = i + 1;
+	}
+	if (g->nchunks && add_run(g, &cap, &r) < 0)
+		return -1;
+	for (i = 0; i < g->nruns; i++) {
+		struct run *x = &g->runs[i];
+		uint64_t base = x->lo >> PAGE_SHIFT << PAGE_SHIFT;
+		x->npages = (size_t)(((x->hi - base) + ((1ULL << PAGE_SHIFT) - 1)) >> PAGE_SHIFT);
+		x->page0 = npages;
+		npages += x->npages;
+	}
+	g->pages = malloc((npages ? npages : 1) * sizeof(*g->pages));
+	if (!g->pages)
+		return -1;
+	for (i = 0; i < g->nruns; i++) {
+		const struct run *x = &g->runs[i];
+		uint64_t base = x->lo >> PAGE_SHIFT << PAGE_SHIFT;
+		size_t k, c = x->first;
+
+		/* page k starts at base + k * 4096: its first chunk is the first
+		 * one that ends after that address */
+		for (k = 0; k < x->npages; k++) {
+			uint64_t at = base + ((uint64_t)k << PAGE_SHIFT);
+			while (c + 1 < x->end && g->chunks[c].addr + g->chunks[c].size <= at)
+				c++;
+			g->pages[x->page0 + k] = (uint32_t)c;
+		}
+	}
+	if (g->nruns) {
+		g->lo = g->runs[0].lo;
+		g->hi = g->runs[g->nruns - 1].hi;
+	}
+	return 0;
+}
+
+/* The chunk whose [addr, addr + size) holds p, any state; or -1. */
+static ptrdiff_t find_any(const struct lm_refgraph *g, uint64_t p)
+{
+	size_t lo = 0, hi = g->nruns, a, b, k;
+	const struct run *r;
+	uint64_t base;
+
+	if (p < g->lo || p >= g->hi)
+		return -1;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->runs[mid].lo <= p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0)
+		return -1;
+	r = &g->runs[lo - 1];
+	if (p >= r->hi)
+		return -1;
+	base = r->lo >> PAGE_SHIFT << PAGE_SHIFT;
+	k = (size_t)((p - base) >> PAGE_SHIFT);
+	a = g->pages[r->page0 + k];
+	b = k + 1 < r->npages ? (size_t)g->pages[r->page0 + k + 1] + 1 : r->end;
+	if (b > r->end)
+		b = r->end;
+	/* last chunk in [a, b) starting at or below p */
+	while (a + 1 < b) {
+		size_t mid = a + (b - a) / 2;
+		if (g->chunks[mid].addr <= p)
+			a = mid;
+		else
+			b = mid;
+	}
+	if (p - g->chunks[a].addr < g->chunks[a].size)
+		return (ptrdiff_t)a;
+	return -1;
+}
+
+/* The live chunk whose user bytes hold p. */
+static inline ptrdiff_t find_user(const struct lm_refgraph *g, uint64_t p)
+{
+	ptrdiff_t i = find_any(g, p);
+
+	if (i < 0 || !(g->state[i] & (ST_NODE | ST_INTERNAL)))
+		return -1;
+	if (p - g->chunks[i].addr < 16)
+		return -1;	/* the header: malloc's, not the program's */
+	return i;
+}
+
+/* A graph node (not malloc's own) whose user bytes hold p. */
+static inline ptrdiff_t find_node(const struct lm_refgraph *g, uint64_t p)
+{
+	ptrdiff_t i;
+
+	if (p < g->lo || p >= g->hi)
+		return -1;
+	i = find_user(g, p);
+	if (i < 0 || !(g->state[i] & ST_NODE))
+		return -1;
+	return i;
+}
+
+ptrdiff_t lm_refgraph_find(const struct lm_refgraph *g, uint64_t p)
+{
+	return find_user(g, p);
+}
+
+/* ---- 2. the roots ---- */
+
+struct excl {
+	uint64_t lo, hi;
+};
+
+static int cmp_excl(const void *a, const void *b)
+{
+	const struct excl *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static int add_span(struct lm_refgraph *g, size_t *cap, const struct span *s)
+{
+	if (s->hi <= s->lo)
+		return 0;
+	if (g->nspans == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct span *v = realloc(g->spans, c * sizeof(*v));
+		if (!v)
+			return -1;
+		g->spans = v;
+		*cap = c;
+	}
+	g->spans[g->nspans++] = *s;
+	return 0;
+}
+
+/* Which thread's stack pointer lies in this mapping, or -1. */
+static ptrdiff_t stack_thread(const struct lm_memsrc *src, const struct lm_mapping *map)
+{
+	size_t t;
+
+	for (t = 0; t < src->nthreads; t++) {
+		uint64_t sp = src->threads[t].regs.rsp;
+		if (sp >= map->start && sp < map->end)
+			return (ptrdiff_t)t;
+	}
+	return -1;
+}
+
+/* Emit [lo, hi) of region r minus the sorted exclusions as spans. */
+static int add_region_spans(struct lm_refgraph *g, size_t *cap, const struct lm_region *r,
+			    uint64_t lo, uint64_t hi, const struct span *proto,
+			    const struct excl *ex, size_t nex)
+{
+	struct span s = *proto;
+	size_t i;
+
+	lo = (lo + 7) & ~7ULL;
+	hi &= ~7ULL;
+	for (i = 0; i < nex && lo < hi; i++) {
+		if (ex[i].hi <= lo)
+			continue;
+		if (ex[i].lo >= hi)
+			break;
+		if (ex[i].lo > lo) {
+			s.lo = lo;
+			s.hi = ex[i].lo & ~7ULL;
+			s.data = r->data + (s.lo - r->start);
+			if (add_span(g, cap, &s) < 0)
+				return -1;
+		}
+		lo = (ex[i].hi + 7) & ~7ULL;
+	}
+	if (lo < hi) {
+		s.lo = lo;
+		s.hi = hi;
+		s.data = r->data + (s.lo - r->start);
+		if (add_span(g, cap, &s) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int build_exclusions(struct lm_refgraph *g, struct excl **out, size_t *n)
+{
+	const struct lm_heap_info *h = &g->snap->heap;
+	struct excl *ex = malloc((g->nruns + 2) * sizeof(*ex));
+	size_t i, k = 0;
+
+	if (!ex)
+		return -1;
+	for (i = 0; i < g->nruns; i++) {
+		const struct lm_chunk *first = &g->chunks[g->runs[i].first];
+		ex[k].lo = g->runs[i].lo;
+		ex[k].hi = g->runs[i].hi;
+		/* a non-main arena heap starts with heap_info (and, in its first
+		 * heap, the arena's malloc_state) before its first chunk */
+		if (first->arena != 0 && first->arena != 0xffff &&
+		    !(first->flags & 0x2))
+			ex[k].lo &= ~(HEAP_MAX_SIZE - 1);
+		k++;
+	}
+	if (h->main_arena) {
+		ex[k].lo = h->main_arena;
+		ex[k++].hi = h->main_arena + MALLOC_STATE_SIZE;
+	}
+	if (h->mp) {
+		ex[k].lo = h->mp;
+		ex[k++].hi = h->mp + MALLOC_PAR_SIZE;
+	}
+	qsort(ex, k, sizeof(*ex), cmp_excl);
+	*out = ex;
+	*n = k;
+	return 0;
+}
+
+static int build_spans(struct lm_refgraph *g)
+{
+	const struct lm_memsrc *src = g->src;
+	struct excl *ex;
+	size_t i, nex, cap = 0;
+	int rc = 0;
+
+	if (build_exclusions(g, &ex, &nex) < 0)
+		return -1;
+	for (i = 0; i < src->nregions && rc == 0; i++) {
+		const struct lm_region *r = &src->regions[i];
+		const struct lm_mapping *map = r->map;
+		struct span proto = { .map = map };
+		uint64_t lo = r->start;
+		ptrdiff_t t;
+
+		if (!map || !(map->prot & LM_PROT_W) || (map->prot & LM_PROT_SHARED))
+			continue;
+		t = stack_thread(src, map);
+		if (t >= 0) {
+			proto.kind = LM_ROOT_STACK;
+			proto.thread = (size_t)t;
+			/* only the live part: what lies below sp is dead frames */
+			if (src->threads[t].regs.rsp > lo)
+				lo = src->threads[t].regs.rsp;
+		} else if (lm_symtab_module(g->snap->syms, map->start)) {
+			proto.kind = LM_ROOT_GLOBAL;
+		} else {
+			proto.kind = LM_ROOT_MEMORY;
+		}
+		if (lo < r->end)
+			rc = add_region_spans(g, &cap, r, lo, r->end, &proto, ex, nex);
+	}
+	free(ex);
+	for (i = 0; i < g->nspans; i++)
+		g->totals.root_bytes += g->spans[i].hi - g->spans[i].lo;
+	return rc;
+}
+
+int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
+		    struct lm_err *err)
+{
+	struct lm_refgraph *g;
+	size_t i;
+
+	*out = NULL;
+	if (snap->nchunks > MAX_NODES)
+		return lm_err_set(err, LM_ELIMIT, "the heap has %zu chunks; the reference graph "
+				  "handles at most %u", snap->nchunks, (unsigned)MAX_NODES);
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph");
+	g->snap = snap;
+	g->src = snap->src;
+	g->chunks = snap->chunks;
+	g->nchunks = snap->nchunks;
+	g->state = calloc(g->nchunks ? g->nchunks : 1, 1);
+	if (!g->state)
+		goto oom;
+	for (i = 0; i < g->nchunks; i++) {
+		int st = g->chunks[i].state;
+		if (st == LM_CHUNK_TCACHE_STRUCT)
+			g->state[i] = ST_INTERNAL;
+		else if (lm_chunk_is_live(st) && g->chunks[i].size > 16)
+			g->state[i] = ST_NODE;
+	}
+	if (build_runs(g) < 0 || build_spans(g) < 0)
+		goto oom;
+	*out = g;
+	return 0;
+oom:
+	lm_refgraph_free(g);
+	return lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph of "
+			  "%zu chunks", snap->nchunks);
+}
+
+void lm_refgraph_free(struct lm_refgraph *g)
+{
+	if (!g)
+		return;
+	lm_unwinder_free(g->unwinder);
+	free(g->state);
+	free(g->runs);
+	free(g->pages);
+	free(g->spans);
+	free(g->stack.v);
+	free(g);
+}
+
+/* ---- scanning ---- */
+
+/* The captured user bytes of chunk i, or NULL (then flagged unscanned). */
+static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nwords)
+{
+	const struct lm_chunk *c = &g->chunks[i];
+	const uint8_t *p;
+
+	*nwords = (size_t)((c->size - 16) / 8);
+	p = lm_mem_view(g->src, c->addr + 16, *nwords * 8);
+	if (!p)
+		g->state[i] |= ST_UNSCANNED;
+	return p;
+}
+
+/* Mark node i reached and push it. */
+static int reach(struct lm_refgraph *g, ptrdiff_t i)
+{
+	if (i < 0 || (g->state[i] & ST_REACHED))
+		return 0;
+	g->state[i] |= ST_REACHED;
+	return u32_push(&g->stack, (uint32_t)i);
+}
+
+static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
+{
+	size_t k;
+
+	for (k = 0; k < nwords; k++) {
+		uint64_t v = load64(p + k * 8);
+		if (v < g->lo || v >= g->hi)
+			continue;
+		if (reach(g, find_node(g, v)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int mark_from_roots(struct lm_refgraph *g)
+{
+	size_t i, r, nwords;
+
+	if (g->marked)
+		return 0;
+	for (i = 0; i < g->src->nthreads; i++)
+		for (r = 0; r < NREGS; r++)
+			if (reach(g, find_node(g, reg_value(&g->src->threads[i].regs, r))) < 0)
+				return -1;
+	for (i = 0; i < g->nspans; i++)
+		if (mark_words(g, g->spans[i].data, (size_t)((g->spans[i].hi - g->spans[i].lo) / 8)) < 0)
+			return -1;
+	while (g->stack.n > 0) {
+		uint32_t n = g->stack.v[--g->stack.n];
+		const uint8_t *p = chunk_bytes(g, n, &nwords);
+		if (!p)
+			continue;
+		g->totals.scanned_bytes += nwords * 8;
+		if (mark_words(g, p, nwords) < 0)
+			return -1;
+	}
+	g->marked = 1;
+	return 0;
+}
+
+/* ---- 4. leaks ---- */
+
+/* Claim, for the clique led by `leader`, every unreached unclaimed chunk
+ * reachable from it. */
+static int claim_clique(struct lm_refgraph *g, uint32_t leader)
+{
+	size_t nwords, k;
+
+	g->stack.n = 0;
+	if (u32_push(&g->stack, leader) < 0)
+		return -1;
+	while (g->stack.n > 0) {
+		uint32_t n = g->stack.v[--g->stack.n];
+		const uint8_t *p = chunk_bytes(g, n, &nwords);
+		if (!p)
+			continue;
+		for (k = 0; k < nwords; k++) {
+			uint64_t v = load64(p + k * 8);
+			ptrdiff_t c;
+			if (v < g->lo || v >= g->hi)
+				continue;
+			c = find_node(g, v);
+			if (c < 0 || (uint32_t)c == leader ||
+			    (g->state[c] & (ST_REACHED | ST_INDIRECT)))
+				continue;
+			g->state[c] |= ST_INDIRECT;
+			if (u32_push(&g->stack, (uint32_t)c) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int classify_unreached(struct lm_refgraph *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->nchunks; i++)
+		if ((g->state[i] & (ST_NODE | ST_REACHED | ST_INDIRECT)) == ST_NODE &&
+		    claim_clique(g, (uint32_t)i) < 0)
+			return -1;
+	return 0;
+}
+
+int lm_refgraph_leak_state(const struct lm_refgraph *g, size_t i)
+{
+	uint8_t s;
+
+	if (i >= g->nchunks)
+		return LM_LEAK_NONE;
+	s = g->state[i];
+	if (s & ST_INTERNAL)
+		return LM_LEAK_INTERNAL;
+	if (!(s & ST_NODE) || !g->marked)
+		return LM_LEAK_NONE;
+	if (s & ST_REACHED)
+		return LM_LEAK_REACHABLE;
+	return (s & ST_INDIRECT) ? LM_LEAK_INDIRECT : LM_LEAK_DIRECT;
+}
+
+static int cmp_leak_type(const void *a, const void *b)
+{
+	const struct lm_leak_type *x = a, *y = b;
+	uint64_t bx = x->direct_bytes + x->indirect_bytes, by = y->direct_bytes + y->indirect_bytes;
+
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	if (x->direct_count != y->direct_count)
+		return x->direct_count < y->direct_count ? 1 : -1;
+	return x->type < y->type ? -1 : x->type > y->type;
+}
+
+static struct lm_leak_type *leak_row(struct lm_refgraph *g, struct lm_leak_type *rows,
+				     size_t ntypes, size_t i)
+{
+	uint32_t ty = g->snap->chunk_type ? g->snap->chunk_type[i] : UINT32_MAX;
+
+	return &rows[ty < ntypes ? ty : ntypes];
+}
+
+/* Fold per-chunk verdicts into per-type rows: counts and direct examples in
+ * one pass, then indirect examples where a row has room left. */
+static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
+{
+	size_t ntypes = lm_classifier_ntypes(g->snap->cls), i, n = 0;
+	struct lm_leak_type *rows = calloc(ntypes + 1, sizeof(*rows));
+	struct lm_leak_totals *t = &l->totals;
+
+	if (!rows)
+		return -1;
+	for (i = 0; i <= ntypes; i++)
+		rows[i].type = i < ntypes ? (uint32_t)i : UINT32_MAX;
+	*t = g->totals;
+	for (i = 0; i < g->nchunks; i++) {
+		const struct lm_chunk *c = &g->chunks[i];
+		int st = lm_refgraph_leak_state(g, i);
+		struct lm_leak_type *row;
+
+		if (st == LM_LEAK_NONE)
+			continue;
+		if (st == LM_LEAK_INTERNAL) {
+			t->internal_count++;
+			t->internal_bytes += c->size;
+			continue;
+		}
+		t->live_count++;
+		t->live_bytes += c->size;
+		if (g->state[i] & ST_UNSCANNED)
+			t->unscanned_count++;
+		if (st == LM_LEAK_REACHABLE) {
+			t->reachable_count++;
+			t->reachable_bytes += c->size;
+			continue;
+		}
+		row = leak_row(g, rows, ntypes, i);
+		if (st == LM_LEAK_DIRECT) {
+			row->direct_count++;
+			row->direct_bytes += c->size;
+			t->direct_count++;
+			t->direct_bytes += c->size;
+			if (row->nexamples < LM_LEAK_EXAMPLES)
+				row->examples[row->nexamples++] = c->addr + 16;
+		} else {
+			row->indirect_count++;
+			row->indirect_bytes += c->size;
+			t->indirect_count++;
+			t->indirect_bytes += c->size;
+		}
+	}
+	for (i = 0; i < g->nchunks; i++) {
+		struct lm_leak_type *row;
+		if (lm_refgraph_leak_state(g, i) != LM_LEAK_INDIRECT)
+			continue;
+		row = leak_row(g, rows, ntypes, i);
+		if (row->nexamples < LM_LEAK_EXAMPLES)
+			row->examples[row->nexamples++] = g->chunks[i].addr + 16;
+	}
+	for (i = 0; i <= ntypes; i++)
+		if (rows[i].direct_count + rows[i].indirect_count > 0)
+			rows[n++] = rows[i];
+	qsort(rows, n, sizeof(*rows), cmp_leak_type);
+	l->types = rows;
+	l->ntypes = n;
+	return 0;
+}
+
+int lm_refgraph_leaks(struct lm_refgraph *g, struct lm_leaks **out, struct lm_err *err)
+{
+	struct lm_leaks *l;
+
+	*out = NULL;
+	if (mark_from_roots(g) < 0 || classify_unreached(g) < 0)
+		return lm_err_set(err, LM_ENOMEM, "out of memory marking %zu chunks", g->nchunks);
+	l = calloc(1, sizeof(*l));
+	if (!l || tally_leaks(g, l) < 0) {
+		free(l);
+		return lm_err_set(err, LM_ENOMEM, "out of memory tallying leaks");
+	}
+	*out = l;
+	return 0;
+}
+
+void lm_leaks_free(struct lm_leaks *l)
+{
+	if (!l)
+		return;
+	free(l->types);
+	free(l);
+}
+
+/* ---- 5. roots of one chunk ---- */
+
+struct bfs {
+	uint32_t *parent;	/* per chunk: parent chunk, ROOT_PARENT or NO_PARENT */
+	struct u32vec queue;	/* BFS order */
+	struct root_ref *refs;	/* for ROOT_PARENT chunks, in discovery order */
+	size_t nrefs, refs_cap;
+	struct root_ref *direct;	/* roots pointing at the target itself */
+	size_t ndirect, max_direct;
+	uint32_t target;
+};
+
+static int bfs_root_word(struct lm_refgraph *g, struct bfs *b, uint64_t ref, uint64_t v)
+{
+	ptrdiff_t i = find_node(g, v);
+
+	if (i < 0)
+		return 0;
+	if ((uint32_t)i == b->target && b->ndirect < b->max_direct) {
+		b->direct[b->ndirect].node = (uint32_t)i;
+		b->direct[b->ndirect].ref = ref;
+		b->direct[b->ndirect++].value = v;
+	}
+	if (b->parent[i] != NO_PARENT)
+		return 0;
+	b->parent[i] = ROOT_PARENT;
+	if (b->nrefs == b->refs_cap) {
+		size_t cap = b->refs_cap ? b->refs_cap * 2 : 1024;
+		struct root_ref *r = realloc(b->refs, cap * sizeof(*r));
+		if (!r)
+			return -1;
+		b->refs = r;
+		b->refs_cap = cap;
+	}
+	b->refs[b->nrefs].node = (uint32_t)i;
+	b->refs[b->nrefs].ref = ref;
+	b->refs[b->nrefs++].value = v;
+	return u32_push(&b->queue, (uint32_t)i);
+}
+
+static int bfs_run(struct lm_refgraph *g, struct bfs *b)
+{
+	size_t i, r, k, q, nwords;
+
+	for (i = 0; i < g->src->nthreads; i++)
+		for (r = 0; r < NREGS; r++)
+			if (bfs_root_word(g, b, REG_REF(i, r),
+					  reg_value(&g->src->threads[i].regs, r)) < 0)
+				return -1;
+	for (i = 0; i < g->nspans; i++) {
+		const struct span *s = &g->spans[i];
+		size_t n = (size_t)((s->hi - s->lo) / 8);
+		for (k = 0; k < n; k++) {
+			uint64_t v = load64(s->data + k * 8);
+			if (v >= g->lo && v < g->hi &&
+			    bfs_root_word(g, b, s->lo + k * 8, v) < 0)
+				return -1;
+		}
+	}
+	for (q = 0; q < b->queue.n; q++) {
+		uint32_t n = b->queue.v[q];
+		const uint8_t *p = chunk_bytes(g, n, &nwords);
+		if (!p)
+			continue;
+		for (k = 0; k < nwords; k++) {
+			uint64_t v = load64(p + k * 8);
+			ptrdiff_t c;
+			if (v < g->lo || v >= g->hi)
+				continue;
+			c = find_node(g, v);
+			if (c < 0 || b->parent[c] != NO_PARENT)
+				continue;
+			b->parent[c] = n;
+			if (u32_push(&b->queue, (uint32_t)c) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Offset in chunk `from` of the first word pointing into chunk `to`'s user
+ * bytes; its value in *value. -1 when none. */
+static int64_t pointer_offset(struct lm_refgraph *g, size_t from, size_t to, uint64_t *value)
+{
+	const struct lm_chunk *t = &g->chunks[to];
+	size_t nwords, k;
+	const uint8_t *p = chunk_bytes(g, from, &nwords);
+
+	if (!p)
+		return -1;
+	for (k = 0; k < nwords; k++) {
+		uint64_t v = load64(p + k * 8);
+		if (v >= t->addr + 16 && v < t->addr + t->size) {
+			*value = v;
+			return (int64_t)(k * 8);
+		}
+	}
+	return -1;
+}
+
+static const struct root_ref *find_root_ref(const struct bfs *b, uint32_t node)
+{
+	size_t i;
+
+	/* refs are few compared to chunks and this runs once per printed path */
+	for (i = 0; i < b->nrefs; i++)
+		if (b->refs[i].node == node)
+			return &b->refs[i];
+	return NULL;
+}
+
+/* ---- naming roots ---- */
+
+static const struct span *span_of(const struct lm_refgraph *g, uint64_t addr)
+{
+	size_t lo = 0, hi = g->nspans;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->spans[mid].lo <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || addr >= g->spans[lo - 1].hi)
+		return NULL;
+	return &g->spans[lo - 1];
+}
+
+static const struct lm_mapping *module_file_mapping(const struct lm_memsrc *src,
+						    const struct lm_module *m)
+{
+	size_t i;
+
+	for (i = 0; i < src->maps.n; i++) {
+		const struct lm_mapping *map = &src->maps.v[i];
+		if (map->path && !strcmp(map->path, m->path) && map->start >= m->lo &&
+		    map->start < m->hi)
+			return map;
+	}
+	return NULL;
+}
+
+/* The name of the ELF section of module m holding run-time address addr. */
+static void section_name(const struct lm_refgraph *g, const struct lm_module *m,
+			 uint64_t addr, char *buf, size_t len)
+{
+	const struct lm_mapping *map = module_file_mapping(g->src, m);
+	const struct lm_mapping *at = lm_maps_find(&g->src->maps, addr);
+	struct lm_err err;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx;
+	Elf *elf;
+	int fd;
+
+	/* without section headers: file-backed bytes are .data, the rest .bss */
+	snprintf(buf, len, "%s", at && at->path ? ".data" : ".bss");
+	if (!map || elf_version(EV_CURRENT) == EV_NONE)
+		return;
+	fd = lm_memsrc_open_mapping_file(g->src, map, &err);
+	if (fd < 0)
+		return;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_getshdrstrndx(elf, &shstrndx) == 0) {
+		while ((scn = elf_nextscn(elf, scn)) != NULL) {
+			GElf_Shdr sh;
+			const char *name;
+			if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC))
+				continue;
+			if (addr < sh.sh_addr + m->bias || addr - (sh.sh_addr + m->bias) >= sh.sh_size)
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (name)
+				snprintf(buf, len, "%s", name);
+			break;
+		}
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+}
+
+static void name_global(const struct lm_refgraph *g, const struct span *s, uint64_t slot,
+			struct lm_root *root)
+{
+	const struct lm_symtab *syms = g->snap->syms;
+	const struct lm_module *m = lm_symtab_module(syms, slot);
+	const struct lm_symbol *sym = lm_symtab_lookup(syms, slot);
+
+	root->kind = LM_ROOT_GLOBAL;
+	(void)s;
+	if (!m) {
+		snprintf(root->name, sizeof(root->name), "0x%" PRIx64, slot);
+		return;
+	}
+	snprintf(root->module, sizeof(root->module), "%s", m->name);
+	section_name(g, m, slot, root->section, sizeof(root->section));
+	if (sym && sym->name && sym->name[0] && lm_symtab_module(syms, sym->addr) == m) {
+		if (slot == sym->addr)
+			snprintf(root->symbol, sizeof(root->symbol), "%s", sym->name);
+		else
+			snprintf(root->symbol, sizeof(root->symbol), "%s+0x%" PRIx64, sym->name,
+				 slot - sym->addr);
+		snprintf(root->name, sizeof(root->name), "%s!%s (%s)", m->name, root->symbol,
+			 root->section);
+	} else {
+		snprintf(root->name, sizeof(root->name), "%s!0x%" PRIx64 " (%s)", m->name,
+			 slot - m->bias, root->section);
+	}
+}
+
+static void name_stack(struct lm_refgraph *g, const struct span *s, uint64_t slot,
+		       struct lm_root *root)
+{
+	const struct lm_frame *frames = NULL;
+	size_t nframes = 0;
+	struct lm_err err;
+	int k = -1;
+
+	root->kind = LM_ROOT_STACK;
+	root->tid = g->src->threads[s->thread].tid;
+	if (!g->unwinder)
+		(void)lm_unwinder_new(g->src, g->snap->syms, &g->unwinder, &err);
+	if (g->unwinder &&
+	    lm_unwind_thread(g->unwinder, s->thread, &frames, &nframes, &err) == 0)
+		k = lm_unwind_frame_of(frames, nframes, slot);
+	root->frame = k;
+	if (k >= 0) {
+		lm_frame_function(g->snap->syms, &frames[k], root->function, sizeof(root->function));
+		snprintf(root->name, sizeof(root->name), "thread %d frame #%d %s",
+			 (int)root->tid, k, root->function);
+	} else {
+		snprintf(root->name, sizeof(root->name), "thread %d stack 0x%" PRIx64,
+			 (int)root->tid, slot);
+	}
+}
+
+static void name_root(struct lm_refgraph *g, uint64_t ref, struct lm_root *root)
+{
+	const struct span *s;
+
+	memset(root, 0, sizeof(*root));
+	root->frame = -1;
+	if (ref & REG_BIT) {
+		size_t t = (size_t)((ref & ~REG_BIT) >> 8), r = (size_t)(ref & 0xff);
+		root->kind = LM_ROOT_REGISTER;
+		root->tid = g->src->threads[t].tid;
+		snprintf(root->reg, sizeof(root->reg), "%s", reg_names[r]);
+		snprintf(root->name, sizeof(root->name), "thread %d %s", (int)root->tid,
+			 reg_names[r]);
+		return;
+	}
+	root->slot = ref;
+	s = span_of(g, ref);
+	if (s && s->kind == LM_ROOT_STACK) {
+		name_stack(g, s, ref, root);
+	} else if (s && s->kind == LM_ROOT_GLOBAL) {
+		name_global(g, s, ref, root);
+	} else {
+		const struct lm_mapping *m = s ? s->map : lm_maps_find(&g->src->maps, ref);
+		root->kind = LM_ROOT_MEMORY;
+		if (m)
+			snprintf(root->name, sizeof(root->name), "%s 0x%" PRIx64 "-0x%" PRIx64
+				 " +0x%" PRIx64, m->path ? m->path : "anonymous", m->start,
+				 m->end, ref - m->start);
+		else
+			snprintf(root->name, sizeof(root->name), "0x%" PRIx64, ref);
+	}
+}
+
+int lm_refgraph_symbolize(const struct lm_refgraph *g, uint64_t addr, char *buf, size_t len)
+{
+	const struct lm_symtab *syms = g->snap->syms;
+	const struct lm_symbol *s = lm_symtab_lookup(syms, addr);
+	const struct lm_module *m;
+
+	if (!s || !s->name || !s->name[0])
+		return -1;
+	m = lm_symtab_module_at(syms, s->module);
+	if (addr == s->addr)
+		snprintf(buf, len, "%s!%s", m ? m->name : "?", s->name);
+	else
+		snprintf(buf, len, "%s!%s+0x%" PRIx64, m ? m->name : "?", s->name, addr - s->addr);
+	return 0;
+}
+
+/* ---- building the paths ---- */
+
+/* Path ending root -> ... -> holder -> target (holder NO_PARENT: the root
+ * points at the target itself). */
+static int make_path(struct lm_refgraph *g, const struct bfs *b, uint32_t holder,
+		     uint64_t holder_value, const struct root_ref *direct, struct lm_path *path)
+{
+	size_t depth = 0, k;
+	uint32_t n;
+	const struct root_ref *rr;
+	uint64_t v = 0, incoming;
+
+	memset(path, 0, sizeof(*path));
+	if (direct) {
+		rr = direct;
+	} else {
+		for (n = holder; b->parent[n] != ROOT_PARENT; n = b->parent[n])
+			if (++depth > g->nchunks)
+				return -1;
+		rr = find_root_ref(b, n);
+		depth++;
+		if (!rr)
+			return -1;
+	}
+	path->nsteps = depth + 1;
+	path->steps = calloc(path->nsteps, sizeof(*path->steps));
+	if (!path->steps)
+		return -1;
+	/* fill from the target backwards */
+	path->steps[depth].chunk = b->target;
+	n = holder;
+	for (k = depth; k-- > 0;) {
+		path->steps[k].chunk = n;
+		n = b->parent[n];
+	}
+	for (k = 0; k + 1 < path->nsteps; k++) {
+		int64_t off = pointer_offset(g, path->steps[k].chunk, path->steps[k + 1].chunk, &v);
+		path->steps[k].offset = off < 0 ? 0 : (uint64_t)off;
+	}
+	for (k = 0; k < path->nsteps; k++)
+		path->steps[k].addr = g->chunks[path->steps[k].chunk].addr + 16;
+	incoming = direct ? rr->value : holder_value;
+	path->steps[path->nsteps - 1].offset = incoming - path->steps[path->nsteps - 1].addr;
+	path->root_points_to = rr->value;
+	name_root(g, rr->ref, &path->root);
+	return 0;
+}
+
+static int is_ancestor(const struct bfs *b, uint32_t anc, uint32_t n, size_t bound)
+{
+	size_t steps = 0;
+
+	for (; n != ROOT_PARENT && n != NO_PARENT && steps <= bound; n = b->parent[n], steps++)
+		if (n == anc)
+			return 1;
+	return 0;
+}
+
+static int collect_paths(struct lm_refgraph *g, struct bfs *b, size_t max,
+			 struct lm_root_paths *res)
+{
+	size_t i, q;
+
+	res->paths = calloc(max ? max : 1, sizeof(*res->paths));
+	if (!res->paths)
+		return -1;
+	for (i = 0; i < b->ndirect && res->npaths < max; i++)
+		if (make_path(g, b, NO_PARENT, 0, &b->direct[i], &res->paths[res->npaths]) == 0)
+			res->npaths++;
+	for (q = 0; q < b->queue.n && res->npaths < max; q++) {
+		uint32_t n = b->queue.v[q];
+		uint64_t v;
+		if (n == b->target || pointer_offset(g, n, b->target, &v) < 0)
+			continue;
+		if (is_ancestor(b, b->target, n, g->nchunks))
+			continue;
+		if (make_path(g, b, n, v, NULL, &res->paths[res->npaths]) == 0)
+			res->npaths++;
+	}
+	return 0;
+}
+
+int lm_refgraph_roots(struct lm_refgraph *g, size_t target, size_t max_paths,
+		      struct lm_root_paths **out, struct lm_err *err)
+{
+	struct lm_root_paths *res;
+	struct bfs b = { 0 };
+	size_t i;
+	int rc = 0;
+
+	*out = NULL;
+	if (target >= g->nchunks || !(g->state[target] & (ST_NODE | ST_INTERNAL)))
+		return lm_err_set(err, LM_ENOTFOUND, "chunk #%zu is not a live allocation", target);
+	res = calloc(1, sizeof(*res));
+	if (!res)
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	res->target = target;
+	if (g->state[target] & ST_INTERNAL) {
+		/* malloc's own: the thread's `tcache` TLS variable holds it */
+		res->leak_state = LM_LEAK_INTERNAL;
+		*out = res;
+		return 0;
+	}
+	b.target = (uint32_t)target;
+	b.max_direct = max_paths;
+	b.parent = malloc(g->nchunks * sizeof(*b.parent));
+	b.direct = calloc(max_paths ? max_paths : 1, sizeof(*b.direct));
+	if (!b.parent || !b.direct)
+		goto oom;
+	for (i = 0; i < g->nchunks; i++)
+		b.parent[i] = NO_PARENT;
+	if (bfs_run(g, &b) < 0)
+		goto oom;
+	res->reachable = b.parent[target] != NO_PARENT;
+	if (res->reachable) {
+		if (collect_paths(g, &b, max_paths, res) < 0)
+			goto oom;
+	} else {
+		struct lm_leaks *l = NULL;
+		if (lm_refgraph_leaks(g, &l, err) < 0) {
+			rc = -err->code;
+			goto out;
+		}
+		lm_leaks_free(l);
+		res->leak_state = lm_refgraph_leak_state(g, target);
+	}
+	goto out;
+oom:
+	rc = lm_err_set(err, LM_ENOMEM, "out of memory searching the roots of %zu chunks",
+			g->nchunks);
+out:
+	free(b.parent);
+	free(b.queue.v);
+	free(b.refs);
+	free(b.direct);
+	if (rc < 0) {
+		lm_root_paths_free(res);
+		return rc;
+	}
+	*out = res;
+	return 0;
+}
+
+void lm_root_paths_free(struct lm_root_paths *r)
+{
+	size_t i;
+
+	if (!r)
+		return;
+	for (i = 0; i < r->npaths; i++)
+		free(r->paths[i].steps);
+	free(r->paths);
+	free(r);
+}
