@@ -718,7 +718,7 @@ static int insert_type_row(struct lm_store *st, int64_t snapshot_id,
 			   const struct lm_type_stat *t, struct lm_err *err)
 {
 	const char *kind = t->kind < LM_KIND_MAX ? lm_kind_name(t->kind) : NULL;
-	int64_t tid;
+	int64_t tid = 0;
 	int r;
 
 	if (!kind || !t->name)
@@ -882,10 +882,10 @@ static const char growth_sql[] =
 	" (SELECT st.count FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
 	"  AND st.type_id = f.type_id WHERE s.instance_id = ?1 AND s.taken_at_us = f.t1 "
 	"  AND s." OK_STATUS " LIMIT 1), "
-	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 "
-	"  THEN (f.n * f.sxb - f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx) ELSE 0 END AS bph, "
-	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 "
-	"  THEN (f.n * f.sxc - f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx) ELSE 0 END "
+	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 THEN round((f.n * f.sxb - "
+	"  f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx), 1) ELSE 0 END AS bph, "
+	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 THEN round((f.n * f.sxc - "
+	"  f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx), 1) ELSE 0 END "
 	"FROM (SELECT p.type_id, count(*) AS n, min(p.t) AS t0, max(p.t) AS t1, "
 	"  sum(p.x) AS sx, sum(p.x * p.x) AS sxx, sum(p.b) AS sb, sum(p.x * p.b) AS sxb, "
 	"  sum(p.c) AS sc, sum(p.x * p.c) AS sxc "

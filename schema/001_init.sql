@@ -137,7 +137,8 @@ WHERE i.ended_at_us IS NULL;
 -- type_growth: per instance and type, over the successful censuses in
 -- which the type appears: how many (samples), its bytes in the first and
 -- the last of them, and the least-squares slope of bytes and count against
--- time, per hour (NULL until there are two samples at different times).
+-- time, per hour, rounded to 0.1 (NULL until there are two samples at
+-- different times).
 CREATE VIEW type_growth AS
 SELECT t.name AS target,
        i.pid AS pid,
@@ -153,10 +154,10 @@ SELECT t.name AS target,
 	WHERE s.instance_id = f.instance_id AND s.taken_at_us = f.t1
 	  AND s.status IN ('ok', 'partial') LIMIT 1) AS last_bytes,
        CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12
-	    THEN (f.n * f.sxb - f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx) END
+	    THEN round((f.n * f.sxb - f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx), 1) END
 	 AS bytes_per_hour,
        CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12
-	    THEN (f.n * f.sxc - f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx) END
+	    THEN round((f.n * f.sxc - f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx), 1) END
 	 AS count_per_hour
 FROM (
 	-- x: hours since the instance started (a shift keeps the sums small)
