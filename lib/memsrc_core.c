@@ -15,7 +15,7 @@
  *    headers (AT_PHDR) and the vDSO (AT_SYSINFO_EHDR).
  * Cores do not name [heap] and [stack]: we name the mapping holding the main
  * thread's stack pointer [stack], and the first anonymous writable mapping
- * above the executable (where brk starts, at most 32 MiB further) [heap].
+ * above the executable (where brk starts, at most 1 GiB further) [heap].
  *
  * Every offset and size in the file is checked before use: a truncated or
  * hostile core gives LM_ECORRUPT naming the offset, never a crash.
@@ -41,7 +41,7 @@
 #define CORE_MAX_SEGMENTS (1u << 20)
 #define CORE_MAX_THREADS (1u << 20)
 #define CORE_MAX_FILES (1u << 20)
-#define BRK_RANDOM_MAX (32ull << 20)	/* x86_64 brk randomisation range */
+#define BRK_RANDOM_MAX ((1ull << 30) + 4096)	/* x86_64 brk randomisation: 32 MiB, 1 GiB since Linux 6.x */
 
 struct core_impl {
 	const uint8_t *base;
@@ -378,6 +378,7 @@ static int add_unloaded_files(struct lm_maps *maps, size_t *cap, const struct co
 static void name_special(struct lm_memsrc *src, const struct core_notes *cn)
 {
 	struct lm_maps *maps = &src->maps;
+	struct lm_mapping *m0;
 	uint64_t exe_end = 0;
 	size_t i;
 
@@ -394,6 +395,9 @@ static void name_special(struct lm_memsrc *src, const struct core_notes *cn)
 		if (m && !m->path)
 			m->path = strdup("[vdso]");
 	}
+	m0 = (struct lm_mapping *)lm_maps_find(maps, 0xffffffffff600000ull);
+	if (m0 && !m0->path)
+		m0->path = strdup("[vsyscall]");
 	for (i = 0; i < maps->n; i++)
 		if (src->exe && maps->v[i].path && !strcmp(maps->v[i].path, src->exe) &&
 		    maps->v[i].end > exe_end)

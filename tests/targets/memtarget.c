@@ -1,0 +1,116 @@
+/*
+ * memtarget - a target for the memory-source tests: known bytes in a global
+ * buffer and in a malloc'd buffer, 4 extra threads, and visible progress.
+ *
+ *   memtarget [PROGRESS_FILE]
+ *
+ * Prints `info global_addr 0x...`, `info global_len N`, `info heap_addr`,
+ * `info heap_len`, `info big_addr`, `info big_len` (an mmapped chunk), the
+ * byte patterns (byte i = i * MUL + ADD, mod 256), then `ready`. Afterwards
+ * every thread counts, and the first one rewrites PROGRESS_FILE every 5 ms
+ * with "TICKS SIGNALS" (SIGNALS counts SIGRTMIN deliveries: queued signals
+ * are never merged, so a signal lost by a tracer shows up as a shortfall).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define GLOBAL_LEN (256 * 1024)
+#define HEAP_LEN 100000
+#define BIG_LEN (3 * 1024 * 1024)
+
+static unsigned char global_buf[GLOBAL_LEN];
+static volatile unsigned long ticks[5];
+static volatile sig_atomic_t signals_seen;
+static const char *progress_path;
+
+static void fill(unsigned char *p, size_t n, unsigned mul, unsigned add)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		p[i] = (unsigned char)(i * mul + add);
+}
+
+static void on_rt(int sig)
+{
+	(void)sig;
+	signals_seen++;
+}
+
+static void nap_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+static void write_progress(void)
+{
+	char buf[64];
+	int fd, n;
+
+	if (!progress_path)
+		return;
+	n = snprintf(buf, sizeof(buf), "%lu %d\n", ticks[1], (int)signals_seen);
+	fd = open(progress_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd >= 0) {
+		if (write(fd, buf, (size_t)n) < 0)
+			perror("write");
+		close(fd);
+	}
+}
+
+static void *worker(void *arg)
+{
+	int id = (int)(intptr_t)arg;
+
+	for (;;) {
+		ticks[id]++;
+		if (id == 1)
+			write_progress();
+		nap_ms(id == 1 ? 5 : 2);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa;
+	pthread_t t[4];
+	unsigned char *heap, *big;
+	int i;
+
+	progress_path = argc > 1 ? argv[1] : NULL;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_rt;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGRTMIN, &sa, NULL);
+
+	fill(global_buf, GLOBAL_LEN, 31, 7);
+	heap = malloc(HEAP_LEN);
+	big = malloc(BIG_LEN);
+	if (!heap || !big)
+		return 1;
+	fill(heap, HEAP_LEN, 17, 3);
+	fill(big, BIG_LEN, 13, 101);
+	for (i = 0; i < 4; i++)
+		if (pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i + 1)) != 0)
+			return 1;
+	printf("info global_addr %p\ninfo global_len %d\ninfo global_pattern 31 7\n",
+	       (void *)global_buf, GLOBAL_LEN);
+	printf("info heap_addr %p\ninfo heap_len %d\ninfo heap_pattern 17 3\n",
+	       (void *)heap, HEAP_LEN);
+	printf("info big_addr %p\ninfo big_len %d\ninfo big_pattern 13 101\n",
+	       (void *)big, BIG_LEN);
+	printf("info threads 5\nready\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
