@@ -801,8 +801,10 @@ static const char retention_delete_old[] =
 static const char retention_thin[] =
 	"DELETE FROM snapshots WHERE taken_at_us >= ?1 AND taken_at_us < ?2 "
 	"AND id NOT IN (SELECT (SELECT k.id FROM snapshots k "
-	"  WHERE k.instance_id = g.instance_id AND k.taken_at_us >= ?1 "
-	"  AND k.taken_at_us < ?2 AND k.taken_at_us / 3600000000 = g.hour "
+	"  WHERE k.instance_id = g.instance_id "
+	"  AND k.taken_at_us >= g.hour * 3600000000 "
+	"  AND k.taken_at_us < (g.hour + 1) * 3600000000 "
+	"  AND k.taken_at_us >= ?1 AND k.taken_at_us < ?2 "
 	"  ORDER BY (k." OK_STATUS ") DESC, k.taken_at_us, k.id LIMIT 1) "
 	" FROM (SELECT DISTINCT instance_id, taken_at_us / 3600000000 AS hour "
 	"  FROM snapshots WHERE taken_at_us >= ?1 AND taken_at_us < ?2) g)";
