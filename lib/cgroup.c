@@ -14,6 +14,8 @@
  * machines) have a cgroup2 tree without the memory controller, so the limit
  * comes from the v1 memory hierarchy and the unit from either tree.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

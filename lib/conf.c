@@ -13,6 +13,8 @@
  * would otherwise go unseen) and strips leading blanks, which turns off
  * inih's multi-line continuation: one setting, one line, like systemd.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>

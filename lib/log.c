@@ -6,6 +6,8 @@
  * connected to the journal; if fd 2 still is that stream (and not, say,
  * redirected by a wrapper), "<N>" prefixes give every line its priority.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

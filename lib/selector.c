@@ -6,6 +6,8 @@
  * pid: that one. Each candidate is then checked the same way (state, start
  * time, not ourselves, not traced by us) and returned with its start time.
  */
+#include "config.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>

@@ -1,0 +1,213 @@
+/*
+ * leakmond_worker.c - the thread that takes snapshots.
+ *
+ * A snapshot stops the target, copies its memory and walks its heap: that
+ * can take seconds, so it must not run on the loop. One worker thread takes
+ * jobs from a FIFO queue, runs lm_snapshot_census() and puts the finished
+ * job on a done list; ev_async wakes the loop, which hands each job to the
+ * done() callback. One thread means one snapshot at a time, so a process is
+ * never snapshotted twice at once and the machine is never loaded by more
+ * than one walk. The worker never touches the database or the daemon's
+ * structures: only the job it holds.
+ *
+ * Signals are blocked in the worker: they belong to the loop, and a signal
+ * handler interrupting the engine's waitpid() calls would only get in the
+ * way.
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leakmond.h"
+
+struct lmd_worker {
+	struct ev_loop *loop;
+	ev_async async;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	struct lmd_job *queue, *queue_tail;	/* waiting */
+	struct lmd_job *running;		/* in lm_snapshot_census */
+	struct lmd_job *done, *done_tail;	/* finished, not yet handed back */
+	size_t pending;				/* queued + running + done */
+	int quit;
+	void (*done_cb)(struct lmd_job *job, void *ctx);
+	void *ctx;
+};
+
+static void append(struct lmd_job **head, struct lmd_job **tail, struct lmd_job *job)
+{
+	job->next = NULL;
+	if (*tail)
+		(*tail)->next = job;
+	else
+		*head = job;
+	*tail = job;
+}
+
+static void *worker_main(void *arg)
+{
+	struct lmd_worker *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct lmd_job *job;
+		while (!w->queue && !w->quit)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->quit)
+			break;
+		job = w->queue;
+		w->queue = job->next;
+		if (!w->queue)
+			w->queue_tail = NULL;
+		w->running = job;
+		pthread_mutex_unlock(&w->lock);
+
+		job->started_us = lmd_now_us();
+		job->rc = lm_snapshot_census(&job->opts, &job->census, &job->err);
+		job->finished_us = lmd_now_us();
+
+		pthread_mutex_lock(&w->lock);
+		w->running = NULL;
+		append(&w->done, &w->done_tail, job);
+		ev_async_send(w->loop, &w->async);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* On the loop thread: hand back every finished job, oldest first. */
+static void on_async(struct ev_loop *loop, ev_async *a, int revents)
+{
+	struct lmd_worker *w = a->data;
+	struct lmd_job *job, *next;
+
+	(void)loop;
+	(void)revents;
+	pthread_mutex_lock(&w->lock);
+	job = w->done;
+	w->done = w->done_tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	for (; job; job = next) {
+		next = job->next;
+		pthread_mutex_lock(&w->lock);
+		w->pending--;
+		pthread_mutex_unlock(&w->lock);
+		w->done_cb(job, w->ctx);
+	}
+}
+
+struct lmd_worker *lmd_worker_start(struct ev_loop *loop,
+				    void (*done)(struct lmd_job *job, void *ctx), void *ctx,
+				    struct lm_err *err)
+{
+	struct lmd_worker *w = calloc(1, sizeof(*w));
+	sigset_t all, old;
+	int r;
+
+	if (!w) {
+		lm_err_set(err, LM_ENOMEM, "out of memory starting the snapshot thread");
+		return NULL;
+	}
+	w->loop = loop;
+	w->done_cb = done;
+	w->ctx = ctx;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->wake, NULL);
+	ev_async_init(&w->async, on_async);
+	w->async.data = w;
+	ev_async_start(loop, &w->async);
+	/* The thread inherits the mask: create it with every signal blocked. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&w->thread, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		ev_async_stop(loop, &w->async);
+		free(w);
+		lm_err_errno(err, LM_ENOMEM, r, "cannot start the snapshot thread");
+		return NULL;
+	}
+	return w;
+}
+
+void lmd_worker_submit(struct lmd_worker *w, struct lmd_job *job)
+{
+	pthread_mutex_lock(&w->lock);
+	append(&w->queue, &w->queue_tail, job);
+	w->pending++;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+size_t lmd_worker_pending(struct lmd_worker *w)
+{
+	size_t n;
+
+	pthread_mutex_lock(&w->lock);
+	n = w->pending;
+	pthread_mutex_unlock(&w->lock);
+	return n;
+}
+
+const struct lmd_job *lmd_worker_running(struct lmd_worker *w)
+{
+	const struct lmd_job *job;
+
+	pthread_mutex_lock(&w->lock);
+	job = w->running;
+	pthread_mutex_unlock(&w->lock);
+	return job;
+}
+
+struct lmd_job *lmd_worker_take_queued(struct lmd_worker *w)
+{
+	struct lmd_job *job, *j;
+
+	pthread_mutex_lock(&w->lock);
+	job = w->queue;
+	w->queue = w->queue_tail = NULL;
+	for (j = job; j; j = j->next)
+		w->pending--;
+	pthread_mutex_unlock(&w->lock);
+	return job;
+}
+
+int lmd_worker_stop(struct lmd_worker *w)
+{
+	int busy;
+
+	if (!w)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	w->quit = 1;
+	busy = w->running != NULL;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	ev_async_stop(w->loop, &w->async);
+	if (busy)
+		return -1;	/* the process exit ends it; a SEIZEd target runs on */
+	pthread_join(w->thread, NULL);
+	while (w->done) {
+		struct lmd_job *next = w->done->next;
+		lmd_job_free(w->done);
+		w->done = next;
+	}
+	pthread_mutex_destroy(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	free(w);
+	return 0;
+}
+
+void lmd_job_free(struct lmd_job *job)
+{
+	if (!job)
+		return;
+	lm_census_free(job->census);
+	free(job->target);
+	free(job);
+}
