@@ -26,6 +26,7 @@
  * Types are interned by (kind, name) in an open-addressing hash table that
  * is only used the first time a type is seen.
  */
+#include <emmintrin.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -402,23 +403,46 @@ static uint64_t request2size(uint64_t req)
 	return s < 32 ? 32 : s;
 }
 
+static int has_alnum(const uint8_t *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (char_class[p[i]] == CH_ALNUM)
+			return 1;
+	return 0;
+}
+
 /*
  * Is the text at p (at most max bytes examined) a NUL-terminated printable
- * string? Returns its length, or -1. Stops at the first bad byte, which is
- * usually the first byte of a non-string.
+ * string? Returns its length, or -1. Strings are most of many heaps' bytes,
+ * so plain ASCII is checked 16 bytes at a time (SSE2, part of x86_64); other
+ * bytes one character at a time. A non-string usually fails on its first
+ * byte.
  */
 static int64_t text_length(const uint8_t *p, uint64_t max)
 {
+	const __m128i below = _mm_set1_epi8(0x1f), above = _mm_set1_epi8(0x7f);
 	uint64_t i = 0;
 	int alnum = 0;
 
 	while (i < max) {
-		unsigned k = char_class[p[i]];
 		unsigned need;
 
+		if (max - i >= 16) {
+			/* signed compares: 0x20..0x7e are the bytes > 0x1f and < 0x7f */
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+			__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
+			if (_mm_movemask_epi8(ok) == 0xffff) {
+				if (!alnum)
+					alnum = has_alnum(p + i, 16);
+				i += 16;
+				continue;
+			}
+		}
 		if (p[i] == 0)
 			return alnum ? (int64_t)i : -1;
-		switch (k) {
+		switch (char_class[p[i]]) {
 		case CH_ALNUM:
 			alnum = 1;
 			/* fall through */
@@ -446,6 +470,14 @@ static int64_t text_length(const uint8_t *p, uint64_t max)
 	return -1;
 }
 
+/* Is there a NUL among the 16 bytes at p? (the window where a string's NUL
+ * must be for chunks above 32 bytes: lengths size-24 .. size-9) */
+static int nul_in_window16(const uint8_t *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128())) != 0;
+}
+
 static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 {
 	uint64_t user = c->addr + 16, min_len, max_len;
@@ -453,11 +485,12 @@ static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 	int64_t len;
 
 	if (c->state == LM_CHUNK_MMAPPED) {
-		/* sysmalloc: ALIGN_UP(request2size(req) + 8, page) */
-		if (c->size < PAGE_SIZE_X86 || c->usable < 1)
+		/* sysmalloc: size = ALIGN_UP(request2size(len + 1) + 8, page),
+		 * so size - 4120 <= len <= size - 25 */
+		if (c->size < PAGE_SIZE_X86)
 			return 0;
-		max_len = c->usable - 1;
-		min_len = 0;
+		max_len = c->size - 25;
+		min_len = c->size > 4120 ? c->size - 4120 : 1;
 	} else if (c->size == 32) {
 		min_len = 1;
 		max_len = 23;
@@ -472,6 +505,12 @@ static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 		return 0;
 	p = view(cls, user, max_len + 1);
 	if (!p)
+		return 0;
+	/* cheap rejections first: a first byte that is no text (most chunks),
+	 * then no NUL where the length allows one (text-like filler) */
+	if (char_class[p[0]] == CH_BAD || char_class[p[0]] == CH_CONT)
+		return 0;
+	if (c->state != LM_CHUNK_MMAPPED && c->size > 32 && !nul_in_window16(p + min_len))
 		return 0;
 	len = text_length(p, max_len + 1);
 	if (len < 0 || (uint64_t)len < min_len)
