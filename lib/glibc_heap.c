@@ -450,42 +450,58 @@ static int arena_plausible(const struct walker *w, uint64_t a, const uint8_t *ms
 	return 1;
 }
 
+/* Is top the top chunk of a main heap? It must lie in an anonymous
+ * writable mapping (the [heap], or in a core an unnamed one) and end it:
+ * brk moves in whole pages on every path malloc takes. */
+static const struct lm_mapping *main_top_mapping(const struct walker *w, uint64_t top,
+						 uint64_t *tsize)
+{
+	const struct lm_mapping *m;
+	const uint8_t *th;
+
+	if (!top || (top & 15))
+		return NULL;
+	m = lm_maps_find(&w->src->maps, top);
+	if (!m || !(m->prot & LM_PROT_W) || (m->path && strcmp(m->path, "[heap]") != 0))
+		return NULL;
+	th = lm_mem_view(w->src, top, 16);
+	if (!th)
+		return NULL;
+	*tsize = ld64(th + 8) & SIZE_MASK;
+	if (*tsize < MINSIZE || top + *tsize > m->end || top + *tsize + PAGE <= m->end)
+		return NULL;
+	return m;
+}
+
+/* main_arena: a malloc_state in libc's data whose top is either the chunk
+ * that ends the main heap, or (no main heap yet) its own unsorted bin, as
+ * malloc_init_state leaves it. */
 static int find_main_arena(struct walker *w)
 {
 	const struct lm_glibc_layout *L = w->L;
 	const struct lm_mapping *dm[8];
-	const struct lm_mapping *hm = w->heap_map;
 	size_t nd = libc_data_maps(w, dm, 8), k;
 
 	for (k = 0; k < nd; k++) {
 		uint64_t a;
 		for (a = dm[k]->start; a + L->ms_size <= dm[k]->end; a += 8) {
 			const uint8_t *ms = lm_mem_view(w->src, a, L->ms_size);
-			uint64_t top, tsize;
-			const uint8_t *th;
+			const struct lm_mapping *hm = NULL;
+			uint64_t top, tsize = 0;
 			if (!ms) {
 				a = align_up(a + 1, PAGE) - 8;	/* skip an uncaptured page */
 				continue;
 			}
 			top = ld64(ms + L->ms_top);
-			if (!hm) {
-				if (top != a + L->ms_bins - 16 || !arena_plausible(w, a, ms, 1))
+			if (top == a + L->ms_bins - 16) {
+				if (!arena_plausible(w, a, ms, 1))
 					continue;
-				tsize = 0;
 			} else {
-				if (top < hm->start || top >= hm->end || (top & 15))
-					continue;
-				th = lm_mem_view(w->src, top, 16);
-				if (!th)
-					continue;
-				tsize = ld64(th + 8) & SIZE_MASK;
-				/* the top chunk ends the used heap: at the mapping's end
-				 * (brk is page-aligned on every path malloc takes) */
-				if (tsize < MINSIZE || top + tsize > hm->end || top + tsize + PAGE <= hm->end)
-					continue;
-				if (!arena_plausible(w, a, ms, 0))
+				hm = main_top_mapping(w, top, &tsize);
+				if (!hm || !arena_plausible(w, a, ms, 0))
 					continue;
 			}
+			w->heap_map = hm;
 			w->info->main_arena = a;
 			w->arenas[0].addr = a;
 			w->arenas[0].top = hm ? top : 0;
@@ -495,14 +511,15 @@ static int find_main_arena(struct walker *w)
 			return 0;
 		}
 	}
-	if (!hm)
+	if (!w->heap_map)
 		return lm_err_set(w->err, LM_ENOTFOUND,
 				  "process %d has no [heap] and no initialised main_arena in libc's "
 				  "data: glibc malloc was never used", (int)w->src->pid);
 	return lm_err_set(w->err, LM_ECORRUPT,
 			  "no main_arena found in libc's data whose top chunk ends the [heap] "
 			  "at 0x%" PRIx64 "-0x%" PRIx64 " of process %d (heap extended outside "
-			  "[heap], or a corrupt arena)", hm->start, hm->end, (int)w->src->pid);
+			  "[heap], or a corrupt arena)", w->heap_map->start, w->heap_map->end,
+			  (int)w->src->pid);
 }
 
 /* mp_: the malloc_par whose sbrk_base is the heap start (0 with no heap)
@@ -512,7 +529,11 @@ static void find_mp(struct walker *w)
 	const struct lm_glibc_layout *L = w->L;
 	const struct lm_mapping *dm[8];
 	size_t nd = libc_data_maps(w, dm, 8), k;
-	uint64_t want = w->heap_map ? w->heap_map->start : 0, best = 0, bestd = UINT64_MAX;
+	/* sbrk_base: 0 before any brk; else inside the main heap's mapping
+	 * below top (the mapping may also hold what preceded the first brk) */
+	uint64_t lo = w->heap_map ? w->heap_map->start : 0;
+	uint64_t hi = w->heap_map ? w->arenas[0].top : 0;
+	uint64_t best = 0, bestd = UINT64_MAX;
 
 	for (k = 0; k < nd; k++) {
 		uint64_t a;
@@ -524,7 +545,7 @@ static void find_mp(struct walker *w)
 				a = align_up(a + 1, PAGE) - 8;
 				continue;
 			}
-			if (ld64(mp + L->mp_sbrk_base) != want)
+			if (ld64(mp + L->mp_sbrk_base) < lo || ld64(mp + L->mp_sbrk_base) > hi)
 				continue;
 			memcpy(&n, mp + L->mp_n_mmaps, 4);
 			memcpy(&nmax, mp + L->mp_n_mmaps_max, 4);
@@ -537,9 +558,17 @@ static void find_mp(struct walker *w)
 				continue;
 			if (ld64(mp + L->mp_arena_test) == 0 || ld64(mp + L->mp_arena_test) > (1 << 20))
 				continue;
-			if (ld64(mp + L->mp_tcache_bins) > 128 ||
-			    ld64(mp + L->mp_tcache_count) > 65535 ||
-			    ld64(mp + L->mp_tcache_max_bytes) > 4096)
+			/* tunables within glibc's own bounds: mmap_threshold (at 16 in
+			 * every era) <= HEAP_MAX_SIZE / 2, no_dyn_threshold a flag, at
+			 * least one tcache bin, tcache_max_bytes <= the largest bin */
+			if (ld64(mp + 16) > L->heap_max_size / 2 ||
+			    ld64(mp + L->mp_max_n_mmaps + 4) > 1)
+				continue;
+			if (L->tcache_bins &&
+			    (ld64(mp + L->mp_tcache_bins) < 1 ||
+			     ld64(mp + L->mp_tcache_bins) > L->tcache_bins ||
+			     ld64(mp + L->mp_tcache_count) > 65535 ||
+			     ld64(mp + L->mp_tcache_max_bytes) > 16ULL * L->tcache_bins + 8))
 				continue;
 			d = a > w->info->main_arena ? a - w->info->main_arena : w->info->main_arena - a;
 			if (d < bestd) {
@@ -556,8 +585,10 @@ static void find_mp(struct walker *w)
 		w->info->mp_n_mmaps = (uint64_t)n;
 		w->info->mp_mmapped_mem = ld64(mp + L->mp_mmapped_mem);
 		w->tcache_count_max = ld64(mp + L->mp_tcache_count);
+		w->info->sbrk_base = ld64(mp + L->mp_sbrk_base);
+	} else {
+		w->info->sbrk_base = lo;
 	}
-	w->info->sbrk_base = want;
 }
 
 /* ---- 3. arenas and heaps ---------------------------------------------- */

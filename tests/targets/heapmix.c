@@ -1,0 +1,166 @@
+/*
+ * heapmix.c - a test target whose heap holds every kind of chunk the walker
+ * must tell apart, in numbers it prints.
+ *
+ * Sizes are chosen so that no libc internal allocates them (usable sizes
+ * 104, 312, 1496, 3000, 5000, 184, and 300 KiB mmapped blocks); blocks are
+ * filled with 0xa5 so the classifier calls them "size" types. Each run of
+ * blocks frees only odd indices and has an odd length, so no two free
+ * chunks touch (nothing coalesces) and no freed chunk touches top:
+ *
+ *   A 1001 x malloc(104) (chunk 112): 500 freed last -> 7 tcache, 493 fastbin
+ *   B  601 x malloc(312) (chunk 320): 300 freed -> 7 tcache, 293 small bin
+ *   C  201 x malloc(3000) (chunk 3008): 100 freed -> large bin
+ *   D    1 x malloc(5000): sorts the unsorted bin into small/large bins
+ *   F   41 x malloc(1496) (chunk 1504): 20 freed after D -> unsorted bin
+ *   M    3 x malloc(300 KiB): mmapped
+ *   T  a second thread (second arena): 101 x malloc(184) (chunk 192), 50
+ *      freed -> 7 in its tcache, 43 in its arena's unsorted bin; then it
+ *      sleeps forever
+ *
+ * Then it prints `expect size NAME COUNT BYTES` for the live blocks (names
+ * as lib/classify.h: "size 104", "size 1025-2048"), `info` lines with its
+ * own mallinfo2() and the counts it knows are in tcaches and fastbins, and
+ * "ready". Output uses write(2) on a stack buffer, never stdio (whose
+ * buffer would be one more heap chunk after mallinfo2 was taken).
+ *
+ * With "corrupt" as argument it also overwrites the size field of one A
+ * chunk with garbage (after everything else) and prints its address as
+ * `info corrupt_chunk 0x...`; it must not call malloc or free afterwards.
+ */
+#include <malloc.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NA 1001
+#define NB 601
+#define NC 201
+#define NF 41
+#define NT 101
+
+static void *a[NA], *b[NB], *c[NC], *f[NF], *d, *m[3], *t[NT];
+static sem_t thread_done;
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void say(const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(1, buf, (size_t)n) < 0)
+		_exit(3);
+}
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (!p)
+		_exit(4);
+	memset(p, 0xa5, n);
+	return p;
+}
+
+/* chunk size of malloc(n) on x86_64 */
+static size_t chunk_of(size_t n)
+{
+	size_t sz = (n + 8 + 15) & ~(size_t)15;
+	return sz < 32 ? 32 : sz;
+}
+
+static void *second_arena(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < NT; i++)
+		t[i] = xmalloc(184);
+	for (i = 1; i < NT; i += 2)
+		free(t[i]);
+	sem_post(&thread_done);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void expect(const char *name, long count, size_t chunk)
+{
+	say("expect size %s %ld %zu\n", name, count, (size_t)count * chunk);
+}
+
+int main(int argc, char **argv)
+{
+	int corrupt = argc > 1 && strcmp(argv[1], "corrupt") == 0;
+	size_t mm_chunk = (300 * 1024 + 8 + 4095) & ~(size_t)4095;
+	struct mallinfo2 mi;
+	pthread_t th;
+	int i;
+
+	sem_init(&thread_done, 0, 0);
+	if (pthread_create(&th, NULL, second_arena, NULL))
+		return 5;
+	sem_wait(&thread_done);
+
+	for (i = 0; i < 3; i++)
+		m[i] = xmalloc(300 * 1024);
+	for (i = 0; i < NA; i++)
+		a[i] = xmalloc(104);
+	for (i = 0; i < NB; i++)
+		b[i] = xmalloc(312);
+	for (i = 0; i < NC; i++)
+		c[i] = xmalloc(3000);
+	for (i = 0; i < NF; i++)
+		f[i] = xmalloc(1496);
+
+	for (i = 1; i < NC; i += 2)
+		free(c[i]);		/* unsorted, for now */
+	for (i = 1; i < NB; i += 2)
+		free(b[i]);		/* 7 to tcache, the rest unsorted */
+	d = xmalloc(5000);		/* sorts unsorted into small and large bins */
+	for (i = 1; i < NF; i += 2)
+		free(f[i]);		/* stay unsorted */
+	for (i = 1; i < NA; i += 2)
+		free(a[i]);		/* 7 to tcache, 493 fastbin */
+
+	mi = mallinfo2();
+
+	expect("size 104", NA - NA / 2, chunk_of(104));
+	expect("size 312", NB - NB / 2, chunk_of(312));
+	expect("size 2049-4096", NC - NC / 2, chunk_of(3000));
+	expect("size 4097-8192", 1, chunk_of(5000));
+	expect("size 1025-2048", NF - NF / 2, chunk_of(1496));
+	expect("size 184", NT - NT / 2, chunk_of(184));
+	expect("size 262145-524288", 3, mm_chunk);
+	say("info arena %zu\n", mi.arena);
+	say("info ordblks %zu\n", mi.ordblks);
+	say("info smblks %zu\n", mi.smblks);
+	say("info hblks %zu\n", mi.hblks);
+	say("info hblkhd %zu\n", mi.hblkhd);
+	say("info uordblks %zu\n", mi.uordblks);
+	say("info fordblks %zu\n", mi.fordblks);
+	say("info fsmblks %zu\n", mi.fsmblks);
+	say("info keepcost %zu\n", mi.keepcost);
+	say("info tcache_chunks %d\n", 7 + 7 + 7);
+	say("info fast_chunks %d\n", NA / 2 - 7);
+	say("info unsorted_chunks %d\n", NF / 2 + (NT / 2 - 7));
+	say("info small_chunks %d\n", NB / 2 - 7);
+	say("info large_chunks %d\n", NC / 2);
+	if (corrupt) {
+		uint64_t *hdr = (uint64_t *)a[500] - 1;	/* a live chunk's size field */
+		*hdr = 0x4141414141414141ULL;
+		say("info corrupt_chunk %p\n", (void *)((char *)a[500] - 16));
+	}
+	say("ready\n");
+	for (;;)
+		pause();
+}
