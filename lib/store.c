@@ -314,13 +314,18 @@ static int open_connection(struct lm_store *st, struct lm_err *err)
 	return exec_sql(st, "PRAGMA foreign_keys = ON", err, "enabling foreign keys");
 }
 
-/* The writer's settings: WAL (persistent in the file), NORMAL sync (safe
- * with WAL; a power cut can lose the last snapshot, never corrupt). */
+/*
+ * The writer's settings: WAL (persistent in the file), NORMAL sync (safe
+ * with WAL; a power cut can lose the last snapshot, never corrupt), and
+ * the -wal and -shm files kept when we close: a reader who may read but
+ * not write the directory (an operator in the file's group) can open a WAL
+ * database only while those files exist.
+ */
 static int setup_writer(struct lm_store *st, struct lm_err *err)
 {
 	sqlite3_stmt *s;
 	const unsigned char *mode;
-	int ok;
+	int ok, persist = 1;
 
 	if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) != SQLITE_OK)
 		return db_error(st, err, "setting WAL mode");
@@ -330,7 +335,10 @@ static int setup_writer(struct lm_store *st, struct lm_err *err)
 	if (!ok)
 		return lm_err_set(err, LM_EDB, "database %s: cannot switch to WAL mode "
 				  "(is it on a network file system?)", st->path);
-	return exec_sql(st, "PRAGMA synchronous = NORMAL", err, "setting synchronous");
+	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist);
+	/* ... but truncated after checkpoints, so it does not stay large. */
+	return exec_sql(st, "PRAGMA synchronous = NORMAL; PRAGMA journal_size_limit = "
+			"4194304", err, "setting synchronous");
 }
 
 int lm_store_open(const char *path, int flags, struct lm_store **out,
@@ -394,7 +402,7 @@ void lm_store_close(struct lm_store *store)
 	sqlite3_finalize(store->snap_type_insert);
 	sqlite3_finalize(store->snap_type_add);
 	if (store->db)
-		sqlite3_close(store->db);
+		sqlite3_close_v2(store->db);
 	free(store->path);
 	free(store);
 }
