@@ -1,6 +1,7 @@
 /*
  * t_classify.c - test driver for symbols.c and classify.c: loads a target's
- * symbols and classifies chunks given by address, without the heap walker.
+ * symbols and classifies chunks given by address (no heap walker needed) or
+ * every live chunk the walker finds.
  *
  *   t_classify [-n] SOURCE objs           read "obj ADDR KIND NAME" lines
  *       (a census target's output) on stdin; classify the chunk at each user
@@ -9,8 +10,10 @@
  *   t_classify [-n] SOURCE lookup ADDR...   "ADDR NAME" of the containing symbol
  *   t_classify [-n] SOURCE nearest ADDR...  "ADDR NAME" of the nearest symbol
  *   t_classify [-n] SOURCE modules          one line per module
- *   t_classify [-n] SOURCE bench [ROUNDS]   classify every chunk of [heap]
- *       (walked by size words, free ones included) ROUNDS times; print the rate
+ *   t_classify [-n] SOURCE census          walk the heap (lib/glibc_heap.c),
+ *       classify every live chunk, print "got KIND NAME COUNT BYTES" per type
+ *   t_classify [-n] SOURCE bench [ROUNDS]   walk the heap ROUNDS times without
+ *       and ROUNDS times with classification; print the classification rate
  *
  * SOURCE is a pid (live, stopped only while captured) or core:PATH.
  * -n: no separate debug files (debug_root "").
@@ -22,6 +25,7 @@
 #include <time.h>
 
 #include "classify.h"
+#include "glibc_heap.h"
 #include "memsrc.h"
 #include "symbols.h"
 
@@ -147,50 +151,92 @@ static int cmd_modules(const struct lm_symtab *tab)
 	return 0;
 }
 
-/* Every chunk of [heap] by size words; free chunks are classified too (this
- * measures speed, not correctness). */
-static int cmd_bench(const struct lm_memsrc *src, struct lm_classifier *cls, int rounds)
-{
-	const struct lm_region *r = NULL;
-	size_t i;
-	uint64_t n = 0, total = 0;
-	double t0, dt, c0, dc;
-	int k;
+struct census {
+	struct lm_classifier *cls;
+	struct tally *t;
+	size_t cap;
+	uint64_t live, checksum;
+	int classify;
+};
 
-	for (i = 0; i < src->nregions; i++)
-		if (src->regions[i].map && src->regions[i].map->path &&
-		    strcmp(src->regions[i].map->path, "[heap]") == 0)
-			r = &src->regions[i];
-	if (!r) {
-		fprintf(stderr, "t_classify: no [heap] region captured\n");
-		return 2;
+static int census_chunk(void *ctx, const struct lm_chunk *c)
+{
+	struct census *cs = ctx;
+	uint32_t id;
+
+	if (!lm_chunk_is_live(c->state))
+		return 0;
+	cs->live++;
+	if (!cs->classify)
+		return 0;
+	id = lm_classify(cs->cls, c);
+	cs->checksum += id;
+	if (id < cs->cap) {
+		cs->t[id].count++;
+		cs->t[id].bytes += c->size;
 	}
-	t0 = now_s();
-	c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
-	for (k = 0; k < rounds; k++) {
-		uint64_t a = r->start;
-		while (a + 16 <= r->end) {
-			struct lm_chunk c;
-			uint64_t w;
-			memcpy(&w, r->data + (a - r->start) + 8, 8);
-			memset(&c, 0, sizeof(c));
-			c.addr = a;
-			c.size = w & ~7ULL;
-			if (c.size < 32 || c.size > r->end - a)
-				break;
-			c.usable = c.size - 8;
-			c.state = LM_CHUNK_INUSE;
-			total += lm_classify(cls, &c);
-			n++;
-			a += c.size;
-		}
+	return 0;
+}
+
+static int walk(const struct lm_memsrc *src, const struct lm_symtab *tab, struct census *cs)
+{
+	struct lm_walk_opts wo = { 0 };
+	struct lm_heap_info info;
+	struct lm_err err = { 0 };
+
+	memset(&info, 0, sizeof(info));
+	if (lm_glibc_walk(src, tab, &wo, &info, census_chunk, cs, &err) < 0)
+		die("walk", &err);
+	return 0;
+}
+
+static int cmd_census(const struct lm_memsrc *src, const struct lm_symtab *tab,
+		      struct lm_classifier *cls)
+{
+	struct census cs = { .cls = cls, .cap = 1 << 16, .classify = 1 };
+	size_t i;
+
+	cs.t = calloc(cs.cap, sizeof(*cs.t));
+	walk(src, tab, &cs);
+	for (i = 0; i < lm_classifier_ntypes(cls) && i < cs.cap; i++) {
+		const struct lm_type *ty = lm_classifier_type(cls, (uint32_t)i);
+		if (cs.t[i].count)
+			printf("got %s %s %" PRIu64 " %" PRIu64 "\n", lm_kind_name(ty->kind),
+			       ty->name, cs.t[i].count, cs.t[i].bytes);
 	}
-	dt = now_s() - t0;
-	dc = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-	/* CPU time too: on a shared machine the wall clock includes waiting */
-	printf("classified %" PRIu64 " chunks in %.3f s (%.3f s cpu): %.1f million chunks/s, "
-	       "%.1f per cpu second (%zu types, checksum %" PRIu64 ")\n", n, dt, dc,
-	       n / dt / 1e6, n / dc / 1e6, lm_classifier_ntypes(cls), total);
+	printf("live %" PRIu64 "\n", cs.live);
+	free(cs.t);
+	return cs.live ? 0 : 1;
+}
+
+/* The walk alone, then walk + classify: the difference is what the
+ * classifier costs. CPU time too: on a shared machine the wall clock
+ * includes waiting for a core. */
+static int cmd_bench(const struct lm_memsrc *src, const struct lm_symtab *tab,
+		     struct lm_classifier *cls, int rounds)
+{
+	struct census cs = { .cls = cls, .cap = 1 << 16 };
+	double t[2], c[2];
+	int pass, k;
+
+	cs.t = calloc(cs.cap, sizeof(*cs.t));
+	walk(src, tab, &cs);	/* warm up: first-time detection, page faults */
+	for (pass = 0; pass < 2; pass++) {
+		double t0 = now_s(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+		cs.classify = pass;
+		cs.live = 0;
+		for (k = 0; k < rounds; k++)
+			walk(src, tab, &cs);
+		cs.live /= rounds;
+		t[pass] = now_s() - t0;
+		c[pass] = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	}
+	printf("%d rounds of %" PRIu64 " live chunks: walk %.3f s (%.3f cpu), walk+classify %.3f s "
+	       "(%.3f cpu); classification %.1f million chunks per cpu second, walk+classify "
+	       "%.1f million per cpu second (%zu types, checksum %" PRIu64 ")\n", rounds, cs.live,
+	       t[0], c[0], t[1], c[1], (double)cs.live * rounds / (c[1] - c[0]) / 1e6,
+	       (double)cs.live * rounds / c[1] / 1e6, lm_classifier_ntypes(cls), cs.checksum);
+	free(cs.t);
 	return 0;
 }
 
@@ -210,7 +256,7 @@ int main(int argc, char **argv)
 		a++;
 	}
 	if (argc < a + 2) {
-		fprintf(stderr, "usage: t_classify [-n] PID|core:PATH objs|lookup|nearest|modules|bench ...\n");
+		fprintf(stderr, "usage: t_classify [-n] PID|core:PATH objs|lookup|nearest|modules|census|bench ...\n");
 		return 2;
 	}
 	if (strncmp(argv[a], "core:", 5) == 0)
@@ -234,8 +280,10 @@ int main(int argc, char **argv)
 		rc = cmd_lookup(tab, argv + a + 2, argc - a - 2, cmd[0] == 'n');
 	else if (strcmp(cmd, "modules") == 0)
 		rc = cmd_modules(tab);
+	else if (strcmp(cmd, "census") == 0)
+		rc = cmd_census(src, tab, cls);
 	else if (strcmp(cmd, "bench") == 0)
-		rc = cmd_bench(src, cls, argc > a + 2 ? atoi(argv[a + 2]) : 1);
+		rc = cmd_bench(src, tab, cls, argc > a + 2 ? atoi(argv[a + 2]) : 1);
 	else {
 		fprintf(stderr, "t_classify: unknown command %s\n", cmd);
 		rc = 2;

@@ -19,13 +19,14 @@
  * The expect lines must be exact for a census of the whole heap, so the
  * runtime's own allocations must not fall into these types. What the runtime
  * allocates here: libstdc++'s emergency exception pool (one ~73 KB chunk,
- * a "size" type), stdout's buffer (malloc(4096) on first output: a "size"
- * type; its bytes are text but the buffer is not exactly malloc(strlen + 1)),
- * the second thread's TLS vector (calloc, starts with a small count followed
- * by zero: a "size" type) and its tcache. None of them is a class, a symbol
- * or a string. We never call setlocale or use iostreams (which would
- * allocate locale data) and never free anything, so every chunk we allocate
- * is carved from the top chunk and has exactly request2size(request) bytes.
+ * a "size" type), the second thread's TLS vector (calloc, starts with a small
+ * count followed by zero: a "size" type) and the threads' tcaches. stdout
+ * gets a static buffer: glibc's own (malloc(4096)) would be a "string" once
+ * full of text, since a 4096-byte text plus the zero word after it is
+ * exactly what malloc(4097) returns. We never call setlocale or use
+ * iostreams (which would allocate locale data) and never free anything, so
+ * every chunk we allocate is carved from the top chunk and has exactly
+ * request2size(request) bytes.
  *
  * Arguments: [SCALE] multiplies every count (default 1).
  */
@@ -260,6 +261,8 @@ int main(int argc, char **argv)
 	void *rv;
 	int i;
 
+	static char stdout_buf[1 << 16];
+	setvbuf(stdout, stdout_buf, _IOFBF, sizeof(stdout_buf));	/* see the top comment */
 	if (scale < 1 || scale > 10000)
 		scale = 1;
 	for (long k = 0; k < 300 * scale; k++)
