@@ -53,17 +53,21 @@ static void nap_ms(long ms)
 
 static void write_progress(void)
 {
-	char buf[64];
+	char buf[64], tmp[4096];
 	int fd, n;
 
 	if (!progress_path)
 		return;
+	/* Write a new file and rename it over the old one, so that readers
+	 * never see it empty. */
 	n = snprintf(buf, sizeof(buf), "%lu %d\n", ticks[1], (int)signals_seen);
-	fd = open(progress_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", progress_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd >= 0) {
 		if (write(fd, buf, (size_t)n) < 0)
 			perror("write");
 		close(fd);
+		rename(tmp, progress_path);
 	}
 }
 
