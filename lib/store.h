@@ -27,6 +27,11 @@
  * old snapshots, and ended instances that have none left. Foreign keys are
  * enforced (PRAGMA foreign_keys = ON on every connection we open).
  */
+/*
+ * A struct lm_store is one SQLite connection opened without SQLite's own
+ * mutexes: use it from one thread at a time (leakmond: the event loop).
+ * Writes wait up to 5 s for a lock another writer holds (busy timeout).
+ */
 #ifndef LM_STORE_H
 #define LM_STORE_H
 
