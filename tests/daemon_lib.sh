@@ -3,6 +3,7 @@
 #   start_demo_target [ARGS]     run leakmon-demo (a leaking service); sets TARGET_PID
 #   start_daemon CONF [ARGS]     run leakmond in the background; sets DAEMON_PID, DAEMON_LOG
 #   stop_daemon [SIG]            signal it (TERM) and wait; sets DAEMON_RC
+#   wait_daemon                  wait for it to exit; sets DAEMON_RC
 #   sql DB QUERY                 sqlite3 query, one value per line
 #   wait_until SECS CMD...       poll CMD every 0.1 s until it succeeds
 
@@ -52,6 +53,10 @@ start_daemon() {
 
 stop_daemon() {
 	kill -"${1:-TERM}" "$DAEMON_PID"
+	wait_daemon
+}
+
+wait_daemon() {
 	DAEMON_RC=0
 	wait "$DAEMON_PID" || DAEMON_RC=$?
 }

@@ -1,9 +1,10 @@
 /*
- * daemon_big.c - a target with a big heap: MB megabytes in 64 KiB blocks
- * (below the mmap threshold, so they stay in the arena). Copying it takes
- * longer than a tiny max_pause allows.
+ * daemon_big.c - a target with a big heap, for the daemon's tests: MB
+ * megabytes in blocks of BLOCK bytes (default 64 KiB, below the mmap
+ * threshold, so they stay in the arena). A copy of it takes longer than a
+ * tiny max_pause allows; with small blocks its walk takes a while.
  *
- *   daemon_big MB
+ *   daemon_big MB [BLOCK]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,18 +13,24 @@
 
 int main(int argc, char **argv)
 {
-	long mb = argc > 1 ? atol(argv[1]) : 256, i;
-	size_t block = 64 * 1024 - 64;
-	char **keep = calloc((size_t)mb * 16, sizeof(*keep));
+	long mb = argc > 1 ? atol(argv[1]) : 256;
+	long block = argc > 2 ? atol(argv[2]) : 64 * 1024 - 64;
+	long n, i;
+	char **keep;
 
+	if (mb <= 0 || block < 16)
+		return 2;
+	n = mb * 1024 * 1024 / block;
+	keep = calloc((size_t)n, sizeof(*keep));
 	if (!keep)
 		return 1;
-	for (i = 0; i < mb * 16; i++) {
-		keep[i] = malloc(block);
+	for (i = 0; i < n; i++) {
+		keep[i] = malloc((size_t)block);
 		if (!keep[i])
 			return 1;
-		memset(keep[i], (int)i, block);	/* resident, not just reserved */
+		memset(keep[i], (int)i, (size_t)block);	/* resident, not just reserved */
 	}
+	printf("info blocks %ld\n", n);
 	printf("ready\n");
 	fflush(stdout);
 	for (;;)
