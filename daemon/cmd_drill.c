@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "ptrace.h"
 #include "refgraph.h"
 
 #define DEFAULT_SHOW_BYTES 256
@@ -782,7 +783,7 @@ static const char *leak_word(int st)
 }
 
 static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths *r,
-		      uint64_t addr)
+		      uint64_t addr, uint64_t graph_ns)
 {
 	json_t *o = json_object(), *paths = json_array();
 	size_t p, k;
@@ -821,6 +822,7 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 		json_array_append_new(paths, jp);
 	}
 	json_object_set_new(o, "paths", paths);
+	json_object_set_new(o, "graph_us", json_integer((json_int_t)(graph_ns / 1000)));
 	return print_json(o);
 }
 
@@ -917,14 +919,16 @@ int cmd_roots(int argc, char **argv)
 		rc = LM_EXIT_NOTFOUND;
 	}
 	if (rc == 0) {
+		uint64_t t0 = lm_now_ns();
 		rc = lm_refgraph_new(snap, &g, &err);
 		if (rc == 0)
 			rc = lm_refgraph_roots(g, idx, (size_t)max, &res, &err);
+		t0 = lm_now_ns() - t0;
 		if (rc < 0) {
 			lm_cli_error(&err);
 			rc = lm_exit_code(rc);
 		} else if (o.json) {
-			rc = roots_json(snap, res, addr) < 0 ? LM_EXIT_FAILURE : finish(snap);
+			rc = roots_json(snap, res, addr, t0) < 0 ? LM_EXIT_FAILURE : finish(snap);
 		} else {
 			roots_text(snap, res);
 			rc = finish(snap);
@@ -959,7 +963,7 @@ static const struct lm_type *leak_type(const struct lm_snapshot *snap, uint32_t 
 	return lm_classifier_type(snap->cls, id);
 }
 
-static int leaks_json(const struct lm_snapshot *snap, const struct lm_leaks *l)
+static int leaks_json(const struct lm_snapshot *snap, const struct lm_leaks *l, uint64_t graph_ns)
 {
 	json_t *o = json_object(), *types = json_array(), *tot = json_object();
 	const struct lm_leak_totals *t = &l->totals;
@@ -986,12 +990,13 @@ static int leaks_json(const struct lm_snapshot *snap, const struct lm_leaks *l)
 #undef TOT
 	json_object_set_new(o, "pid", json_integer(snap->src->pid));
 	json_object_set_new(o, "source", json_string(snap->census ? snap->census->source : "?"));
+	json_object_set_new(o, "graph_us", json_integer((json_int_t)(graph_ns / 1000)));
 	json_object_set_new(o, "types", types);
 	json_object_set_new(o, "totals", tot);
 	return print_json(o);
 }
 
-static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l)
+static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l, uint64_t graph_ns)
 {
 	const struct lm_leak_totals *t = &l->totals;
 	char label[512], b1[32], b2[32], b3[32];
@@ -1017,6 +1022,10 @@ static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l)
 	printf(" totals: %" PRIu64 " direct (%s), %" PRIu64 " indirect (%s) of %" PRIu64
 	       " live allocations (%s); %" PRIu64 " reachable\n", t->direct_count, b1,
 	       t->indirect_count, b2, t->live_count, b3, t->reachable_count);
+	lm_fmt_bytes(t->root_bytes, b1, sizeof(b1));
+	lm_fmt_bytes(t->scanned_bytes, b2, sizeof(b2));
+	printf(" scanned %s of roots and %s of allocations in %.1f ms\n", b1, b2,
+	       graph_ns / 1e6);
 	if (t->unscanned_count)
 		printf(" note: %" PRIu64 " allocations were not captured and not scanned\n",
 		       t->unscanned_count);
@@ -1036,6 +1045,7 @@ int cmd_leaks(int argc, char **argv)
 	struct lm_refgraph *g = NULL;
 	struct lm_leaks *l = NULL;
 	struct lm_err err = { 0 };
+	uint64_t t0;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
@@ -1058,16 +1068,18 @@ int cmd_leaks(int argc, char **argv)
 	rc = open_snapshot(&o, &snap);
 	if (rc)
 		return rc;
+	t0 = lm_now_ns();
 	rc = lm_refgraph_new(snap, &g, &err);
 	if (rc == 0)
 		rc = lm_refgraph_leaks(g, &l, &err);
+	t0 = lm_now_ns() - t0;
 	if (rc < 0) {
 		lm_cli_error(&err);
 		rc = lm_exit_code(rc);
 	} else if (o.json) {
-		rc = leaks_json(snap, l) < 0 ? LM_EXIT_FAILURE : finish(snap);
+		rc = leaks_json(snap, l, t0) < 0 ? LM_EXIT_FAILURE : finish(snap);
 	} else {
-		leaks_text(snap, l);
+		leaks_text(snap, l, t0);
 		rc = finish(snap);
 	}
 	lm_leaks_free(l);
