@@ -63,6 +63,20 @@ static inline uint64_t ld64(const uint8_t *p)
 	return v;
 }
 
+/* Chunks are walked one after the other, but each step depends on the size
+ * just loaded, so the CPU cannot run ahead: prefetch the heap linearly,
+ * PREFETCH_AHEAD bytes in front of the walk (one request per cache line). */
+#define PREFETCH_AHEAD 2048
+static inline void prefetch_to(const uint8_t *d, uint64_t *done, uint64_t upto, uint64_t limit)
+{
+	if (upto > limit)
+		upto = limit;
+	while (*done < upto) {
+		__builtin_prefetch(d + *done);
+		*done += 64;
+	}
+}
+
 static inline uint64_t align_up(uint64_t x, uint64_t a)
 {
 	return (x + a - 1) & ~(a - 1);
@@ -205,6 +219,7 @@ struct walker {
 	struct chunkset tcstructs;	/* validated tcache_perthread_structs */
 	uint64_t *tc_cand;		/* in-use chunks of the struct's size */
 	size_t ntc_cand, tc_cand_cap;
+	int tc_from_tls;		/* tc_cand are the threads' own tcache pointers */
 	uint64_t lookup_max;		/* largest chunk size a tcache/fastbin holds */
 	uint64_t tcache_count_max;	/* bound on a tcache bin's count */
 	uint64_t list_limit;		/* bound on any free list's length */
@@ -230,6 +245,9 @@ static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
 		va_end(ap);
 	}
 }
+
+static int add_candidate(struct walker *w, uint64_t c);
+static void add_warning(struct lm_heap_info *info, const char *msg);
 
 static int rd64(const struct walker *w, uint64_t addr, uint64_t *v)
 {
@@ -747,7 +765,7 @@ static int list_heaps(struct walker *w)
 static int skim_heap(struct walker *w, const struct heap *hp)
 {
 	const struct lm_region *r = lm_mem_region(w->src, hp->first);
-	uint64_t want = w->L->tcache_chunk_size, off, end;
+	uint64_t want = w->L->tcache_chunk_size, off, end, pf;
 	const uint8_t *d;
 
 	if (!r || hp->end > r->end)
@@ -755,22 +773,15 @@ static int skim_heap(struct walker *w, const struct heap *hp)
 	d = r->data;
 	off = hp->first - r->start;
 	end = (hp->top ? hp->top : hp->end) - r->start;
+	pf = off & ~63ULL;
 	while (off < end) {
 		uint64_t sz = ld64(d + off + 8) & SIZE_MASK;
+		prefetch_to(d, &pf, off + PREFETCH_AHEAD, end);
 		if (sz < MINSIZE || (sz & 15) || sz > end - off)
 			break;
 		if (sz == want && off + sz + 16 <= r->end - r->start &&
-		    (ld64(d + off + sz + 8) & FLAG_P)) {
-			if (w->ntc_cand == w->tc_cand_cap) {
-				size_t cap = w->tc_cand_cap ? w->tc_cand_cap * 2 : 64;
-				uint64_t *v = realloc(w->tc_cand, cap * sizeof(*v));
-				if (!v)
-					return lm_err_set(w->err, LM_ENOMEM, "out of memory");
-				w->tc_cand = v;
-				w->tc_cand_cap = cap;
-			}
-			w->tc_cand[w->ntc_cand++] = r->start + off;
-		}
+		    (ld64(d + off + sz + 8) & FLAG_P) && add_candidate(w, r->start + off))
+			return -LM_ENOMEM;
 		off += sz;
 	}
 	return 0;
@@ -847,6 +858,101 @@ static unsigned arena_of_chunk(const struct walker *w, uint64_t c)
 	return 0;
 }
 
+static int add_candidate(struct walker *w, uint64_t c)
+{
+	if (w->ntc_cand == w->tc_cand_cap) {
+		size_t cap = w->tc_cand_cap ? w->tc_cand_cap * 2 : 64;
+		uint64_t *v = realloc(w->tc_cand, cap * sizeof(*v));
+		if (!v)
+			return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+		w->tc_cand = v;
+		w->tc_cand_cap = cap;
+	}
+	w->tc_cand[w->ntc_cand++] = c;
+	return 0;
+}
+
+/* Is there an in-use chunk of the tcache struct's size at user address u? */
+static int tcache_sized(const struct walker *w, uint64_t u)
+{
+	const uint8_t *h;
+	uint64_t sz;
+
+	if (!u || (u & 15) || !(h = lm_mem_view(w->src, u - 16, 16)))
+		return 0;
+	sz = ld64(h + 8) & SIZE_MASK;
+	if (sz != w->L->tcache_chunk_size || !(h = lm_mem_view(w->src, u - 16 + sz, 16)))
+		return 0;
+	return (ld64(h + 8) & FLAG_P) != 0;
+}
+
+#define TLS_WINDOW 65536	/* how far below a thread pointer libc's TLS may lie */
+#define TLS_VOTERS 8		/* threads used to learn the offset */
+
+/* glibc keeps each thread's tcache in the static TLS variable `tcache`, at
+ * the same offset below every thread pointer (fs_base). Learn that offset
+ * from a few threads (a word in the TLS window that points at a valid
+ * tcache struct), then read every thread's tcache from it. This finds
+ * empty tcaches exactly and spares a skim over the whole heap. Returns 1
+ * when every thread's pointer checked out (w->tc_cand filled), 0 to fall
+ * back to recognising tcache structs by content. */
+static int tcaches_from_tls(struct walker *w)
+{
+	uint64_t votes_off[64] = { 0 }, votes_n[64] = { 0 }, best_off = 0, best_n = 0;
+	uint64_t *tmp = NULL;
+	size_t tmp_cap = 0, nv = 0, i, j, voters = 0;
+	struct tc_check tc;
+
+	if (!w->src->nthreads || !w->L->tcache_bins || w->opts->tcache_by_content)
+		return 0;
+	for (i = 0; i < w->src->nthreads && voters < TLS_VOTERS; i++) {
+		uint64_t tp = w->src->threads[i].regs.fs_base, lo, a;
+		const struct lm_region *r = tp >= 8 ? lm_mem_region(w->src, tp - 8) : NULL;
+		int voted = 0;
+		if (!r)
+			continue;
+		lo = tp - r->start > TLS_WINDOW ? tp - TLS_WINDOW : r->start;
+		for (a = (tp - 8) & ~7ULL; a >= lo && a + 8 <= r->end; a -= 8) {
+			uint64_t u = ld64(r->data + (a - r->start));
+			if (!tcache_sized(w, u) || check_tcache(w, u - 16, &tc, &tmp, &tmp_cap) != 1)
+				continue;
+			for (j = 0; j < nv && votes_off[j] != tp - a; j++)
+				;
+			if (j == nv && nv < 64)
+				votes_off[nv++] = tp - a;
+			if (j < nv)
+				votes_n[j]++;
+			voted = 1;
+		}
+		voters += voted;
+	}
+	free(tmp);
+	for (j = 0; j < nv; j++)
+		if (votes_n[j] > best_n) {
+			best_n = votes_n[j];
+			best_off = votes_off[j];
+		}
+	if (!best_n)
+		return 0;
+	w->ntc_cand = 0;
+	for (i = 0; i < w->src->nthreads; i++) {
+		uint64_t tp = w->src->threads[i].regs.fs_base, u;
+		if (tp < best_off || lm_mem_word(w->src, tp - best_off, &u) < 0)
+			return 0;
+		if (!u)
+			continue;	/* this thread never used malloc */
+		if (!tcache_sized(w, u))
+			return 0;
+		for (j = 0; j < w->ntc_cand && w->tc_cand[j] != u - 16; j++)
+			;
+		if (j == w->ntc_cand && add_candidate(w, u - 16))
+			return 0;
+	}
+	w->tc_from_tls = 1;
+	w->info->tcache_from_tls = 1;
+	return 1;
+}
+
 static int find_tcaches(struct walker *w)
 {
 	uint64_t *tmp = NULL, key = 0, bestn = 0;
@@ -866,8 +972,22 @@ static int find_tcaches(struct walker *w)
 			rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
 			goto out;
 		}
-		if (!ok)
+		if (!ok) {
 			chk[i].empty = -1;	/* not a tcache */
+			if (w->tc_from_tls) {
+				/* a thread's own tcache, stopped mid-update: keep the
+				 * struct, lose its entries */
+				char msg[160];
+				snprintf(msg, sizeof(msg), "the tcache at 0x%" PRIx64 " was "
+					 "mid-update; its free chunks count as in use",
+					 w->tc_cand[i]);
+				add_warning(w->info, msg);
+				if (cs_add(&w->tcstructs, w->tc_cand[i], 1, NULL) < 0) {
+					rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
+					goto out;
+				}
+			}
+		}
 		else if (chk[i].nentries > bestn) {
 			bestn = chk[i].nentries;
 			key = chk[i].key;
@@ -883,7 +1003,8 @@ static int find_tcaches(struct walker *w)
 				continue;
 			if (pass == 0 && key && chk[i].key != key)
 				continue;
-			if (pass == 1 && w->src->nthreads && accepted >= w->src->nthreads)
+			if (pass == 1 && !w->tc_from_tls && w->src->nthreads &&
+			    accepted >= w->src->nthreads)
 				continue;
 			if (check_tcache(w, w->tc_cand[i], &chk[i], &tmp, &tmp_cap) != 1)
 				continue;
@@ -1062,7 +1183,7 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 	const uint8_t *d;
 	uint64_t off, end, stop, lookup_max = w->freeset.n ? w->lookup_max : 0;
 	uint64_t tcsize = w->tcstructs.n ? w->L->tcache_chunk_size : 0;
-	uint64_t max_chunks = w->opts->max_chunks, n = 0;
+	uint64_t max_chunks = w->opts->max_chunks, n = 0, pf;
 	int rc;
 
 	if (!r || hp->end > r->end || hp->first > hp->end) {
@@ -1074,9 +1195,11 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 	off = hp->first - r->start;
 	end = hp->end - r->start;
 	stop = (hp->top ? hp->top : hp->end) - r->start;
+	pf = off & ~63ULL;
 	while (off < stop) {
 		uint64_t szw = ld64(d + off + 8), sz = szw & SIZE_MASK, noff;
 		int state;
+		prefetch_to(d, &pf, off + PREFETCH_AHEAD, end);
 		if (sz < MINSIZE || (sz & 15) || sz > stop - off) {
 			if (!hp->top && fencepost_at(d, off, end, sz)) {
 				rc = emit(w, t, r->start + off, end - off, LM_CHUNK_FENCEPOST, hp->arena);
@@ -1267,9 +1390,12 @@ static int walk_all(struct walker *w)
 	size_t i;
 	int rc;
 
-	for (i = 0; i < w->nheaps; i++)
-		if ((rc = skim_heap(w, &w->heaps[i])))
-			return rc;
+	if (!tcaches_from_tls(w)) {
+		w->ntc_cand = 0;
+		for (i = 0; i < w->nheaps; i++)
+			if ((rc = skim_heap(w, &w->heaps[i])))
+				return rc;
+	}
 	if ((rc = find_tcaches(w)))
 		return rc;
 	for (i = 0; i < w->narenas; i++) {

@@ -93,6 +93,8 @@ struct lm_heap_info {
 					 * the first chunk of every non-main heap */
 	uint64_t system_mem;	/* sum of the arenas' system_mem */
 	uint64_t heap_bytes;	/* bytes of arena heaps walked (chunks + headers) */
+	int tcache_from_tls;	/* tcaches found through the threads' TLS pointers
+				 * (else recognised by content in a skim pass) */
 };
 
 /* Called once per chunk; return non-zero to stop the walk (that value is
@@ -102,6 +104,8 @@ typedef int (*lm_chunk_fn)(void *ctx, const struct lm_chunk *chunk);
 struct lm_walk_opts {
 	int include_free;	/* also report free, top and fencepost chunks */
 	uint64_t max_chunks;	/* bound on chunks per heap; 0 = default (derived from heap size) */
+	int tcache_by_content;	/* tests: skip the threads' TLS tcache pointers and
+				 * recognise tcache structs by content only */
 };
 
 /* Detect libc and its version; -LM_ENOTGLIBC names what was found instead
