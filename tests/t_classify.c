@@ -16,7 +16,8 @@
  *       and ROUNDS times with classification; print the classification rate
  *
  * SOURCE is a pid (live, stopped only while captured) or core:PATH.
- * -n: no separate debug files (debug_root "").
+ * -n: no separate debug files (debug_root ""); -d DIR: debug files under DIR
+ * (DIR/.build-id/xx/rest.debug) instead of /usr/lib/debug.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -251,12 +252,16 @@ int main(int argc, char **argv)
 	double t0;
 	int rc, a = 1;
 
-	if (argc > a && strcmp(argv[a], "-n") == 0) {
-		so.debug_root = "";
-		a++;
+	for (; argc > a && argv[a][0] == '-'; a++) {
+		if (strcmp(argv[a], "-n") == 0)
+			so.debug_root = "";
+		else if (strcmp(argv[a], "-d") == 0 && argc > a + 1)
+			so.debug_root = argv[++a];
+		else
+			break;
 	}
 	if (argc < a + 2) {
-		fprintf(stderr, "usage: t_classify [-n] PID|core:PATH objs|lookup|nearest|modules|census|bench ...\n");
+		fprintf(stderr, "usage: t_classify [-n|-d DIR] PID|core:PATH objs|lookup|nearest|modules|census|bench ...\n");
 		return 2;
 	}
 	if (strncmp(argv[a], "core:", 5) == 0)
