@@ -34,7 +34,6 @@
 #define LM_STORE_APP_ID 0x4c4b4d4e	/* 'LKMN', set by schema/001_init.sql */
 #define LM_STORE_BUSY_MS 5000
 #define US_PER_S INT64_C(1000000)
-#define US_PER_HOUR INT64_C(3600000000)
 
 /* Successful censuses: the ones with per-type rows. */
 #define OK_STATUS "status IN ('ok', 'partial')"
@@ -183,9 +182,18 @@ static int check_identity(struct lm_store *st, struct lm_err *err)
 	if (r == 0)
 		r = query_int(st, "SELECT count(*) FROM sqlite_master", &ntables, err);
 	if (r < 0) {
-		if ((sqlite3_errcode(st->db) & 0xff) == SQLITE_NOTADB)
+		int rc = sqlite3_errcode(st->db) & 0xff;
+
+		if (rc == SQLITE_NOTADB)
 			return lm_err_set(err, LM_EDB, "%s is not a SQLite database "
 					  "(and so not a leakmon database)", st->path);
+		/* A WAL reader without write access to the directory needs the
+		 * -wal and -shm files, which leakmond keeps once it has run. */
+		if ((rc == SQLITE_CANTOPEN || rc == SQLITE_READONLY) && st->readonly)
+			return lm_err_set(err, LM_EPERM, "cannot open database %s: "
+					  "reading it needs its %s-wal and %s-shm files "
+					  "(leakmond creates them) or write access to its "
+					  "directory", st->path, st->path, st->path);
 		return r;
 	}
 	if (app_id == 0 && version == 0 && ntables == 0) {
