@@ -20,7 +20,26 @@
  * exactly as it would have without us (tests/copy_family.test checks a
  * thread blocked in wait4, read and nanosleep).
  *
- * The gadget: the child of an injected clone starts at the instruction
+ * Dying in the middle: with PTRACE_SEIZE, a tracer's death detaches the
+ * thread and it runs from whatever its registers say, with its signals all
+ * blocked. So the syscall instruction we point it at is the first of a
+ * restore stub written into the zero padding that ends libc's text mapping
+ * (bytes past the last function, never executed by the target):
+ *     syscall
+ *     [clone only: test rax,rax; jnz restore; exit(0); hlt]   the child
+ *   restore:
+ *     rt_sigprocmask(SIG_SETMASK, &saved_mask, NULL, 8)
+ *     rsp = saved rsp - 256 (below the red zone); push saved rflags; popfq
+ *     load the 15 other general registers, then rsp; jmp *saved_rip
+ * with the saved values in a data block after the code. A thread that was
+ * interrupted inside a syscall gets what the kernel would have done on a
+ * restart (rip - 2, rax = orig_rax or restart_syscall). In the normal case
+ * the stub's restore path never runs: we restore with PTRACE_SETREGS at the
+ * syscall-exit stop and zero the padding again. The page of libc text we
+ * write to becomes a private copy in the target (4 KiB, for its lifetime).
+ *
+ * The gadget, used for the copy's own syscalls and where no padding exists:
+ * the child of an injected clone starts at the instruction
  * after the `syscall`, with the parent's registers and rax = 0. If we die
  * before we have set PTRACE_O_EXITKILL on it, the kernel detaches it and it
  * runs: it must not run the target's code. glibc's _exit has
@@ -39,6 +58,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -170,6 +190,51 @@ static int is_libc_path(const char *p)
 	return b && (strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0);
 }
 
+/* The zero bytes ending a libc text mapping (after its last function):
+ * room for the restore stub, 64 bytes clear of the last non-zero byte.
+ * The last page is read from the file, not from the target, whose copy may
+ * hold a stub a killed census left: the place must not move. */
+static void find_pad(pid_t pid, const struct lm_mapping *m, struct lm_gadget *g)
+{
+	uint8_t t[4096];
+	char path[128];
+	size_t n = sizeof(t), z, at;
+	uint64_t base = m->end - n;
+	ssize_t got;
+	int fd;
+
+	if (m->end - m->start < n)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	memset(t, 0, sizeof(t));
+	got = pread(fd, t, n, (off_t)(m->offset + (m->end - m->start) - n));
+	close(fd);
+	if (got < 0)
+		return;
+	z = n;
+	while (z > 0 && t[z - 1] == 0)
+		z--;
+	at = (z + 64 + 15) & ~(size_t)15;
+	if (at + LM_INJECT_STUB_MAX > n)
+		return;
+	g->pad = base + at;
+	g->pad_len = LM_INJECT_STUB_MAX;
+}
+
+void (*lm_inject_step_hook)(int step);
+
+static void step(int n)
+{
+	if (lm_inject_step_hook)
+		lm_inject_step_hook(n);
+}
+
 int lm_inject_find_gadget(pid_t pid, const struct lm_maps *maps, struct lm_gadget *g,
 			  struct lm_err *err)
 {
@@ -192,10 +257,20 @@ int lm_inject_find_gadget(pid_t pid, const struct lm_maps *maps, struct lm_gadge
 			if (!t)
 				return lm_err_set(err, LM_ENOMEM, "out of memory reading text of pid %d",
 						  (int)pid);
-			if (read_target(pid, m->start, t, len) == 0)
+			if (read_target(pid, m->start, t, len) == 0) {
 				have = scan_text(t, len, m->start, g, have);
+				if (pass == 0 && !g->pad)
+					find_pad(pid, m, g);
+			}
 			free(t);
 		}
+	}
+	if (!have && g->pad) {
+		/* The copy's own syscalls run from the stub's first
+		 * instruction (the copy inherits the stub). */
+		g->addr = g->pad;
+		g->kind = LM_GADGET_FAULT;
+		have = 1;
 	}
 	if (!have)
 		return lm_err_set(err, LM_ENOTFOUND,
@@ -208,6 +283,8 @@ int lm_inject_gadget_valid(pid_t pid, const struct lm_gadget *g)
 {
 	uint8_t b[sizeof(g->bytes)];
 
+	if (g->pad && g->addr == g->pad)
+		return 1;	/* the stub itself; checked when written */
 	return g->nbytes && read_target(pid, g->addr, b, g->nbytes) == 0 &&
 	       memcmp(b, g->bytes, g->nbytes) == 0;
 }
@@ -241,7 +318,7 @@ void lm_inject_regs(const struct user_regs_struct *saved, const struct lm_gadget
 		    const uint64_t args[6], struct user_regs_struct *out)
 {
 	*out = *saved;
-	out->rip = g->addr;
+	out->rip = g->pad ? g->pad : g->addr;
 	out->rax = (unsigned long long)nr;
 	out->orig_rax = (unsigned long long)-1;	/* no restart of what was interrupted */
 	out->rdi = args[0];
@@ -256,6 +333,206 @@ void lm_inject_regs(const struct user_regs_struct *saved, const struct lm_gadget
 		if (r)
 			*r = SYS_exit;
 	}
+}
+
+
+/* ----------------------------------------------------------- restore stub */
+
+struct stub {
+	uint8_t b[LM_INJECT_STUB_MAX];
+	size_t n;
+};
+
+static void emit(struct stub *s, const uint8_t *p, size_t n)
+{
+	if (s->n + n <= sizeof(s->b))
+		memcpy(s->b + s->n, p, n);
+	s->n += n;
+}
+
+/* Emit an instruction ending in a rip-relative disp32 to data slot `slot`;
+ * the displacement is patched once the data block's place is known. */
+struct fixup {
+	size_t at;	/* offset of the disp32 */
+	int slot;
+};
+
+static void emit_riprel(struct stub *s, const uint8_t *op, size_t n, int slot,
+			struct fixup *fx, size_t *nfx)
+{
+	static const uint8_t zero4[4];
+
+	emit(s, op, n);
+	fx[*nfx].at = s->n;
+	fx[*nfx].slot = slot;
+	(*nfx)++;
+	emit(s, zero4, 4);
+}
+
+/* Data slots after the code, 8 bytes each. */
+enum { SLOT_MASK, SLOT_TMPSP, SLOT_FLAGS, SLOT_REG0 /* + x86 reg number */, SLOT_RIP = SLOT_REG0 + 16,
+       SLOTS };
+
+/* What the thread must look like if it runs on without us: the saved
+ * registers, with the kernel's syscall restart applied (we will not be
+ * there to let the kernel do it). */
+static void died_regs(const struct user_regs_struct *saved, struct user_regs_struct *v)
+{
+	*v = *saved;
+	if ((long long)saved->orig_rax < 0)
+		return;
+	switch ((long long)saved->rax) {
+	case -512:	/* ERESTARTSYS */
+	case -513:	/* ERESTARTNOINTR */
+	case -514:	/* ERESTARTNOHAND */
+		v->rax = saved->orig_rax;
+		v->rip -= 2;
+		break;
+	case -516:	/* ERESTART_RESTARTBLOCK */
+		v->rax = SYS_restart_syscall;
+		v->rip -= 2;
+		break;
+	default:
+		break;
+	}
+}
+
+static int build_stub(const struct user_regs_struct *saved, uint64_t mask, int is_clone,
+		      uint64_t at, struct stub *s)
+{
+	static const uint8_t SYSCALL[] = { 0x0f, 0x05 };
+	static const uint8_t CHILD_EXIT[] = {
+		0x48, 0x85, 0xc0,		/* test rax, rax */
+		0x75, 0x0a,			/* jnz restore */
+		0xb8, 0x3c, 0x00, 0x00, 0x00,	/* mov eax, SYS_exit */
+		0x31, 0xff,			/* xor edi, edi */
+		0x0f, 0x05,			/* syscall */
+		0xf4,				/* hlt: never falls into restore */
+	};
+	static const uint8_t SIGMASK_HEAD[] = {
+		0xb8, 0x0e, 0x00, 0x00, 0x00,	/* mov eax, SYS_rt_sigprocmask */
+		0xbf, 0x02, 0x00, 0x00, 0x00,	/* mov edi, SIG_SETMASK */
+	};
+	static const uint8_t SIGMASK_TAIL[] = {
+		0x31, 0xd2,			/* xor edx, edx */
+		0x41, 0xba, 0x08, 0x00, 0x00, 0x00,	/* mov r10d, 8 */
+		0x0f, 0x05,			/* syscall */
+	};
+	static const uint8_t LEA_RSI[] = { 0x48, 0x8d, 0x35 };
+	static const uint8_t MOV_RSP[] = { 0x48, 0x8b, 0x25 };
+	static const uint8_t PUSH_M[] = { 0xff, 0x35 };
+	static const uint8_t POPFQ[] = { 0x9d };
+	static const uint8_t JMP_M[] = { 0xff, 0x25 };
+	struct fixup fx[32];
+	size_t nfx = 0, i, data;
+	uint64_t slots[SLOTS];
+	struct user_regs_struct v;
+	int reg;
+
+	memset(s, 0, sizeof(*s));
+	emit(s, SYSCALL, sizeof(SYSCALL));
+	if (is_clone)
+		emit(s, CHILD_EXIT, sizeof(CHILD_EXIT));
+	emit(s, SIGMASK_HEAD, sizeof(SIGMASK_HEAD));
+	emit_riprel(s, LEA_RSI, sizeof(LEA_RSI), SLOT_MASK, fx, &nfx);
+	emit(s, SIGMASK_TAIL, sizeof(SIGMASK_TAIL));
+	emit_riprel(s, MOV_RSP, sizeof(MOV_RSP), SLOT_TMPSP, fx, &nfx);
+	emit_riprel(s, PUSH_M, sizeof(PUSH_M), SLOT_FLAGS, fx, &nfx);
+	emit(s, POPFQ, sizeof(POPFQ));
+	for (reg = 0; reg < 16; reg++) {
+		uint8_t op[3];
+		if (reg == 4)
+			continue;	/* rsp last */
+		op[0] = reg >= 8 ? 0x4c : 0x48;		/* REX.W [+R] */
+		op[1] = 0x8b;				/* mov r64, r/m64 */
+		op[2] = (uint8_t)(((reg & 7) << 3) | 5);	/* [rip + disp32] */
+		emit_riprel(s, op, 3, SLOT_REG0 + reg, fx, &nfx);
+	}
+	emit_riprel(s, MOV_RSP, sizeof(MOV_RSP), SLOT_REG0 + 4, fx, &nfx);
+	emit_riprel(s, JMP_M, sizeof(JMP_M), SLOT_RIP, fx, &nfx);
+
+	data = (s->n + 7) & ~(size_t)7;
+	if (data + sizeof(slots) > sizeof(s->b))
+		return -1;
+	died_regs(saved, &v);
+	slots[SLOT_MASK] = mask;
+	slots[SLOT_TMPSP] = (v.rsp - 256) & ~(uint64_t)15;
+	slots[SLOT_FLAGS] = v.eflags;
+	for (reg = 0; reg < 16; reg++) {
+		unsigned long long *r = reg_ptr(&v, reg);
+		slots[SLOT_REG0 + reg] = r ? *r : 0;
+	}
+	slots[SLOT_RIP] = v.rip;
+	for (i = 0; i < nfx; i++) {
+		int32_t disp = (int32_t)((int64_t)(data + (size_t)fx[i].slot * 8) -
+					 (int64_t)(fx[i].at + 4));
+		memcpy(s->b + fx[i].at, &disp, 4);
+	}
+	memcpy(s->b + data, slots, sizeof(slots));
+	s->n = data + sizeof(slots);
+	(void)at;
+	return 0;
+}
+
+/* Write len bytes at addr of tid's memory through /proc/TID/mem (which may
+ * write to read-only text: the kernel makes a private copy of the page). */
+static int poke(pid_t tid, uint64_t addr, const void *buf, size_t len)
+{
+	char path[64];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)tid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ok = pwrite(fd, buf, len, (off_t)addr) == (ssize_t)len;
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/* Does the padding hold one of our stubs (a census died before erasing)? */
+static int stub_is_ours(const uint8_t *cur)
+{
+	static const uint8_t clone_head[] = { 0x0f, 0x05, 0x48, 0x85, 0xc0, 0x75, 0x0a, 0xb8, 0x3c };
+	static const uint8_t other_head[] = { 0x0f, 0x05, 0xb8, 0x0e, 0x00, 0x00, 0x00, 0xbf, 0x02 };
+
+	return memcmp(cur, clone_head, sizeof(clone_head)) == 0 ||
+	       memcmp(cur, other_head, sizeof(other_head)) == 0;
+}
+
+int lm_inject_pad_in_use(const struct lm_stopped *st, const struct lm_gadget *g)
+{
+	size_t i;
+
+	for (i = 0; g->pad && i < st->nthreads; i++)
+		if (st->threads[i].regs.rip >= g->pad && st->threads[i].regs.rip < g->pad + g->pad_len)
+			return 1;
+	return 0;
+}
+
+/* Write the stub if the padding is free. */
+static int stub_write(pid_t tid, const struct lm_gadget *g, const struct stub *s)
+{
+	uint8_t cur[LM_INJECT_STUB_MAX];
+	size_t i;
+
+	if (s->n > g->pad_len || read_target(tid, g->pad, cur, g->pad_len) < 0)
+		return -1;
+	for (i = 0; i < g->pad_len; i++)
+		if (cur[i])
+			break;
+	/* All zero, or a stub a killed census left behind (no thread runs
+	 * in it: the caller checked with lm_inject_pad_in_use). */
+	if (i < g->pad_len && !stub_is_ours(cur))
+		return -1;
+	return poke(tid, g->pad, s->b, s->n);
+}
+
+static void stub_erase(pid_t tid, const struct lm_gadget *g, size_t n)
+{
+	static const uint8_t zero[LM_INJECT_STUB_MAX];
+
+	poke(tid, g->pad, zero, n);
 }
 
 /* --------------------------------------------------------------- seccomp */
@@ -525,6 +802,7 @@ static int run_to_exit(pid_t tid, long *ret, pid_t *child, struct lm_err *err)
 					  "thread %d vanished during an injected syscall", (int)tid);
 		if (is_clone_event(status)) {
 			unsigned long msg = 0;
+			step(4);
 			if (ptrace(PTRACE_GETEVENTMSG, tid, NULL, &msg) == 0)
 				*child = (pid_t)msg;
 			continue;
@@ -533,8 +811,10 @@ static int run_to_exit(pid_t tid, long *ret, pid_t *child, struct lm_err *err)
 			return unexpected_stop(tid, status, err);
 		if (!entered) {
 			entered = 1;
+			step(3);
 			continue;
 		}
+		step(5);
 		if (ptrace(PTRACE_GETREGS, tid, NULL, &regs) < 0)
 			return lm_err_errno(err, LM_EIO, errno, "cannot read registers of thread %d",
 					    (int)tid);
@@ -568,12 +848,22 @@ int lm_inject_syscall(pid_t tid, const struct user_regs_struct *saved,
 	struct user_regs_struct regs;
 	uint64_t mask, all = ~(uint64_t)0;
 	long opts = PTRACE_O_TRACESYSGOOD | (nr == SYS_clone ? PTRACE_O_TRACECLONE : 0);
+	struct stub stub;
 	int r, r2;
 
 	memset(res, 0, sizeof(*res));
 	if (ptrace(PTRACE_GETSIGMASK, tid, (void *)sizeof(mask), &mask) < 0)
 		return lm_err_errno(err, LM_EIO, errno, "cannot read the signal mask of thread %d",
 				    (int)tid);
+	if (g->pad) {
+		if (build_stub(saved, mask, nr == SYS_clone, g->pad, &stub) < 0 ||
+		    stub_write(tid, g, &stub) < 0)
+			return lm_err_set(err, LM_EBUSY,
+					  "cannot write the restore stub at %#llx in thread %d "
+					  "(the padding is not free)", (unsigned long long)g->pad,
+					  (int)tid);
+		step(1);
+	}
 	lm_inject_regs(saved, g, nr, args, &regs);
 	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)opts) < 0 ||
 	    ptrace(PTRACE_SETSIGMASK, tid, (void *)sizeof(all), &all) < 0 ||
@@ -581,10 +871,16 @@ int lm_inject_syscall(pid_t tid, const struct user_regs_struct *saved,
 		r = lm_err_errno(err, LM_EIO, errno, "cannot prepare thread %d for a syscall",
 				 (int)tid);
 		restore_thread(tid, saved, mask, NULL);
+		if (g->pad)
+			stub_erase(tid, g, stub.n);
 		return r;
 	}
+	step(2);
 	r = run_to_exit(tid, &res->ret, &res->child, err);
 	r2 = restore_thread(tid, saved, mask, r < 0 ? NULL : err);
+	step(6);
+	if (g->pad)
+		stub_erase(tid, g, stub.n);
 	return r < 0 ? r : r2;
 }
 
@@ -593,9 +889,11 @@ int lm_inject_syscall_raw(pid_t tid, const struct user_regs_struct *base,
 			  long *ret, struct lm_err *err)
 {
 	struct user_regs_struct regs;
+	struct lm_gadget gg = *g;
 	pid_t child = 0;
 
-	lm_inject_regs(base, g, nr, args, &regs);
+	gg.pad = 0;	/* the copy is ours: no stub needed */
+	lm_inject_regs(base, &gg, nr, args, &regs);
 	if (ptrace(PTRACE_SETOPTIONS, tid, NULL, (void *)(long)(PTRACE_O_TRACESYSGOOD |
 								  PTRACE_O_EXITKILL)) < 0 ||
 	    ptrace(PTRACE_SETREGS, tid, NULL, &regs) < 0)

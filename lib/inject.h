@@ -3,10 +3,17 @@
  * and giving the thread back exactly as it was.
  *
  * Used by the frozen-copy source (memsrc_copy.c) to make the target execute
- * `clone` (the copy) and `wait4` (reaping the dead copy). Nothing is written
- * to the target's memory: the `syscall` instruction executed is one already
- * in libc's text (a "gadget", found by lm_inject_find_gadget), chosen so
- * that a child born from it exits on its own if it ever runs untraced.
+ * `clone` (the copy) and `wait4` (reaping the dead copy).
+ *
+ * If we die (SIGKILL) while the thread's registers are changed, the kernel
+ * detaches it and it runs on from wherever they point. So the syscall runs
+ * from a small "restore stub" written, for the duration of the injection
+ * only, into the zero padding at the end of libc's text (never executed by
+ * the target's own code): after the syscall it puts back the signal mask and
+ * every register and jumps back (a child born from clone exits at once
+ * instead). Where no padding is found, an existing `syscall` in libc is used
+ * (a "gadget", chosen so that a clone child exits on its own), and dying
+ * mid-injection would then leave that thread broken.
  *
  * The thread must be held by lm_ptrace_stop and be in an interrupt stop
  * (not a signal-delivery-stop or group-stop: lm_inject_thread_usable). Its
@@ -25,6 +32,7 @@
 #include "error.h"
 #include "memsrc.h"
 #include "proc.h"
+#include "ptrace.h"
 
 enum lm_gadget_kind {
 	LM_GADGET_EXIT,		/* syscall; cmp rax,-4096; jbe L ... L: mov eax,REG; syscall:
@@ -40,7 +48,18 @@ struct lm_gadget {
 				 * that must hold SYS_exit; -1 otherwise */
 	uint8_t bytes[24];	/* the code at addr, to check it is still there */
 	unsigned nbytes;
+	uint64_t pad;		/* zero padding at the end of libc's text for the
+				 * restore stub, or 0 */
+	unsigned pad_len;
 };
+
+/* Bytes of padding the restore stub needs. */
+#define LM_INJECT_STUB_MAX 384
+
+/* Test hook (fault injection): called at each step of an injection
+ * (1 stub written, 2 registers set, 3 syscall entry, 4 clone event,
+ * 5 syscall exit, 6 registers restored); NULL normally. */
+extern void (*lm_inject_step_hook)(int step);
 
 /* Stack pointer given to the clone child: unmapped (below mmap_min_addr),
  * so any use of the stack faults. */
@@ -53,6 +72,10 @@ int lm_inject_find_gadget(pid_t pid, const struct lm_maps *maps, struct lm_gadge
 
 /* Is the gadget's code still at its address in pid (re-read 24 bytes)? */
 int lm_inject_gadget_valid(pid_t pid, const struct lm_gadget *g);
+
+/* 1 when a thread of st stands inside the restore stub's padding (a
+ * census that died left it running there): do not inject now. */
+int lm_inject_pad_in_use(const struct lm_stopped *st, const struct lm_gadget *g);
 
 /* 1 when tid (held by us) is in a PTRACE_INTERRUPT stop, where a syscall
  * may be injected; 0 for a signal-delivery-stop, a group-stop or an error. */

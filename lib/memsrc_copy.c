@@ -359,12 +359,14 @@ static int wait_birth(pid_t child, struct lm_err *err)
 
 /* Run one syscall in the copy if its seccomp filters allow it; the copy is
  * ours, so its registers are simply left as they end. */
-static long copy_syscall(pid_t child, const struct lm_gadget *g, long nr, const uint64_t a[6],
+static long copy_syscall(pid_t child, const struct lm_gadget *tg, long nr, const uint64_t a[6],
 			 int *ran, struct lm_err *err)
 {
 	struct user_regs_struct base, r;
+	struct lm_gadget g1 = *tg, *g = &g1;
 	long ret = -1;
 
+	g1.pad = 0;	/* the copy runs from the gadget, never from a stub */
 	*ran = 0;
 	if (ptrace(PTRACE_GETREGS, child, NULL, &base) < 0)
 		return lm_err_errno(err, LM_EIO, errno, "cannot read the copy's registers");
@@ -409,13 +411,15 @@ static void name_copy(pid_t child, const struct lm_maps *maps, const struct lm_g
 /* Set the copy up to be harmless and to die on any signal; *parked says
  * whether it sleeps in pause() (else it stays in a ptrace stop and the
  * watcher polls its pending signals). */
-static int prepare_copy(pid_t child, const struct lm_maps *maps, const struct lm_gadget *g,
+static int prepare_copy(pid_t child, const struct lm_maps *maps, const struct lm_gadget *tg,
 			int *parked, struct lm_err *err)
 {
 	uint64_t a[6] = { 0, ~0u, 0, 0, 0, 0 }, none = 0;
 	struct user_regs_struct base, r;
+	struct lm_gadget g1 = *tg, *g = &g1;
 	int ran;
 
+	g1.pad = 0;	/* the copy runs from the gadget, never from a stub */
 	*parked = 0;
 	if (wait_birth(child, err) < 0)
 		return -LM_EIO;
@@ -534,7 +538,10 @@ static int fork_copy(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 	src->taken_at_us = realtime_us();
 	ti = pick_thread(&st, g, 1, err);
 	r = ti;
-	if (ti >= 0 && !lm_inject_gadget_valid(src->pid, g))
+	if (ti >= 0 && lm_inject_pad_in_use(&st, g))
+		r = lm_err_set(err, LM_EBUSY, "a thread of pid %d is inside our restore stub; retry",
+			       (int)src->pid);
+	else if (ti >= 0 && !lm_inject_gadget_valid(src->pid, g))
 		r = lm_err_set(err, LM_EBUSY, "the text of pid %d changed under us; retry",
 			       (int)src->pid);
 	if (r >= 0)
@@ -576,7 +583,7 @@ static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 		return;
 	}
 	ti = pick_thread(&st, g, 0, NULL);
-	if (ti >= 0 && lm_inject_gadget_valid(src->pid, g))
+	if (ti >= 0 && !lm_inject_pad_in_use(&st, g) && lm_inject_gadget_valid(src->pid, g))
 		reap_copies(&st, ti, g, v, n, start);
 	else
 		while (n)

@@ -7,6 +7,7 @@
  *   t_copy census PID MODE [N]  N censuses (MODE live or copy), one line each:
  *                               "census I start_ns S end_ns E pause_us P
  *                               reap_us R chunks C inuse_bytes B"
+ *                               (T_COPY_NOWALK=1: capture only, no walk)
  *   t_copy verify PID user|syscall
  *                               inside one stop: snapshot every thread's
  *                               registers (general, x87/SSE/AVX), signal mask,
@@ -14,6 +15,10 @@
  *                               a thread stopped in user mode or inside a
  *                               syscall, kill the copy, inject wait4 to reap
  *                               it; snapshot again and compare: "verify ok"
+ *   t_copy die STEP PID user|syscall
+ *                               inject clone and SIGKILL ourselves at step
+ *                               STEP of the injection (lm_inject_step_hook):
+ *                               the target must run on unharmed
  *   t_copy untraced PID         inject clone, then let the copy go untraced
  *                               (as if we had died before PTRACE_O_EXITKILL):
  *                               it must exit at once with status 0 without
@@ -100,7 +105,7 @@ static int open_src(pid_t pid, const char *mode, struct lm_memsrc **src, struct 
 static int fingerprint(pid_t pid, const char *mode, struct print *p, uint64_t *pause_ns,
 		       uint64_t *reap_ns, struct lm_err *err)
 {
-	struct lm_walk_opts wo = { 1, 0 };
+	struct lm_walk_opts wo = { .include_free = 1 };
 	struct lm_heap_info info;
 	struct lm_memsrc *src;
 	int r, tries;
@@ -117,6 +122,10 @@ static int fingerprint(pid_t pid, const char *mode, struct print *p, uint64_t *p
 		p->src = src;
 		*pause_ns = src->pause_ns;
 		*reap_ns = lm_memsrc_copy_reap_pause_ns(src);
+		if (getenv("T_COPY_NOWALK")) {	/* benchmarks: the pause only */
+			lm_memsrc_close(src);
+			return 0;
+		}
 		r = lm_glibc_walk(src, NULL, &wo, &info, on_chunk, p, err);
 		lm_memsrc_close(src);
 		if (r != -LM_EBUSY)
@@ -195,11 +204,19 @@ static void read_sig_lines(pid_t tid, char *out, size_t len)
 	f = fopen(path, "re");
 	if (!f)
 		return;
-	while (fgets(line, sizeof(line), f))
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long m;
+		/* The target's own children exit while it is stopped: their
+		 * SIGCHLD may become pending meanwhile. (That none comes from
+		 * the copy is checked by copy_family's SA_SIGINFO handler.) */
+		if (sscanf(line, "SigPnd: %llx", &m) == 1 || sscanf(line, "ShdPnd: %llx", &m) == 1)
+			snprintf(line + 7, sizeof(line) - 7, " %016llx (SIGCHLD masked out)\n",
+				 m & ~(1ull << (SIGCHLD - 1)));
 		if (!strncmp(line, "SigPnd", 6) || !strncmp(line, "ShdPnd", 6) ||
 		    !strncmp(line, "SigBlk", 6) || !strncmp(line, "SigIgn", 6) ||
 		    !strncmp(line, "SigCgt", 6))
 			strncat(out, line, len - strlen(out) - 1);
+	}
 	fclose(f);
 }
 
@@ -427,6 +444,47 @@ static int cmd_untraced(pid_t pid)
 	return 0;
 }
 
+static int die_at;
+
+static void die_hook(int step)
+{
+	if (step == die_at)
+		raise(SIGKILL);
+}
+
+static int cmd_die(pid_t pid, int step, const char *kind)
+{
+	struct lm_err err = { 0 };
+	struct lm_stopped st;
+	struct lm_gadget g;
+	struct lm_inject_result res = { 0, 0 };
+	uint64_t clone_args[6] = { 0, LM_INJECT_BAD_SP, 0, 0, 0, 0 };
+	int ti, r;
+
+	r = setup(pid, kind, &st, &ti, &g, &err);
+	if (r < 0)
+		return die(1, &err);
+	if (!g.pad) {
+		lm_ptrace_release(&st);
+		lm_stopped_free(&st);
+		printf("die: no padding for a restore stub in pid %d\n", (int)pid);
+		return 77;
+	}
+	die_at = step;
+	lm_inject_step_hook = die_hook;
+	r = lm_inject_syscall(st.threads[ti].tid, &st.threads[ti].regs, &g, SYS_clone,
+			      clone_args, &res, &err);
+	lm_inject_step_hook = NULL;
+	if (res.child > 0) {
+		kill(res.child, SIGKILL);
+		waitpid(res.child, NULL, __WALL);
+	}
+	lm_ptrace_release(&st);
+	lm_stopped_free(&st);
+	printf("die: step %d never came (%s)\n", step, r < 0 ? err.msg : "ok");
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	pid_t pid;
@@ -444,6 +502,8 @@ int main(int argc, char **argv)
 		return cmd_verify(pid, argv[3]);
 	if (!strcmp(argv[1], "untraced"))
 		return cmd_untraced(pid);
+	if (!strcmp(argv[1], "die") && argc >= 5)
+		return cmd_die((pid_t)atoi(argv[3]), atoi(argv[2]), argv[4]);
 	fprintf(stderr, "t_copy: unknown command %s\n", argv[1]);
 	return 1;
 }

@@ -1,0 +1,105 @@
+#!/bin/bash
+# bench/copy_bench.sh [COUNT] - the frozen copy against the alternatives, in
+# one run (issue 6):
+#  1. on bench/bigheap (about 1 GiB in COUNT = 10 million chunks): the
+#     target's longest stall, as its own stall meter saw it, under a
+#     frozen-copy census, a stopped-live census and `gdb gcore`; plus the
+#     pauses leakmon recorded (the clone stop and the brief reap stop);
+#  2. on bench/copy_bench (a malloc-heavy loop over a 256 MiB heap): its
+#     malloc/free rate alone and while a frozen-copy census runs every
+#     second.
+# Medians of RUNS runs (default 5; gcore: GCORE_RUNS, default 2).
+set -u
+builddir=${LM_BUILDDIR:-$(pwd)}
+count=${1:-10000000}
+runs=${RUNS:-5}
+gruns=${GCORE_RUNS:-2}
+secs=${SECS:-15}
+tmp=$(mktemp -d /tmp/leakmon-copybench.XXXXXX)
+tcopy=$builddir/tests/t_copy
+[ -x "$tcopy" ] || make -C "$builddir" tests/t_copy >/dev/null || exit 1
+pids=()
+trap 'for p in "${pids[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
+median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+
+# ---- 1. stalls
+out=$tmp/bigheap.out
+"$builddir/bench/bigheap" "$count" >"$out" &
+target=$!
+pids+=($target)
+for _ in $(seq 1 1200); do grep -q '^ready' "$out" && break; sleep 0.1; done
+grep -q '^ready' "$out" || { echo "bench target did not start" >&2; exit 1; }
+
+# stall CMD...: run CMD (stdout to $tmp/cmd.out), print the target's
+# longest stall (us) meanwhile.
+stall() {
+	local before
+	kill -USR1 $target; sleep 0.2
+	before=$(grep -c '^stall' "$out")
+	"$@" >"$tmp/cmd.out" 2>"$tmp/err"
+	sleep 0.2; kill -USR1 $target
+	for _ in $(seq 1 50); do
+		[ "$(grep -c '^stall' "$out")" -gt "$before" ] && break
+		sleep 0.05
+	done
+	grep '^stall' "$out" | tail -1 | awk '{print $2}'
+}
+
+echo "# bench/copy_bench.sh: $count chunks, $runs runs ($gruns for gcore), $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB"
+for r in $(seq 1 "$runs"); do
+	for mode in copy live; do
+		s=$(T_COPY_NOWALK=1 stall "$tcopy" census $target $mode 1)
+		if ! grep -q '^census' "$tmp/cmd.out"; then
+			echo "$mode census failed: $(cat "$tmp/err")" >&2
+			continue
+		fi
+		echo "$s $(awk '{print $8, $10}' "$tmp/cmd.out")" >>"$tmp/$mode.txt"
+	done
+done
+if command -v gdb >/dev/null; then
+	for r in $(seq 1 "$gruns"); do
+		stall gdb -q -batch -p $target -ex "gcore $tmp/core" >>"$tmp/gcore.txt"
+		rm -f "$tmp/core"
+	done
+fi
+for mode in copy live gcore; do
+	[ -s "$tmp/$mode.txt" ] || continue
+	if [ $mode = gcore ]; then
+		printf '%-6s stall %8s us (all: %s)\n' $mode "$(cut -d' ' -f1 "$tmp/$mode.txt" | median)" \
+			"$(cut -d' ' -f1 "$tmp/$mode.txt" | tr '\n' ' ')"
+	else
+		printf '%-6s stall %8s us  recorded pause %8s us  reap stop %6s us (stalls: %s)\n' $mode \
+			"$(cut -d' ' -f1 "$tmp/$mode.txt" | median)" "$(cut -d' ' -f2 "$tmp/$mode.txt" | median)" \
+			"$(cut -d' ' -f3 "$tmp/$mode.txt" | median)" "$(cut -d' ' -f1 "$tmp/$mode.txt" | tr '\n' ' ')"
+	fi
+done
+c=$(cut -d' ' -f1 "$tmp/copy.txt" 2>/dev/null | median)
+l=$(cut -d' ' -f1 "$tmp/live.txt" 2>/dev/null | median)
+g=$(cut -d' ' -f1 "$tmp/gcore.txt" 2>/dev/null | median)
+[ -n "$c" ] && [ -n "$l" ] && echo "ratio live/copy stall: $(awk -v a="$l" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
+[ -n "$c" ] && [ -n "$g" ] && echo "ratio gcore/copy stall: $(awk -v a="$g" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
+kill -KILL $target; wait $target 2>/dev/null
+
+# ---- 2. throughput
+out=$tmp/churn.out
+"$builddir/bench/copy_bench" 256 >"$out" &
+churn=$!
+pids+=($churn)
+for _ in $(seq 1 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
+sleep 2
+n0=$(grep -c '^rate' "$out")
+sleep "$secs"
+alone=$(tail -n +$((n0 + 1)) "$out" | awk '$1 == "rate" {print $2}' | median)
+n1=$(grep -c '^rate' "$out")
+end=$(( $(date +%s) + secs ))
+censuses=0
+while [ "$(date +%s)" -lt $end ]; do
+	t0=$(date +%s%N)
+	"$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err" && censuses=$((censuses + 1))
+	t1=$(date +%s%N)
+	left=$(( 1000000000 - (t1 - t0) ))
+	[ $left -gt 0 ] && sleep "0.$(printf '%09d' $left)"
+done
+with=$(tail -n +$((n1 + 1)) "$out" | awk '$1 == "rate" {print $2}' | median)
+echo "malloc-heavy target: alone $alone ops/s, with a copy census every second ($censuses censuses) $with ops/s: $(awk -v a="$with" -v b="$alone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
