@@ -103,8 +103,9 @@ static double slope_per_hour(const struct lm_store_point *p, size_t n)
 }
 
 /*
- * A sparkline of bytes, at most width cells: each cell is the largest value
- * of its share of the points, scaled from the series' lowest to highest.
+ * A sparkline of bytes, width cells (padded with spaces): each cell is the
+ * largest value of its share of the points, scaled from the series' lowest
+ * to highest value.
  */
 static void sparkline(const struct lm_store_point *p, size_t n, size_t width,
 		      char *buf, size_t len)
@@ -129,6 +130,10 @@ static void sparkline(const struct lm_store_point *p, size_t n, size_t width,
 			break;
 		used += (size_t)snprintf(buf + used, len - used, "%s", bars[level > 7 ? 7 : level]);
 	}
+	/* Pad to width cells, so the column after it lines up. */
+	for (; c < width && used + 1 < len; c++)
+		buf[used++] = ' ';
+	buf[used] = '\0';
 }
 
 /* "class Order", "string", "size 72": like `leakmon stat`. */
@@ -205,12 +210,13 @@ static void print_trend(const struct trend *t)
 		printf("  no successful census yet\n\n");
 		return;
 	}
-	printf("  %12s  %10s  %10s  %-32s  %s\n", "rate", "bytes", "count", "type", "history");
+	printf("  %12s  %10s  %10s  %-*s  %s\n", "rate", "bytes", "count", SPARK_WIDTH,
+	       "history", "type");
 	fmt_rate(t->heap_per_hour, rate, sizeof(rate));
 	lm_fmt_bytes(last_bytes(t->heap, t->nheap), cur, sizeof(cur));
 	sparkline(t->heap, t->nheap, SPARK_WIDTH, spark, sizeof(spark));
-	printf("  %12s  %10s  %10llu  %-32s  %s\n", rate, cur,
-	       (unsigned long long)last_count(t->heap, t->nheap), "(heap in use)", spark);
+	printf("  %12s  %10s  %10llu  %s  %s\n", rate, cur,
+	       (unsigned long long)last_count(t->heap, t->nheap), spark, "(heap in use)");
 	for (i = 0; i < t->ngrowth; i++) {
 		const struct trend_type *ty = &t->types[i];
 
@@ -218,8 +224,8 @@ static void print_trend(const struct trend *t)
 		lm_fmt_bytes(last_bytes(ty->pts, ty->npts), cur, sizeof(cur));
 		sparkline(ty->pts, ty->npts, SPARK_WIDTH, spark, sizeof(spark));
 		type_label(ty->g, label, sizeof(label));
-		printf("  %12s  %10s  %10llu  %-32s  %s\n", rate, cur,
-		       (unsigned long long)last_count(ty->pts, ty->npts), label, spark);
+		printf("  %12s  %10s  %10llu  %s  %s\n", rate, cur,
+		       (unsigned long long)last_count(ty->pts, ty->npts), spark, label);
 	}
 	putchar('\n');
 }
