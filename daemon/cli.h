@@ -22,7 +22,7 @@ enum lm_exit {
 	LM_EXIT_NOTGLIBC = 5,	/* not a glibc-malloc process */
 	LM_EXIT_VERSION = 6,	/* unsupported glibc version */
 	LM_EXIT_EXITED = 7,	/* the process exited during the snapshot */
-	LM_EXIT_CORRUPT = 8,	/* corrupt heap or core file */
+	LM_EXIT_CORRUPT = 8,	/* corrupt heap, or not a valid core file */
 	LM_EXIT_NOTFOUND = 9,	/* address, type or object not found */
 	LM_EXIT_IO = 10,	/* file could not be read or written */
 	LM_EXIT_PARTIAL = 11,	/* result printed, but partial (see warning) */

@@ -49,7 +49,7 @@ static void usage(FILE *out)
 		"  5  not a glibc-malloc process (static binary, jemalloc, tcmalloc, ...)\n"
 		"  6  unsupported glibc version\n"
 		"  7  the process exited during the snapshot\n"
-		"  8  corrupt heap or core file\n"
+		"  8  corrupt heap, or a file that is not a valid core\n"
 		"  9  address, type or object not found\n"
 		" 10  a file could not be read or written\n"
 		" 11  result printed but partial (a warning says what is missing)\n"

@@ -88,14 +88,14 @@ static int check_header(struct core_reader *cr, const Elf64_Ehdr **ehp, uint64_t
 	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)cr->base;
 
 	if (cr->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
-		return lm_err_set(cr->err, LM_EINVAL, "%s is not an ELF file", cr->path);
+		return lm_err_set(cr->err, LM_ECORRUPT, "%s is not an ELF file", cr->path);
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_ident[EI_DATA] != ELFDATA2LSB ||
 	    eh->e_machine != EM_X86_64)
-		return lm_err_set(cr->err, LM_EINVAL,
+		return lm_err_set(cr->err, LM_ECORRUPT,
 				  "%s is not an x86_64 ELF file (leakmon reads x86_64 cores only)",
 				  cr->path);
 	if (eh->e_type != ET_CORE)
-		return lm_err_set(cr->err, LM_EINVAL,
+		return lm_err_set(cr->err, LM_ECORRUPT,
 				  "%s is an ELF file but not a core dump (e_type %u)", cr->path,
 				  (unsigned)eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf64_Phdr))
@@ -512,12 +512,12 @@ static int map_file(const char *path, struct core_impl *ci, int64_t *mtime_us,
 
 	if (fd < 0) {
 		int e = errno;
-		return lm_err_errno(err, e == ENOENT ? LM_ENOTFOUND : e == EACCES ? LM_EPERM : LM_EIO,
+		return lm_err_errno(err, e == EACCES ? LM_EPERM : LM_EIO,
 				    e, "cannot open core file %s", path);
 	}
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0) {
 		close(fd);
-		return lm_err_set(err, LM_EINVAL, "%s is not a core file (not a non-empty regular file)",
+		return lm_err_set(err, LM_ECORRUPT, "%s is not a core file (not a non-empty regular file)",
 				  path);
 	}
 	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
