@@ -4,14 +4,17 @@
  *
  * Rules, tried in order on the chunk's user data:
  *  internal  the walker says it is a thread's tcache struct: "tcache".
- *  class     the word at +0 points into a vtable symbol (_ZTV...): the class
- *            name. With multiple inheritance an object's first vptr points
- *            into the most-derived class's vtable group, so the name is the
+ *  class     the word at +0 points into a vtable symbol (_ZTV...), 8-aligned
+ *            and at least 16 bytes in (a vptr): the class name. With
+ *            multiple inheritance an object's first vptr points into the
+ *            most-derived class's vtable group, so the name is the
  *            most-derived class.
- *  symbol    the word at +0 points into a data object (not a vtable), or the
- *            word at +0 is a small counter (< 2^20, a refcount) and the word
- *            at +8 points into one: the symbol's (demangled) name. This is
- *            how interpreters' objects point at their type ({refcnt, type}).
+ *  symbol    the word at +0 points to the start of a data object (not a
+ *            vtable), or the word at +0 is a small counter (< 2^20, a
+ *            refcount) and the word at +8 points to the start of one: the
+ *            symbol's (demangled) name. This is how interpreters' objects
+ *            point at their type ({refcnt, type}). Interior pointers do not
+ *            count (see is_type_pointer).
  *  string    NUL-terminated printable text (ASCII, \t \n \r, well-formed
  *            UTF-8) with at least one letter or digit, for which the chunk is
  *            exactly what malloc(strlen + 1) returns.
@@ -375,19 +378,38 @@ static uint32_t symbol_type(struct lm_classifier *cls, uint32_t idx)
 	return cls->sym_type[idx];
 }
 
+/*
+ * A vptr points past the vtable group's offset-to-top and RTTI words
+ * (_ZTV + 16 for the primary vtable, further in for secondary ones), and is
+ * 8-aligned.
+ */
+static int is_vptr(const struct lm_symbol *s, uint64_t w)
+{
+	return s->kind == LM_SYM_VTABLE && (w & 7) == 0 && w >= s->addr + 16;
+}
+
+/*
+ * A type pointer points at the start of its object (ob_type = &PyDict_Type).
+ * Interior pointers are not accepted: in a non-PIE executable the data
+ * segment sits at small addresses (0x400000...), where integers and short
+ * texts would land inside big arrays.
+ */
+static int is_type_pointer(const struct lm_symbol *s, uint64_t w)
+{
+	return s->kind == LM_SYM_OBJECT && w == s->addr;
+}
+
 /* The class or symbol type of a chunk whose first two words are w0, w1. */
 static uint32_t classify_by_symbol(struct lm_classifier *cls, uint64_t w0, uint64_t w1)
 {
 	uint32_t idx = data_symbol(cls, w0);
 
-	if (idx != NO_SYM) {
-		/* a vptr is 8-aligned; an unaligned pointer into a vtable is data */
-		if (cls->sym_base[idx].kind != LM_SYM_VTABLE || (w0 & 7) == 0)
-			return symbol_type(cls, idx);
-	}
+	if (idx != NO_SYM && (is_vptr(&cls->sym_base[idx], w0) ||
+			      is_type_pointer(&cls->sym_base[idx], w0)))
+		return symbol_type(cls, idx);
 	if (w0 < COUNTER_MAX) {
 		idx = data_symbol(cls, w1);
-		if (idx != NO_SYM && cls->sym_base[idx].kind == LM_SYM_OBJECT)
+		if (idx != NO_SYM && is_type_pointer(&cls->sym_base[idx], w1))
 			return symbol_type(cls, idx);
 	}
 	return NO_TYPE;

@@ -1,9 +1,10 @@
 /*
  * classify.h - give every live chunk a type (DESIGN section 5).
  *
- *  class     word at user+0 points into a vtable (_ZTV) symbol: the class name
- *  symbol    word at user+0, or at user+8 after a small counter, points to a
- *            named data object (not a vtable): the symbol's name
+ *  class     word at user+0 points into a vtable (_ZTV) symbol (8-aligned,
+ *            at least 16 bytes in, as a vptr does): the class name
+ *  symbol    word at user+0, or at user+8 after a small counter, points to
+ *            the start of a named data object (not a vtable): its name
  *  string    NUL-terminated text for which this chunk is exactly what
  *            malloc(strlen + 1) returns: "string"
  *  internal  malloc's own structures: "tcache"

@@ -314,6 +314,10 @@ int main(int argc, char **argv)
 		char *q = (char *)calloc(1, 40);	/* non-text bytes */
 		memset(q, 0x01, 39);
 		record(q, 40, "size", "size 40", 0);
+		/* a pointer into the middle of a global is no type pointer */
+		long **r = (long **)calloc(1, 72);
+		r[0] = &census_global_table[5];
+		record(r, 72, "size", "size 72", 0);
 	}
 
 	if (pthread_create(&th, NULL, second_thread, &scale) != 0 || pthread_join(th, &rv) != 0) {
