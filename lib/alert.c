@@ -1,0 +1,1105 @@
+/*
+ * alert.c - from an instance's history to leak alerts and queued webhook
+ * deliveries (see alert.h for the rules).
+ *
+ * How it works: lm_alert_evaluate() reads, in one IMMEDIATE transaction,
+ * the successful snapshots of the window and every type's points in them
+ * (a snapshot without the type counts as 0), judges each series with
+ * lm_alert_judge(), advances each (kind, name)'s lifecycle with
+ * lm_alert_step(), and writes the changes: leak_alerts rows, alert_events
+ * rows, and through lib/webhook one delivery per configured webhook. The
+ * pure functions (judge, step, eta) are what the evaluation harness calls.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "alert.h"
+#include "cgroup.h"
+#include "conf.h"
+#include "store.h"
+#include "webhook.h"
+
+#define US_PER_S 1000000.0
+#define MAX_SNAPSHOTS 4096	/* newest snapshots of the window read at most */
+#define INFO_FULL_WINDOW 0.9	/* info needs growth over this share of the window */
+#define INFO_ALPHA_SHARE 0.1	/* and a significance ten times stricter */
+#define MIN_SPAN_SHARE 0.25	/* any alert needs growth over this share of the window */
+
+/* ---- settings ----------------------------------------------------------- */
+
+void lm_alert_settings_default(struct lm_alert_settings *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->warmup_us = (int64_t)LM_CONF_DEFAULT_WARMUP_MS * 1000;
+	s->window_us = (int64_t)LM_CONF_DEFAULT_WINDOW_MS * 1000;
+	s->min_samples = LM_CONF_DEFAULT_MIN_SAMPLES;
+	s->min_rate = (double)LM_CONF_DEFAULT_MIN_RATE;
+	s->alert_horizon_us = (int64_t)LM_CONF_DEFAULT_ALERT_HORIZON_MS * 1000;
+	s->urgent_horizon_us = (int64_t)LM_CONF_DEFAULT_URGENT_HORIZON_MS * 1000;
+	s->resolve_after_us = (int64_t)LM_CONF_DEFAULT_RESOLVE_AFTER_MS * 1000;
+	s->alpha = 0.001;
+}
+
+void lm_alert_settings_from_conf(const struct lm_conf_target *t,
+				 struct lm_alert_settings *s)
+{
+	lm_alert_settings_default(s);
+	s->warmup_us = (int64_t)t->detect.warmup_ms * 1000;
+	s->window_us = (int64_t)t->detect.window_ms * 1000;
+	s->min_samples = t->detect.min_samples;
+	s->min_rate = (double)t->detect.min_rate;
+	s->alert_horizon_us = (int64_t)t->detect.alert_horizon_ms * 1000;
+	s->urgent_horizon_us = (int64_t)t->detect.urgent_horizon_ms * 1000;
+	s->resolve_after_us = (int64_t)t->detect.resolve_after_ms * 1000;
+	s->memory_limit = t->memory_limit;
+}
+
+const char *lm_alert_level_name(int level)
+{
+	switch (level) {
+	case LM_ALERT_INFO: return "info";
+	case LM_ALERT_WARNING: return "warning";
+	case LM_ALERT_CRITICAL: return "critical";
+	}
+	return "none";
+}
+
+static int level_from_name(const char *s)
+{
+	if (!s)
+		return LM_ALERT_NONE;
+	if (!strcmp(s, "critical"))
+		return LM_ALERT_CRITICAL;
+	if (!strcmp(s, "warning"))
+		return LM_ALERT_WARNING;
+	if (!strcmp(s, "info"))
+		return LM_ALERT_INFO;
+	return LM_ALERT_NONE;
+}
+
+/* ---- the pure part ------------------------------------------------------ */
+
+int64_t lm_alert_window_start(const struct lm_alert_settings *s,
+			      int64_t started_at_us, int64_t now_us)
+{
+	int64_t a = now_us - s->window_us, b = started_at_us + s->warmup_us;
+	return a > b ? a : b;
+}
+
+void lm_alert_eta(const struct lm_trend *proc, double limit,
+		  struct lm_alert_eta *out)
+{
+	double dist;
+
+	out->limit = limit;
+	out->level = proc->level;
+	out->eta_s = out->eta_pess_s = INFINITY;
+	/* Only a significantly increasing process has a time to limit. */
+	if (proc->verdict == LM_TREND_FEW || proc->verdict == LM_TREND_FLAT)
+		return;
+	dist = limit - proc->level;
+	if (dist < 0)
+		dist = 0;
+	if (proc->slope > 0)
+		out->eta_s = dist / proc->slope;
+	if (proc->slope_hi > 0)
+		out->eta_pess_s = dist / proc->slope_hi;
+}
+
+static void judge_opts(const struct lm_alert_settings *s, int is_open,
+		       struct lm_trend_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->min_samples = s->min_samples;
+	o->min_rate = s->min_rate / 3600 * (is_open ? 0.5 : 1);
+	o->alpha = is_open ? LM_ALERT_KEEP_ALPHA : (s->alpha > 0 ? s->alpha : 0.001);
+	/* Keeping asks "has growth clearly stopped?": wider intervals. */
+	o->ci = is_open ? LM_ALERT_KEEP_CI : 0;
+}
+
+/* The strict test on the series as it was at the previous snapshots too:
+ * a single lucky window cannot open an alert. */
+static int confirmed(const struct lm_alert_settings *s, const double *t,
+		     const double *y, size_t n)
+{
+	struct lm_trend_opts o;
+	struct lm_trend tr;
+	size_t k;
+
+	judge_opts(s, 0, &o);
+	for (k = 1; k < LM_ALERT_CONFIRM; k++) {
+		if (n <= k || lm_trend_assess(t, y, n - k, &o, &tr, NULL) ||
+		    tr.verdict != LM_TREND_GROWING)
+			return 0;
+	}
+	return 1;
+}
+
+int lm_alert_judge(const struct lm_alert_settings *s, const double *t,
+		   const double *y, size_t n, int is_open, double eta_pess_s,
+		   struct lm_trend *tr, int *growing, int *level,
+		   struct lm_err *err)
+{
+	struct lm_trend_opts o;
+	int rc;
+
+	judge_opts(s, is_open, &o);
+	rc = lm_trend_assess(t, y, n, &o, tr, err);
+	*growing = 0;
+	*level = LM_ALERT_NONE;
+	if (rc)
+		return rc;
+	if (is_open) {
+		/* Keep: still significant (loosely), and the recent part
+		 * neither flat nor clearly slowing down. */
+		*growing = (tr->verdict == LM_TREND_GROWING || tr->verdict == LM_TREND_FLOOR ||
+			    tr->verdict == LM_TREND_STOPPED) &&
+			   !tr->recent_flat && !tr->decelerating;
+	} else {
+		/* Open: significant growth of the right shape, seen over a
+		 * quarter of the window at least (a shorter stretch cannot
+		 * tell a leak from a cache still filling), three times. */
+		*growing = tr->verdict == LM_TREND_GROWING &&
+			   tr->t1 - tr->t0 >= MIN_SPAN_SHARE * (double)s->window_us / US_PER_S &&
+			   confirmed(s, t, y, n);
+	}
+	if (!*growing)
+		return 0;
+	if (eta_pess_s <= (double)s->urgent_horizon_us / US_PER_S)
+		*level = LM_ALERT_CRITICAL;
+	else if (eta_pess_s <= (double)s->alert_horizon_us / US_PER_S)
+		*level = LM_ALERT_WARNING;
+	else if (is_open)
+		*level = LM_ALERT_INFO;
+	else if (tr->t1 - tr->t0 >= INFO_FULL_WINDOW * (double)s->window_us / US_PER_S &&
+		 tr->p < o.alpha * INFO_ALPHA_SHARE)
+		*level = LM_ALERT_INFO;
+	return 0;
+}
+
+int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
+		  int64_t now_us, const struct lm_alert_settings *s)
+{
+	if (!tr->open) {
+		if (!growing || level == LM_ALERT_NONE)
+			return LM_ALERT_UNCHANGED;
+		tr->open = 1;
+		tr->level = level;
+		tr->opened_at_us = now_us;
+		tr->quiet_since_us = 0;
+		return LM_ALERT_OPENED;
+	}
+	if (growing) {
+		tr->quiet_since_us = 0;
+		if (level > tr->level) {
+			tr->level = level;
+			return LM_ALERT_ESCALATED;
+		}
+		return LM_ALERT_UNCHANGED;
+	}
+	if (!tr->quiet_since_us)
+		tr->quiet_since_us = now_us;
+	if (now_us - tr->quiet_since_us >= s->resolve_after_us) {
+		tr->open = 0;
+		return LM_ALERT_RESOLVED;
+	}
+	return LM_ALERT_UNCHANGED;
+}
+
+void lm_alert_new_id(char out[37])
+{
+	unsigned char b[16];
+	size_t got = 0;
+
+	while (got < sizeof(b)) {
+		ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got < sizeof(b)) {	/* no entropy source: time and pid still differ */
+		struct timespec ts;
+		unsigned long x;
+		size_t i;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^ (unsigned long)getpid();
+		for (i = 0; i < sizeof(b); i++) {
+			x = x * 6364136223846793005UL + 1442695040888963407UL;
+			b[i] = (unsigned char)(x >> 56);
+		}
+	}
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	snprintf(out, 37,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* ---- the stored part ---------------------------------------------------- */
+
+struct instance_info {
+	char *target;
+	char *exe;
+	pid_t pid;
+	int64_t started_at_us;
+	int64_t ended_at_us;	/* 0 while live */
+};
+
+struct snap_row {
+	int64_t id;
+	int64_t taken_at_us;
+	double inuse_bytes;
+	double rss_bytes;
+};
+
+/* One series: a type of the instance, or the heap total, or RSS. */
+struct series {
+	char kind[16];
+	char *name;
+	double *bytes;		/* one per snapshot */
+	double *count;
+};
+
+struct open_alert {
+	int64_t row;
+	char alert_id[37];
+	char kind[16];
+	char *name;
+	struct lm_alert_track track;
+	int seen;		/* matched a series this evaluation */
+};
+
+/* Everything one evaluation holds. */
+struct eval {
+	sqlite3 *db;
+	const struct lm_alert_settings *s;
+	int64_t instance_id;
+	int64_t now_us;
+	int64_t since_us;
+	const char *const *webhooks;
+	size_t nwebhooks;
+	char host[256];
+	struct instance_info inst;
+	struct snap_row *snaps;
+	size_t nsnaps;
+	double *t;		/* seconds since since_us, per snapshot */
+	struct series *series;
+	size_t nseries;
+	struct open_alert *open;
+	size_t nopen;
+	struct lm_alert_eta eta;
+	double rss_now;
+	struct lm_alert_summary sum;
+	struct lm_err *err;
+};
+
+static int db_fail(struct eval *e, const char *what)
+{
+	return lm_err_set(e->err, LM_EDB, "alerts of instance %lld: %s: %s",
+			  (long long)e->instance_id, what, sqlite3_errmsg(e->db));
+}
+
+static char *col_strdup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+	return s ? strdup((const char *)s) : NULL;
+}
+
+static int prepare(struct eval *e, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(e->db, sql, -1, st, NULL) != SQLITE_OK)
+		return db_fail(e, "cannot prepare a statement");
+	return 0;
+}
+
+static int load_instance(struct eval *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prepare(e, "SELECT t.name, i.exe, i.pid, i.started_at_us, i.ended_at_us "
+			     "FROM instances i JOIN targets t ON t.id = i.target_id "
+			     "WHERE i.id = ?", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		e->inst.target = col_strdup(st, 0);
+		e->inst.exe = col_strdup(st, 1);
+		e->inst.pid = (pid_t)sqlite3_column_int64(st, 2);
+		e->inst.started_at_us = sqlite3_column_int64(st, 3);
+		e->inst.ended_at_us = sqlite3_column_int64(st, 4);
+		rc = 0;
+	} else if (rc == SQLITE_DONE) {
+		rc = lm_err_set(e->err, LM_ENOTFOUND, "alerts: no instance %lld in the database",
+				(long long)e->instance_id);
+	} else {
+		rc = db_fail(e, "reading the instance");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The window's successful snapshots, oldest first (the newest
+ * MAX_SNAPSHOTS of them at most). */
+static int load_snapshots(struct eval *e)
+{
+	sqlite3_stmt *st;
+	size_t cap = 64, i;
+	int rc;
+
+	if ((rc = prepare(e, "SELECT id, taken_at_us, inuse_bytes, rss_bytes FROM snapshots "
+			     "WHERE instance_id = ?1 AND status IN ('ok', 'partial') "
+			     "AND taken_at_us >= ?2 AND taken_at_us <= ?3 "
+			     "ORDER BY taken_at_us DESC, id DESC LIMIT ?4", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	sqlite3_bind_int64(st, 2, e->since_us);
+	sqlite3_bind_int64(st, 3, e->now_us);
+	sqlite3_bind_int(st, 4, MAX_SNAPSHOTS);
+	e->snaps = malloc(cap * sizeof(*e->snaps));
+	if (!e->snaps)
+		goto nomem;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct snap_row *r;
+		if (e->nsnaps == cap) {
+			void *p = realloc(e->snaps, 2 * cap * sizeof(*e->snaps));
+			if (!p)
+				goto nomem;
+			e->snaps = p;
+			cap *= 2;
+		}
+		r = &e->snaps[e->nsnaps++];
+		r->id = sqlite3_column_int64(st, 0);
+		r->taken_at_us = sqlite3_column_int64(st, 1);
+		r->inuse_bytes = sqlite3_column_double(st, 2);
+		r->rss_bytes = sqlite3_column_double(st, 3);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(e, "reading snapshots");
+	/* Oldest first. */
+	for (i = 0; i < e->nsnaps / 2; i++) {
+		struct snap_row tmp = e->snaps[i];
+		e->snaps[i] = e->snaps[e->nsnaps - 1 - i];
+		e->snaps[e->nsnaps - 1 - i] = tmp;
+	}
+	e->t = malloc((e->nsnaps + 1) * sizeof(*e->t));
+	if (!e->t)
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+	for (i = 0; i < e->nsnaps; i++)
+		e->t[i] = (double)(e->snaps[i].taken_at_us - e->since_us) / US_PER_S;
+	return 0;
+nomem:
+	sqlite3_finalize(st);
+	return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory reading snapshots");
+}
+
+static struct series *add_series(struct eval *e, const char *kind, const char *name)
+{
+	struct series *s;
+	void *p = realloc(e->series, (e->nseries + 1) * sizeof(*e->series));
+
+	if (!p)
+		return NULL;
+	e->series = p;
+	s = &e->series[e->nseries];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->kind, sizeof(s->kind), "%s", kind);
+	s->name = strdup(name);
+	s->bytes = calloc(e->nsnaps + 1, sizeof(double));
+	s->count = calloc(e->nsnaps + 1, sizeof(double));
+	if (!s->name || !s->bytes || !s->count) {
+		free(s->name);
+		free(s->bytes);
+		free(s->count);
+		return NULL;
+	}
+	e->nseries++;
+	return s;
+}
+
+/* Index of snapshot id among e->snaps (ids are not assumed sorted). */
+static ptrdiff_t snap_index(const struct eval *e, int64_t id, size_t hint)
+{
+	size_t i;
+
+	if (hint < e->nsnaps && e->snaps[hint].id == id)
+		return (ptrdiff_t)hint;
+	for (i = 0; i < e->nsnaps; i++)
+		if (e->snaps[i].id == id)
+			return (ptrdiff_t)i;
+	return -1;
+}
+
+/* Every type's points, grouped by type, in time order. */
+static int load_types(struct eval *e)
+{
+	sqlite3_stmt *st;
+	int64_t cur_type = -1;
+	struct series *cur = NULL;
+	size_t hint = 0;
+	int rc;
+
+	if (!e->nsnaps)
+		return 0;
+	if ((rc = prepare(e, "SELECT st.type_id, ty.kind, ty.name, s.id, st.count, st.bytes "
+			     "FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
+			     "JOIN types ty ON ty.id = st.type_id "
+			     "WHERE s.instance_id = ?1 AND s.status IN ('ok', 'partial') "
+			     "AND s.taken_at_us >= ?2 AND s.taken_at_us <= ?3 "
+			     "ORDER BY st.type_id, s.taken_at_us, s.id", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	sqlite3_bind_int64(st, 2, e->snaps[0].taken_at_us);
+	sqlite3_bind_int64(st, 3, e->snaps[e->nsnaps - 1].taken_at_us);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int64_t type = sqlite3_column_int64(st, 0);
+		ptrdiff_t k;
+		if (type != cur_type) {
+			const char *kind = (const char *)sqlite3_column_text(st, 1);
+			const char *name = (const char *)sqlite3_column_text(st, 2);
+			cur = add_series(e, kind ? kind : "?", name ? name : "?");
+			if (!cur) {
+				sqlite3_finalize(st);
+				return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for type series");
+			}
+			cur_type = type;
+			hint = 0;
+		}
+		k = snap_index(e, sqlite3_column_int64(st, 3), hint);
+		if (k < 0)
+			continue;
+		cur->count[k] = sqlite3_column_double(st, 4);
+		cur->bytes[k] = sqlite3_column_double(st, 5);
+		hint = (size_t)k + 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(e, "reading type counts");
+	return 0;
+}
+
+static int load_open_alerts(struct eval *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prepare(e, "SELECT id, alert_id, kind, name, level, opened_at_us, "
+			     "quiet_since_us FROM leak_alerts "
+			     "WHERE instance_id = ? AND state = 'firing'", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct open_alert *a;
+		void *p = realloc(e->open, (e->nopen + 1) * sizeof(*e->open));
+		if (!p) {
+			sqlite3_finalize(st);
+			return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+		}
+		e->open = p;
+		a = &e->open[e->nopen++];
+		memset(a, 0, sizeof(*a));
+		a->row = sqlite3_column_int64(st, 0);
+		snprintf(a->alert_id, sizeof(a->alert_id), "%s",
+			 (const char *)sqlite3_column_text(st, 1));
+		snprintf(a->kind, sizeof(a->kind), "%s", (const char *)sqlite3_column_text(st, 2));
+		a->name = col_strdup(st, 3);
+		a->track.open = 1;
+		a->track.level = level_from_name((const char *)sqlite3_column_text(st, 4));
+		a->track.opened_at_us = sqlite3_column_int64(st, 5);
+		a->track.quiet_since_us = sqlite3_column_int64(st, 6);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(e, "reading open alerts");
+	return 0;
+}
+
+static struct open_alert *find_open(struct eval *e, const char *kind, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < e->nopen; i++)
+		if (!strcmp(e->open[i].kind, kind) && e->open[i].name &&
+		    !strcmp(e->open[i].name, name))
+			return &e->open[i];
+	return NULL;
+}
+
+/* The memory limit of the instance: configured, cgroup, MemTotal. */
+static double memory_limit(const struct eval *e)
+{
+	uint64_t limit = 0, usage = 0;
+
+	if (e->s->memory_limit)
+		return (double)e->s->memory_limit;
+	if (!e->inst.ended_at_us &&
+	    lm_cgroup_memory(e->inst.pid, &limit, &usage, NULL) == 0 &&
+	    limit && limit != UINT64_MAX)
+		return (double)limit;
+	limit = lm_mem_total();
+	return limit ? (double)limit : INFINITY;
+}
+
+/*
+ * Time to limit of the whole process: the faster-growing of RSS and heap
+ * in-use (by the upper slope bound), against the distance from the RSS
+ * level (what limits count) to the limit.
+ */
+static int process_eta(struct eval *e)
+{
+	double *rss = malloc((e->nsnaps + 1) * sizeof(double));
+	double *heap = malloc((e->nsnaps + 1) * sizeof(double));
+	struct lm_trend_opts o = { 0 };
+	struct lm_trend tr_rss, tr_heap, best;
+	size_t i, have_rss = 0;
+	int rc;
+
+	if (!rss || !heap) {
+		free(rss);
+		free(heap);
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+	}
+	for (i = 0; i < e->nsnaps; i++) {
+		rss[i] = e->snaps[i].rss_bytes;
+		heap[i] = e->snaps[i].inuse_bytes;
+		have_rss += rss[i] > 0;
+	}
+	e->rss_now = e->nsnaps ? rss[e->nsnaps - 1] : 0;
+	o.min_samples = e->s->min_samples;
+	o.alpha = e->s->alpha > 0 ? e->s->alpha : 0.001;
+	rc = lm_trend_fit(e->t, heap, e->nsnaps, &o, &tr_heap, e->err);
+	if (!rc && have_rss == e->nsnaps)
+		rc = lm_trend_fit(e->t, rss, e->nsnaps, &o, &tr_rss, e->err);
+	else
+		tr_rss = tr_heap;
+	free(rss);
+	free(heap);
+	if (rc)
+		return rc;
+	best = tr_rss;
+	if ((tr_heap.verdict == LM_TREND_GROWING || tr_heap.verdict == LM_TREND_SLOW) &&
+	    (!(best.verdict == LM_TREND_GROWING || best.verdict == LM_TREND_SLOW) ||
+	     tr_heap.slope_hi > best.slope_hi)) {
+		best.verdict = tr_heap.verdict;
+		best.slope = tr_heap.slope;
+		best.slope_lo = tr_heap.slope_lo;
+		best.slope_hi = tr_heap.slope_hi;
+	}
+	lm_alert_eta(&best, memory_limit(e), &e->eta);
+	return 0;
+}
+
+static void iso_time(int64_t us, char *buf, size_t len)
+{
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static json_t *json_eta(double v)
+{
+	return isfinite(v) ? json_integer((json_int_t)llround(v)) : json_null();
+}
+
+/* What a payload says about one series at this evaluation. */
+struct finding {
+	const struct series *ser;
+	struct lm_trend tr;
+	double count_per_hour;
+	double last_bytes, last_count;
+};
+
+static json_t *build_payload(struct eval *e, const char *event, int level,
+			     const char *alert_id, const struct finding *f,
+			     const char *reason)
+{
+	char ts[32];
+	json_t *p = json_object(), *type = json_object(), *growth = json_object();
+	json_t *mem = json_object();
+
+	if (!p || !type || !growth || !mem) {
+		json_decref(p);
+		json_decref(type);
+		json_decref(growth);
+		json_decref(mem);
+		return NULL;
+	}
+	json_object_set_new(p, "event", json_string(event));
+	json_object_set_new(p, "level", json_string(lm_alert_level_name(level)));
+	json_object_set_new(p, "alert_id", json_string(alert_id));
+	json_object_set_new(p, "delivery_id", json_null());	/* set when queued */
+	json_object_set_new(p, "host", json_string(e->host));
+	json_object_set_new(p, "target", json_string(e->inst.target ? e->inst.target : ""));
+	json_object_set_new(p, "pid", json_integer(e->inst.pid));
+	json_object_set_new(p, "exe", e->inst.exe ? json_string(e->inst.exe) : json_null());
+	json_object_set_new(type, "kind", json_string(f->ser->kind));
+	json_object_set_new(type, "name", json_string(f->ser->name));
+	json_object_set_new(p, "type", type);
+	json_object_set_new(p, "count", json_integer((json_int_t)f->last_count));
+	json_object_set_new(p, "bytes", json_integer((json_int_t)f->last_bytes));
+	json_object_set_new(growth, "bytes_per_hour", json_integer((json_int_t)llround(f->tr.slope * 3600)));
+	json_object_set_new(growth, "count_per_hour", json_integer((json_int_t)llround(f->count_per_hour)));
+	json_object_set_new(growth, "samples", json_integer((json_int_t)f->tr.n));
+	iso_time(e->since_us, ts, sizeof(ts));
+	json_object_set_new(growth, "window_start", json_string(ts));
+	json_object_set_new(growth, "confidence", json_real(floor((1 - f->tr.p) * 1e6) / 1e6));
+	json_object_set_new(p, "growth", growth);
+	json_object_set_new(mem, "rss_bytes", json_integer((json_int_t)e->rss_now));
+	json_object_set_new(mem, "limit_bytes", isfinite(e->eta.limit) ?
+			    json_integer((json_int_t)e->eta.limit) : json_null());
+	json_object_set_new(mem, "eta_seconds", json_eta(e->eta.eta_s));
+	json_object_set_new(mem, "eta_seconds_pessimistic", json_eta(e->eta.eta_pess_s));
+	json_object_set_new(p, "memory", mem);
+	/* TODO(holders): sample holder chains need a drill-down snapshot and
+	 * lib/refgraph (lm_refgraph_roots); the census the daemon stores has
+	 * no object graph, so the list stays empty for now. */
+	json_object_set_new(p, "holders", json_array());
+	if (reason)
+		json_object_set_new(p, "reason", json_string(reason));
+	return p;
+}
+
+static int queue_deliveries(struct eval *e, int64_t row, const char *event,
+			    json_t *payload)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < e->nwebhooks; i++) {
+		rc = lm_webhook_queue(e->db, e->webhooks[i], event, payload, row,
+				      e->now_us, NULL, e->err);
+		if (rc)
+			return rc;
+		e->sum.queued++;
+	}
+	return 0;
+}
+
+static int add_event(struct eval *e, int64_t row, const char *event, int level,
+		     const struct finding *f)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prepare(e, "INSERT INTO alert_events (alert, at_us, event, level, "
+			     "bytes_per_hour, eta_seconds) VALUES (?, ?, ?, ?, ?, ?)", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, row);
+	sqlite3_bind_int64(st, 2, e->now_us);
+	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, lm_alert_level_name(level), -1, SQLITE_STATIC);
+	if (f)
+		sqlite3_bind_double(st, 5, f->tr.slope * 3600);
+	if (isfinite(e->eta.eta_s))
+		sqlite3_bind_double(st, 6, e->eta.eta_s);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(e, "recording an alert event");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Bind the statistics columns shared by INSERT and UPDATE (?10..?22). */
+static void bind_stats(struct eval *e, sqlite3_stmt *st, const struct finding *f)
+{
+	sqlite3_bind_int64(st, 10, e->now_us);
+	sqlite3_bind_int64(st, 11, (sqlite3_int64)f->tr.n);
+	sqlite3_bind_int64(st, 12, e->since_us);
+	sqlite3_bind_int64(st, 13, (sqlite3_int64)f->last_count);
+	sqlite3_bind_int64(st, 14, (sqlite3_int64)f->last_bytes);
+	sqlite3_bind_double(st, 15, f->tr.slope * 3600);
+	sqlite3_bind_double(st, 16, f->tr.slope_hi * 3600);
+	sqlite3_bind_double(st, 17, f->count_per_hour);
+	sqlite3_bind_double(st, 18, 1 - f->tr.p);
+	sqlite3_bind_int64(st, 19, (sqlite3_int64)e->rss_now);
+	if (isfinite(e->eta.limit))
+		sqlite3_bind_int64(st, 20, (sqlite3_int64)e->eta.limit);
+	if (isfinite(e->eta.eta_s))
+		sqlite3_bind_double(st, 21, e->eta.eta_s);
+	if (isfinite(e->eta.eta_pess_s))
+		sqlite3_bind_double(st, 22, e->eta.eta_pess_s);
+}
+
+static int open_alert(struct eval *e, const struct finding *f, int level)
+{
+	char id[37];
+	sqlite3_stmt *st;
+	int64_t row;
+	json_t *payload;
+	int rc;
+
+	lm_alert_new_id(id);
+	if ((rc = prepare(e, "INSERT INTO leak_alerts (alert_id, instance_id, kind, name, "
+			     "level, state, opened_at_us, updated_at_us, samples, window_start_us, "
+			     "count, bytes, bytes_per_hour, bytes_per_hour_hi, count_per_hour, "
+			     "confidence, rss_bytes, limit_bytes, eta_seconds, eta_seconds_pessimistic) "
+			     "VALUES (?1, ?2, ?3, ?4, ?5, 'firing', ?10, ?10, ?11, ?12, ?13, ?14, ?15, "
+			     "?16, ?17, ?18, ?19, ?20, ?21, ?22)", &st)))
+		return rc;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, e->instance_id);
+	sqlite3_bind_text(st, 3, f->ser->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, f->ser->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, lm_alert_level_name(level), -1, SQLITE_STATIC);
+	bind_stats(e, st, f);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(e, "opening an alert");
+	sqlite3_finalize(st);
+	if (rc)
+		return rc;
+	row = sqlite3_last_insert_rowid(e->db);
+	if ((rc = add_event(e, row, "opened", level, f)))
+		return rc;
+	payload = build_payload(e, "leak.firing", level, id, f, NULL);
+	if (!payload)
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
+	rc = queue_deliveries(e, row, "leak.firing", payload);
+	json_decref(payload);
+	e->sum.opened++;
+	return rc;
+}
+
+/* Refresh an open alert's figures (and level, quiet time). */
+static int update_alert(struct eval *e, const struct open_alert *a, const struct finding *f)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prepare(e, "UPDATE leak_alerts SET level = ?2, quiet_since_us = ?3, "
+			     "updated_at_us = ?10, samples = ?11, window_start_us = ?12, "
+			     "count = ?13, bytes = ?14, bytes_per_hour = ?15, bytes_per_hour_hi = ?16, "
+			     "count_per_hour = ?17, confidence = ?18, rss_bytes = ?19, "
+			     "limit_bytes = ?20, eta_seconds = ?21, eta_seconds_pessimistic = ?22 "
+			     "WHERE id = ?1", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, a->row);
+	sqlite3_bind_text(st, 2, lm_alert_level_name(a->track.level), -1, SQLITE_STATIC);
+	if (a->track.quiet_since_us)
+		sqlite3_bind_int64(st, 3, a->track.quiet_since_us);
+	bind_stats(e, st, f);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(e, "updating an alert");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int resolve_alert(struct eval *e, const struct open_alert *a,
+			 const struct finding *f, const char *reason)
+{
+	sqlite3_stmt *st;
+	json_t *payload;
+	int rc;
+
+	if ((rc = prepare(e, "UPDATE leak_alerts SET state = 'resolved', resolved_at_us = ?2, "
+			     "resolve_reason = ?3, updated_at_us = ?2 WHERE id = ?1", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, a->row);
+	sqlite3_bind_int64(st, 2, e->now_us);
+	sqlite3_bind_text(st, 3, reason, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(e, "resolving an alert");
+	sqlite3_finalize(st);
+	if (rc || (rc = add_event(e, a->row, "resolved", a->track.level, f)))
+		return rc;
+	payload = build_payload(e, "leak.resolved", a->track.level, a->alert_id, f, reason);
+	if (!payload)
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
+	rc = queue_deliveries(e, a->row, "leak.resolved", payload);
+	json_decref(payload);
+	e->sum.resolved++;
+	return rc;
+}
+
+/* A finding for an alert whose type has no series now (vanished). */
+static void empty_finding(struct finding *f, struct series *tmp, const struct open_alert *a)
+{
+	memset(f, 0, sizeof(*f));
+	memset(tmp, 0, sizeof(*tmp));
+	snprintf(tmp->kind, sizeof(tmp->kind), "%s", a->kind);
+	tmp->name = a->name;
+	f->ser = tmp;
+	f->tr.p = 1;
+}
+
+static int judge_series(struct eval *e, struct series *ser)
+{
+	struct open_alert *a = find_open(e, ser->kind, ser->name);
+	struct finding f;
+	struct lm_alert_track track = { 0 };
+	int growing, level, change, rc;
+
+	memset(&f, 0, sizeof(f));
+	f.ser = ser;
+	rc = lm_alert_judge(e->s, e->t, ser->bytes, e->nsnaps, a != NULL,
+			    e->eta.eta_pess_s, &f.tr, &growing, &level, e->err);
+	if (rc)
+		return rc;
+	e->sum.evaluated++;
+	if (!a && !growing)
+		return 0;
+	if (e->nsnaps) {
+		f.last_bytes = ser->bytes[e->nsnaps - 1];
+		f.last_count = ser->count[e->nsnaps - 1];
+	}
+	{
+		struct lm_trend ct;
+		struct lm_trend_opts o = { 0 };
+		o.min_samples = e->s->min_samples;
+		if (lm_trend_fit(e->t, ser->count, e->nsnaps, &o, &ct, NULL) == 0)
+			f.count_per_hour = ct.slope * 3600;
+	}
+	if (a) {
+		a->seen = 1;
+		change = lm_alert_step(&a->track, growing, level, e->now_us, e->s);
+		if (change == LM_ALERT_RESOLVED)
+			return resolve_alert(e, a, &f, "growth stopped");
+		if ((rc = update_alert(e, a, &f)))
+			return rc;
+		if (change == LM_ALERT_ESCALATED) {
+			json_t *payload;
+			if ((rc = add_event(e, a->row, "escalated", a->track.level, &f)))
+				return rc;
+			payload = build_payload(e, "leak.firing", a->track.level,
+						a->alert_id, &f, NULL);
+			if (!payload)
+				return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+			rc = queue_deliveries(e, a->row, "leak.firing", payload);
+			json_decref(payload);
+			e->sum.escalated++;
+		}
+		return rc;
+	}
+	change = lm_alert_step(&track, growing, level, e->now_us, e->s);
+	if (change == LM_ALERT_OPENED)
+		return open_alert(e, &f, track.level);
+	return 0;
+}
+
+/* Alerts whose type no longer appears in the window: no growth seen. */
+static int judge_vanished(struct eval *e)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < e->nopen; i++) {
+		struct open_alert *a = &e->open[i];
+		struct finding f;
+		struct series tmp;
+		if (a->seen)
+			continue;
+		empty_finding(&f, &tmp, a);
+		if (lm_alert_step(&a->track, 0, LM_ALERT_NONE, e->now_us, e->s) ==
+		    LM_ALERT_RESOLVED)
+			rc = resolve_alert(e, a, &f, "growth stopped");
+		else
+			rc = update_alert(e, a, &f);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int resolve_all(struct eval *e, const char *reason)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < e->nopen; i++) {
+		struct finding f;
+		struct series tmp;
+		empty_finding(&f, &tmp, &e->open[i]);
+		if ((rc = resolve_alert(e, &e->open[i], &f, reason)))
+			return rc;
+	}
+	return 0;
+}
+
+static void eval_free(struct eval *e)
+{
+	size_t i;
+
+	free(e->inst.target);
+	free(e->inst.exe);
+	free(e->snaps);
+	free(e->t);
+	for (i = 0; i < e->nseries; i++) {
+		free(e->series[i].name);
+		free(e->series[i].bytes);
+		free(e->series[i].count);
+	}
+	free(e->series);
+	for (i = 0; i < e->nopen; i++)
+		free(e->open[i].name);
+	free(e->open);
+}
+
+/* The pseudo types of the whole process. */
+static int add_process_series(struct eval *e)
+{
+	struct series *heap = add_series(e, LM_ALERT_KIND_PROCESS, "heap");
+	struct series *rss = heap ? add_series(e, LM_ALERT_KIND_PROCESS, "rss") : NULL;
+	size_t i;
+
+	if (!rss)
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+	for (i = 0; i < e->nsnaps; i++) {
+		heap = &e->series[e->nseries - 2];
+		heap->bytes[i] = e->snaps[i].inuse_bytes;
+		rss->bytes[i] = e->snaps[i].rss_bytes;
+	}
+	return 0;
+}
+
+static int evaluate_locked(struct eval *e)
+{
+	size_t i;
+	int rc;
+
+	if ((rc = load_instance(e)) || (rc = load_open_alerts(e)))
+		return rc;
+	if (e->inst.ended_at_us)
+		return resolve_all(e, "instance ended");
+	e->since_us = lm_alert_window_start(e->s, e->inst.started_at_us, e->now_us);
+	if ((rc = load_snapshots(e)) || (rc = load_types(e)) ||
+	    (rc = add_process_series(e)) || (rc = process_eta(e)))
+		return rc;
+	for (i = 0; i < e->nseries; i++)
+		if ((rc = judge_series(e, &e->series[i])))
+			return rc;
+	return judge_vanished(e);
+}
+
+static void set_host(struct eval *e, const char *host)
+{
+	if (host)
+		snprintf(e->host, sizeof(e->host), "%s", host);
+	else if (gethostname(e->host, sizeof(e->host) - 1))
+		snprintf(e->host, sizeof(e->host), "localhost");
+	e->host[sizeof(e->host) - 1] = 0;
+}
+
+static int run_in_transaction(struct eval *e, int (*fn)(struct eval *))
+{
+	int rc;
+
+	if (sqlite3_exec(e->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(e, "cannot begin a transaction");
+	rc = fn(e);
+	if (rc) {
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (sqlite3_exec(e->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		rc = db_fail(e, "cannot commit");
+		sqlite3_exec(e->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+static unsigned count_open(struct eval *e)
+{
+	sqlite3_stmt *st;
+	unsigned n = 0;
+
+	if (sqlite3_prepare_v2(e->db, "SELECT count(*) FROM leak_alerts WHERE instance_id = ? "
+			       "AND state = 'firing'", -1, &st, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (unsigned)sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+int lm_alert_evaluate(struct lm_store *store, int64_t instance_id,
+		      const struct lm_alert_settings *s,
+		      const char *const *webhooks, size_t nwebhooks,
+		      const char *host, int64_t now_us,
+		      struct lm_alert_summary *sum, struct lm_err *err)
+{
+	struct eval e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.db = lm_store_db(store);
+	e.s = s;
+	e.instance_id = instance_id;
+	e.now_us = now_us;
+	e.webhooks = webhooks;
+	e.nwebhooks = nwebhooks;
+	e.err = err;
+	e.eta.eta_s = e.eta.eta_pess_s = e.eta.limit = INFINITY;
+	set_host(&e, host);
+	rc = run_in_transaction(&e, evaluate_locked);
+	e.sum.open = count_open(&e);
+	if (sum)
+		*sum = e.sum;
+	eval_free(&e);
+	return rc;
+}
+
+/* ---- instances that ended ---------------------------------------------- */
+
+int lm_alert_resolve_ended(struct lm_store *store, lm_alert_webhooks_fn lookup,
+			   void *ctx, const char *host, int64_t now_us,
+			   struct lm_alert_summary *sum, struct lm_err *err)
+{
+	sqlite3 *db = lm_store_db(store);
+	sqlite3_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0, i;
+	int rc = 0;
+	struct lm_alert_settings s;
+	struct lm_alert_summary total = { 0 };
+
+	lm_alert_settings_default(&s);
+	if (sqlite3_prepare_v2(db, "SELECT DISTINCT a.instance_id FROM leak_alerts a "
+			       "JOIN instances i ON i.id = a.instance_id "
+			       "WHERE a.state = 'firing' AND i.ended_at_us IS NOT NULL",
+			       -1, &st, NULL) != SQLITE_OK)
+		return lm_err_set(err, LM_EDB, "alerts: cannot look for ended instances: %s",
+				  sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		void *p = realloc(ids, (n + 1) * sizeof(*ids));
+		if (!p)
+			break;
+		ids = p;
+		ids[n++] = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	for (i = 0; i < n && !rc; i++) {
+		const char *const *names = NULL;
+		size_t nn = 0;
+		struct lm_alert_summary one;
+		char target[LM_CONF_NAME_MAX + 1] = "";
+
+		if (lookup) {
+			sqlite3_stmt *q;
+			if (sqlite3_prepare_v2(db, "SELECT t.name FROM instances i JOIN targets t "
+					       "ON t.id = i.target_id WHERE i.id = ?", -1, &q,
+					       NULL) == SQLITE_OK) {
+				sqlite3_bind_int64(q, 1, ids[i]);
+				if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+					snprintf(target, sizeof(target), "%s",
+						 (const char *)sqlite3_column_text(q, 0));
+				sqlite3_finalize(q);
+			}
+			nn = lookup(ctx, target, &names);
+		}
+		rc = lm_alert_evaluate(store, ids[i], &s, names, nn, host, now_us, &one, err);
+		total.resolved += one.resolved;
+		total.queued += one.queued;
+	}
+	free(ids);
+	if (sum)
+		*sum = total;
+	return rc;
+}

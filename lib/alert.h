@@ -1,0 +1,173 @@
+/*
+ * alert.h - leak alerts: when a growing type becomes an alert, at which
+ * level, when it resolves, and what the webhooks are told.
+ *
+ * After each snapshot of an instance, lm_alert_evaluate() reads the
+ * instance's history from the store (the snapshots of the last `window`,
+ * minus the `warmup` after the process started), runs lib/trend on every
+ * type, on the heap total (in-use bytes) and on RSS, and updates the alerts:
+ *
+ *   - growing: lm_trend_assess() says GROWING (significant Mann-Kendall,
+ *     Theil-Sen slope >= min_rate, floor rising, every third growing);
+ *   - time to limit: from the whole process (the faster of RSS and heap
+ *     in-use, counted only when significantly increasing): distance from
+ *     its fitted level to the limit (memory_limit, else the cgroup's
+ *     memory.max, else MemTotal), divided by the slope (eta) and by the
+ *     upper bound of the slope (pessimistic eta, which sets the level);
+ *   - level: critical when the pessimistic eta is within urgent_horizon,
+ *     warning within alert_horizon, info otherwise - and info only once the
+ *     growth has held over a whole window at a ten times stricter
+ *     significance (long growth, far from a limit, nothing urgent);
+ *   - evidence: the samples must span a quarter of the window at least
+ *     (two hours of a cache filling look like a leak; six do not), and the
+ *     strict test must pass on the window as it was at the last
+ *     LM_ALERT_CONFIRM snapshots, not just this one;
+ *   - lifecycle (lm_alert_step): one open alert per (instance, kind, name);
+ *     it opens on the strict test above, then stays open while a looser
+ *     test (alpha 0.05, half min_rate, last third not flat, no clear
+ *     deceleration, at 99% confidence intervals) still sees growth; only when that
+ *     test has failed continuously for resolve_after does it resolve. The
+ *     level only rises while open (a louder alert is sent again), never
+ *     falls, so a noisy estimate cannot make it flap. An instance that ends
+ *     resolves its alerts.
+ *
+ * Every change is stored (leak_alerts, alert_events; view `alerts`) and,
+ * in the same transaction, one delivery per webhook of the target is
+ * queued in webhook_deliveries for lib/webhook to send.
+ *
+ * The whole heap and RSS appear as the types (process, heap) and
+ * (process, rss).
+ */
+#ifndef LM_ALERT_H
+#define LM_ALERT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "trend.h"
+
+struct lm_store;
+struct lm_conf_target;
+
+enum lm_alert_level {
+	LM_ALERT_NONE,
+	LM_ALERT_INFO,		/* long significant growth, limit far away */
+	LM_ALERT_WARNING,	/* limit within alert_horizon */
+	LM_ALERT_CRITICAL,	/* limit within urgent_horizon */
+};
+
+#define LM_ALERT_KIND_PROCESS "process"	/* pseudo kind: heap, rss */
+
+/* Looser test that keeps an open alert open (hysteresis). */
+#define LM_ALERT_KEEP_ALPHA 0.05
+#define LM_ALERT_KEEP_CI 0.99
+/* Opening needs the strict test to pass at this many consecutive
+ * snapshots (the window as it was at each). */
+#define LM_ALERT_CONFIRM 3
+
+struct lm_alert_settings {
+	int64_t warmup_us;		/* ignored after an instance starts */
+	int64_t window_us;		/* history the trend looks at */
+	size_t min_samples;
+	double min_rate;		/* bytes per hour */
+	int64_t alert_horizon_us;
+	int64_t urgent_horizon_us;
+	int64_t resolve_after_us;
+	uint64_t memory_limit;		/* bytes; 0 = cgroup memory.max, else MemTotal */
+	double alpha;			/* opening significance (0 = 0.001) */
+};
+
+/* The defaults of leakmond.conf(5). */
+void lm_alert_settings_default(struct lm_alert_settings *s);
+/* A target's effective settings from the parsed configuration. */
+void lm_alert_settings_from_conf(const struct lm_conf_target *t,
+				 struct lm_alert_settings *s);
+
+const char *lm_alert_level_name(int level);	/* "info", "warning", "critical" */
+
+/* ---- the pure part: also what the evaluation harness drives ---- */
+
+/* The first time the trend may look at: max(now - window, start + warmup). */
+int64_t lm_alert_window_start(const struct lm_alert_settings *s,
+			      int64_t started_at_us, int64_t now_us);
+
+/* Time to limit from the whole-process trend (value units: bytes, time
+ * unit: seconds). INFINITY when not growing. */
+struct lm_alert_eta {
+	double limit;
+	double level;		/* fitted current usage */
+	double eta_s;		/* at the slope */
+	double eta_pess_s;	/* at the upper bound of the slope */
+};
+void lm_alert_eta(const struct lm_trend *proc, double limit,
+		  struct lm_alert_eta *out);
+
+/*
+ * Judge one series (times in seconds, ascending; values) for opening
+ * (is_open 0: strict test) or keeping (is_open 1: loose test) an alert.
+ * *growing tells whether it passes; *level the level it would have now
+ * given the pessimistic eta of the process (NONE when it does not pass,
+ * or when it would be info but the series is shorter than 90% of the
+ * window).
+ */
+int lm_alert_judge(const struct lm_alert_settings *s, const double *t,
+		   const double *y, size_t n, int is_open, double eta_pess_s,
+		   struct lm_trend *tr, int *growing, int *level,
+		   struct lm_err *err);
+
+/* Lifecycle of one (instance, kind, name). */
+struct lm_alert_track {
+	int open;
+	int level;
+	int64_t opened_at_us;
+	int64_t quiet_since_us;	/* 0 while growth is seen */
+};
+
+enum lm_alert_change {
+	LM_ALERT_UNCHANGED,
+	LM_ALERT_OPENED,
+	LM_ALERT_ESCALATED,	/* open, level rose */
+	LM_ALERT_RESOLVED,
+};
+
+/* Advance the lifecycle at now_us with the judgement of this snapshot
+ * (growing and level from lm_alert_judge with is_open = tr->open). */
+int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
+		  int64_t now_us, const struct lm_alert_settings *s);
+
+/* ---- the stored part ---- */
+
+struct lm_alert_summary {
+	unsigned evaluated;	/* series judged */
+	unsigned open;		/* alerts open after this evaluation */
+	unsigned opened, escalated, resolved;
+	unsigned queued;	/* webhook deliveries queued */
+};
+
+/*
+ * Evaluate instance_id at now_us (normally the time of its last snapshot)
+ * and store the outcome. webhooks: the names this target alerts to; host:
+ * this machine's name for payloads (NULL = gethostname()). An instance that
+ * has ended resolves its open alerts. sum may be NULL.
+ */
+int lm_alert_evaluate(struct lm_store *store, int64_t instance_id,
+		      const struct lm_alert_settings *s,
+		      const char *const *webhooks, size_t nwebhooks,
+		      const char *host, int64_t now_us,
+		      struct lm_alert_summary *sum, struct lm_err *err);
+
+/* Resolve the open alerts of every instance that has ended (the daemon
+ * calls this after closing instances). Same webhook list semantics as
+ * lm_alert_evaluate, looked up per target through lookup (may be NULL:
+ * no deliveries). */
+typedef size_t (*lm_alert_webhooks_fn)(void *ctx, const char *target,
+				       const char *const **names);
+int lm_alert_resolve_ended(struct lm_store *store, lm_alert_webhooks_fn lookup,
+			   void *ctx, const char *host, int64_t now_us,
+			   struct lm_alert_summary *sum, struct lm_err *err);
+
+/* A random identifier in UUID v4 text form (37 bytes with the NUL). */
+void lm_alert_new_id(char out[37]);
+
+#endif
