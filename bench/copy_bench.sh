@@ -6,8 +6,8 @@
 #     frozen-copy census, a stopped-live census and `gdb gcore`; plus the
 #     pauses leakmon recorded (the clone stop and the brief reap stop);
 #  2. on bench/copy_bench (a malloc-heavy loop over a 256 MiB heap): its
-#     malloc/free rate alone and while a frozen-copy census runs every
-#     second.
+#     malloc/free rate alone and while a frozen-copy census (capture and
+#     walk, at nice 19) starts every second.
 # Medians of RUNS runs (default 5; gcore: GCORE_RUNS, default 2).
 set -u
 builddir=${LM_BUILDDIR:-$(pwd)}
@@ -47,6 +47,11 @@ stall() {
 
 echo "# bench/copy_bench.sh: $count chunks, $runs runs ($gruns for gcore), $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB"
+# The noise floor: the longest gap the meter sees with nothing attached
+# (a loaded machine delays its wake-ups too).
+for r in $(seq 1 "$runs"); do
+	stall sleep 0.5 >>"$tmp/idle.txt"
+done
 for r in $(seq 1 "$runs"); do
 	for mode in copy live; do
 		s=$(T_COPY_NOWALK=1 stall "$tcopy" census $target $mode 1)
@@ -63,9 +68,9 @@ if command -v gdb >/dev/null; then
 		rm -f "$tmp/core"
 	done
 fi
-for mode in copy live gcore; do
+for mode in idle copy live gcore; do
 	[ -s "$tmp/$mode.txt" ] || continue
-	if [ $mode = gcore ]; then
+	if [ $mode = gcore ] || [ $mode = idle ]; then
 		printf '%-6s stall %8s us (all: %s)\n' $mode "$(cut -d' ' -f1 "$tmp/$mode.txt" | median)" \
 			"$(cut -d' ' -f1 "$tmp/$mode.txt" | tr '\n' ' ')"
 	else
@@ -96,7 +101,10 @@ end=$(( $(date +%s) + secs ))
 censuses=0
 while [ "$(date +%s)" -lt $end ]; do
 	t0=$(date +%s%N)
-	"$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err" && censuses=$((censuses + 1))
+	# The census (capture, then walk) runs at the lowest priority, as
+	# leakmond's worker should: it must not take the target's CPU.
+	nice -n 19 "$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err" &&
+		censuses=$((censuses + 1))
 	t1=$(date +%s%N)
 	left=$(( 1000000000 - (t1 - t0) ))
 	[ $left -gt 0 ] && sleep "0.$(printf '%09d' $left)"

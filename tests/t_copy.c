@@ -336,16 +336,20 @@ static int cmd_verify(pid_t pid, const char *kind)
 	uint64_t clone_args[6] = { 0, LM_INJECT_BAD_SP, 0, 0, 0, 0 };
 	int ti, r, bad = 0;
 	size_t i;
+	uint64_t t_stop = lm_now_ns(), t_clone = 0;
 
 	r = setup(pid, kind, &st, &ti, &g, &err);
+	t_stop = lm_now_ns() - t_stop;
 	if (r < 0)
 		return die(1, &err);
 	before = calloc(st.nthreads, sizeof(*before));
 	for (i = 0; before && i < st.nthreads; i++)
 		if (snap_thread(st.threads[i].tid, &before[i]) < 0)
 			bad = 1;
+	t_clone = lm_now_ns();
 	r = lm_inject_syscall(st.threads[ti].tid, &st.threads[ti].regs, &g, SYS_clone,
 			      clone_args, &res, &err);
+	t_clone = lm_now_ns() - t_clone;
 	if (r == 0 && res.child > 0) {
 		uint64_t w[6] = { (uint64_t)res.ret, 0, __WALL | WNOHANG, 0, 0, 0 };
 		wait_stopped(res.child);
@@ -371,8 +375,10 @@ static int cmd_verify(pid_t pid, const char *kind)
 		printf("verify failed (clone returned %ld)\n", res.ret);
 		return 1;
 	}
-	printf("verify ok thread-kind %s gadget %s copy %ld\n", kind,
-	       g.kind == LM_GADGET_EXIT ? "exit" : "fault", res.ret);
+	printf("verify ok thread-kind %s gadget %s stub %s copy %ld (stop+text scan %llu us, "
+	       "clone %llu us)\n", kind, g.kind == LM_GADGET_EXIT ? "exit" : "fault",
+	       g.pad ? "yes" : "no", res.ret, (unsigned long long)(t_stop / 1000),
+	       (unsigned long long)(t_clone / 1000));
 	return 0;
 }
 
