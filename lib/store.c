@@ -886,33 +886,38 @@ int lm_store_retention(struct lm_store *store, int64_t now_us_, int64_t retain_f
 /* ---- readers: growth and series ---------------------------------------- */
 
 /*
- * Like the type_growth view, for one instance (?1), with x = hours since
- * the instance started so the least-squares sums stay small.
+ * Like the type_growth view, for one instance (?1): x = hours since the
+ * instance started; a census without the type counts as 0, so the x sums
+ * (c) run over every census of the instance and the y sums (f) over those
+ * where the type appears.
  */
 static const char growth_sql[] =
-	"SELECT ty.kind, ty.name, f.n, f.t0, f.t1, "
-	" (SELECT st.bytes FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
-	"  AND st.type_id = f.type_id WHERE s.instance_id = ?1 AND s.taken_at_us = f.t0 "
-	"  AND s." OK_STATUS " LIMIT 1), "
-	" (SELECT st.bytes FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
-	"  AND st.type_id = f.type_id WHERE s.instance_id = ?1 AND s.taken_at_us = f.t1 "
-	"  AND s." OK_STATUS " LIMIT 1) AS last_bytes, "
-	" (SELECT st.count FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
-	"  AND st.type_id = f.type_id WHERE s.instance_id = ?1 AND s.taken_at_us = f.t1 "
-	"  AND s." OK_STATUS " LIMIT 1), "
-	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 THEN round((f.n * f.sxb - "
-	"  f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx), 1) ELSE 0 END AS bph, "
-	" CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12 THEN round((f.n * f.sxc - "
-	"  f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx), 1) ELSE 0 END "
-	"FROM (SELECT p.type_id, count(*) AS n, min(p.t) AS t0, max(p.t) AS t1, "
-	"  sum(p.x) AS sx, sum(p.x * p.x) AS sxx, sum(p.b) AS sb, sum(p.x * p.b) AS sxb, "
-	"  sum(p.c) AS sc, sum(p.x * p.c) AS sxc "
-	" FROM (SELECT st.type_id, s.taken_at_us AS t, st.bytes AS b, st.count AS c, "
-	"   (s.taken_at_us - (SELECT started_at_us FROM instances WHERE id = ?1)) "
-	"   / 3600000000.0 AS x "
-	"  FROM snapshots s JOIN snapshot_types st ON st.snapshot_id = s.id "
-	"  WHERE s.instance_id = ?1 AND s." OK_STATUS ") p "
-	" GROUP BY p.type_id) f "
+	"WITH c AS (SELECT count(*) AS n, min(s.taken_at_us) AS t0, "
+	"  max(s.taken_at_us) AS t1, sum(x) AS sx, sum(x * x) AS sxx "
+	"  FROM (SELECT s.taken_at_us, (s.taken_at_us - (SELECT started_at_us FROM "
+	"   instances WHERE id = ?1)) / 3600000000.0 AS x FROM snapshots s "
+	"   WHERE s.instance_id = ?1 AND s." OK_STATUS ") s) "
+	"SELECT ty.kind, ty.name, f.n, c.t0, c.t1, "
+	" coalesce((SELECT st.bytes FROM snapshots s JOIN snapshot_types st "
+	"  ON st.snapshot_id = s.id AND st.type_id = f.type_id WHERE s.instance_id = ?1 "
+	"  AND s.taken_at_us = c.t0 AND s." OK_STATUS " LIMIT 1), 0), "
+	" coalesce((SELECT st.bytes FROM snapshots s JOIN snapshot_types st "
+	"  ON st.snapshot_id = s.id AND st.type_id = f.type_id WHERE s.instance_id = ?1 "
+	"  AND s.taken_at_us = c.t1 AND s." OK_STATUS " LIMIT 1), 0) AS last_bytes, "
+	" coalesce((SELECT st.count FROM snapshots s JOIN snapshot_types st "
+	"  ON st.snapshot_id = s.id AND st.type_id = f.type_id WHERE s.instance_id = ?1 "
+	"  AND s.taken_at_us = c.t1 AND s." OK_STATUS " LIMIT 1), 0), "
+	" CASE WHEN c.n * c.sxx - c.sx * c.sx > 1e-12 THEN round((c.n * f.sxb - "
+	"  c.sx * f.sb) / (c.n * c.sxx - c.sx * c.sx), 1) ELSE 0 END AS bph, "
+	" CASE WHEN c.n * c.sxx - c.sx * c.sx > 1e-12 THEN round((c.n * f.sxc - "
+	"  c.sx * f.sc) / (c.n * c.sxx - c.sx * c.sx), 1) ELSE 0 END "
+	"FROM (SELECT st.type_id, count(*) AS n, sum(st.bytes) AS sb, "
+	"  sum(x * st.bytes) AS sxb, sum(st.count) AS sc, sum(x * st.count) AS sxc "
+	" FROM (SELECT s.id, (s.taken_at_us - (SELECT started_at_us FROM instances "
+	"   WHERE id = ?1)) / 3600000000.0 AS x FROM snapshots s "
+	"   WHERE s.instance_id = ?1 AND s." OK_STATUS ") s "
+	" JOIN snapshot_types st ON st.snapshot_id = s.id "
+	" GROUP BY st.type_id) f, c "
 	"JOIN types ty ON ty.id = f.type_id "
 	"ORDER BY bph DESC, last_bytes DESC, ty.kind, ty.name "
 	"LIMIT ?2";

@@ -155,16 +155,19 @@ int lm_store_retention(struct lm_store *store, int64_t now_us,
 		       int64_t retain_full_s, int64_t retain_s,
 		       uint64_t *deleted, struct lm_err *err);
 
-/* Growth of one type over an instance's history (like the type_growth view). */
+/*
+ * Growth of one type over an instance's successful censuses (like the
+ * type_growth view); a census without the type counts as 0.
+ */
 struct lm_store_growth {
 	char kind[16];
 	char *name;
-	uint64_t samples;		/* successful censuses with this type */
-	int64_t first_at_us, last_at_us;
-	uint64_t first_bytes, last_bytes;
+	uint64_t samples;		/* censuses in which the type appears */
+	int64_t first_at_us, last_at_us;	/* the instance's first, last census */
+	uint64_t first_bytes, last_bytes;	/* the type's bytes then (0 if absent) */
 	uint64_t last_count;
-	double bytes_per_hour;		/* least-squares slope; 0 with one sample */
-	double count_per_hour;
+	double bytes_per_hour;		/* least-squares slope, rounded to 0.1; */
+	double count_per_hour;		/* 0 until two censuses */
 };
 
 /*

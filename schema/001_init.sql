@@ -134,49 +134,60 @@ JOIN snapshot_types st ON st.snapshot_id = s.id
 JOIN types ty ON ty.id = st.type_id
 WHERE i.ended_at_us IS NULL;
 
--- type_growth: per instance and type, over the successful censuses in
--- which the type appears: how many (samples), its bytes in the first and
--- the last of them, and the least-squares slope of bytes and count against
--- time, per hour, rounded to 0.1 (NULL until there are two samples at
--- different times).
+-- type_growth: per instance and type, over the instance's successful
+-- censuses (ok or partial), a census without the type counting as 0 bytes:
+-- samples is the number of censuses in which the type appears, first_bytes
+-- and last_bytes its bytes in the instance's first and last census (0 if
+-- absent there), bytes_per_hour and count_per_hour the least-squares slope
+-- against time, per hour, rounded to 0.1 (NULL until the instance has two
+-- censuses at different times).
 CREATE VIEW type_growth AS
 SELECT t.name AS target,
        i.pid AS pid,
        ty.kind AS kind,
        ty.name AS name,
        f.n AS samples,
-       (SELECT st.bytes FROM snapshots s JOIN snapshot_types st
-	  ON st.snapshot_id = s.id AND st.type_id = f.type_id
-	WHERE s.instance_id = f.instance_id AND s.taken_at_us = f.t0
-	  AND s.status IN ('ok', 'partial') LIMIT 1) AS first_bytes,
-       (SELECT st.bytes FROM snapshots s JOIN snapshot_types st
-	  ON st.snapshot_id = s.id AND st.type_id = f.type_id
-	WHERE s.instance_id = f.instance_id AND s.taken_at_us = f.t1
-	  AND s.status IN ('ok', 'partial') LIMIT 1) AS last_bytes,
-       CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12
-	    THEN round((f.n * f.sxb - f.sx * f.sb) / (f.n * f.sxx - f.sx * f.sx), 1) END
+       coalesce((SELECT st.bytes FROM snapshots s JOIN snapshot_types st
+		   ON st.snapshot_id = s.id AND st.type_id = f.type_id
+		 WHERE s.instance_id = f.instance_id AND s.taken_at_us = c.t0
+		   AND s.status IN ('ok', 'partial') LIMIT 1), 0) AS first_bytes,
+       coalesce((SELECT st.bytes FROM snapshots s JOIN snapshot_types st
+		   ON st.snapshot_id = s.id AND st.type_id = f.type_id
+		 WHERE s.instance_id = f.instance_id AND s.taken_at_us = c.t1
+		   AND s.status IN ('ok', 'partial') LIMIT 1), 0) AS last_bytes,
+       CASE WHEN c.n * c.sxx - c.sx * c.sx > 1e-12
+	    THEN round((c.n * f.sxb - c.sx * f.sb) / (c.n * c.sxx - c.sx * c.sx), 1) END
 	 AS bytes_per_hour,
-       CASE WHEN f.n * f.sxx - f.sx * f.sx > 1e-12
-	    THEN round((f.n * f.sxc - f.sx * f.sc) / (f.n * f.sxx - f.sx * f.sx), 1) END
+       CASE WHEN c.n * c.sxx - c.sx * c.sx > 1e-12
+	    THEN round((c.n * f.sxc - c.sx * f.sc) / (c.n * c.sxx - c.sx * c.sx), 1) END
 	 AS count_per_hour
 FROM (
-	-- x: hours since the instance started (a shift keeps the sums small)
-	SELECT p.instance_id, p.type_id, count(*) AS n,
-	       min(p.t) AS t0, max(p.t) AS t1,
-	       sum(p.x) AS sx, sum(p.x * p.x) AS sxx,
-	       sum(p.b) AS sb, sum(p.x * p.b) AS sxb,
-	       sum(p.c) AS sc, sum(p.x * p.c) AS sxc
-	FROM (
-		SELECT s.instance_id, st.type_id, s.taken_at_us AS t,
-		       (s.taken_at_us - i2.started_at_us) / 3600000000.0 AS x,
-		       st.bytes AS b, st.count AS c
-		FROM snapshot_types st
-		JOIN snapshots s ON s.id = st.snapshot_id
-		JOIN instances i2 ON i2.id = s.instance_id
-		WHERE s.status IN ('ok', 'partial')
-	) p
-	GROUP BY p.instance_id, p.type_id
+	-- Sums over the censuses where the type appears: the zeros of the
+	-- others add nothing to sum(y) and sum(x * y).
+	-- x: hours since the instance started (a shift keeps the sums small).
+	SELECT s.instance_id, st.type_id, count(*) AS n,
+	       sum(st.bytes) AS sb,
+	       sum((s.taken_at_us - i2.started_at_us) / 3600000000.0 * st.bytes) AS sxb,
+	       sum(st.count) AS sc,
+	       sum((s.taken_at_us - i2.started_at_us) / 3600000000.0 * st.count) AS sxc
+	FROM snapshot_types st
+	JOIN snapshots s ON s.id = st.snapshot_id
+	JOIN instances i2 ON i2.id = s.instance_id
+	WHERE s.status IN ('ok', 'partial')
+	GROUP BY s.instance_id, st.type_id
 ) f
+JOIN (
+	-- The x sums over every census of the instance.
+	SELECT s.instance_id, count(*) AS n,
+	       min(s.taken_at_us) AS t0, max(s.taken_at_us) AS t1,
+	       sum((s.taken_at_us - i3.started_at_us) / 3600000000.0) AS sx,
+	       sum(((s.taken_at_us - i3.started_at_us) / 3600000000.0) *
+		   ((s.taken_at_us - i3.started_at_us) / 3600000000.0)) AS sxx
+	FROM snapshots s
+	JOIN instances i3 ON i3.id = s.instance_id
+	WHERE s.status IN ('ok', 'partial')
+	GROUP BY s.instance_id
+) c ON c.instance_id = f.instance_id
 JOIN instances i ON i.id = f.instance_id
 JOIN targets t ON t.id = i.target_id
 JOIN types ty ON ty.id = f.type_id;

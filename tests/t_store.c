@@ -77,7 +77,8 @@ static void census_done(struct lm_census *c)
  *    censuses at T0+10min*k, k = 1..6: class Order k*100 objects, k*6400
  *    bytes (+38400 B/h); string "string" 50 / 3200 constant; size "size 72"
  *    (7-k)*10 objects of 80 bytes (shrinks); k = 4 is a failed attempt
- *    (error "process exited") instead; then A exits at T0+70min.
+ *    (error "process exited") instead; class Cache appears at k = 5
+ *    (1 / 1000) and k = 6 (2 / 2000); then A exits at T0+70min.
  *  target api, instance B (pid 1001, start_ticks 900, started T0+80min):
  *    censuses at T0+90 and T0+100min: class Order 10/640 then 20/1280.
  *  target worker, instance W (pid 2000, start 700, started T0): one census
@@ -108,12 +109,15 @@ static int demo(struct lm_store *st, struct lm_err *err)
 				return r;
 			continue;
 		}
-		c = census_new(3, t);
+		c = census_new(k >= 5 ? 4 : 3, t);
 		c->pid = 1000;
 		census_set(c, 0, LM_KIND_CLASS, "Order", (uint64_t)k * 100, (uint64_t)k * 6400);
 		census_set(c, 1, LM_KIND_STRING, "string", 50, 3200);
 		census_set(c, 2, LM_KIND_SIZE, "size 72", (uint64_t)(7 - k) * 10,
 			   (uint64_t)(7 - k) * 800);
+		if (k >= 5)	/* appears late: absent censuses count as 0 */
+			census_set(c, 3, LM_KIND_CLASS, "Cache", (uint64_t)k - 4,
+				   (uint64_t)(k - 4) * 1000);
 		c->totals.rss_bytes = 4096 * 1000;
 		c->totals.free_bytes = 1000;
 		r = lm_store_add_snapshot(st, a, c, LM_STORE_OK, NULL, 0, &sid, err);
