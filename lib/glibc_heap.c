@@ -226,7 +226,6 @@ struct walker {
 
 	char corrupt_msg[LM_ERRMSG_MAX];	/* the first corruption seen */
 	int ncorrupt;
-	int stop;			/* callback's non-zero return */
 };
 
 static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
@@ -236,9 +235,8 @@ static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (arena < w->narenas && !w->arenas[arena].corrupt) {
+	if (arena < w->narenas)
 		w->arenas[arena].corrupt = 1;
-	}
 	if (w->ncorrupt++ == 0) {
 		va_start(ap, fmt);
 		vsnprintf(w->corrupt_msg, sizeof(w->corrupt_msg), fmt, ap);
@@ -1410,9 +1408,7 @@ static int walk_all(struct walker *w)
 	rc = walk_mmapped(w, &t);
 out:
 	fill_info(w, &t);
-	if (rc > 0 || rc < 0)
-		w->stop = rc;
-	return rc;
+	return rc;	/* 0, an error, or the callback's non-zero value */
 }
 
 int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,

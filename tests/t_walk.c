@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 		rc = lm_memsrc_open_core(argv[optind], &src, &err);
 	if (rc) {
 		fprintf(stderr, "t_walk: %s: %s\n", lm_status_name(-rc), err.msg);
+		free(info);
 		return 1;
 	}
 	for (i = 0; i < repeat; i++) {
@@ -210,6 +211,8 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "t_walk: %s: %s\n", lm_status_name(-rc), err.msg);
 		lm_memsrc_close(src);
+		free(tally.sizes);
+		free(info);
 		return 1;
 	}
 	print_info(info);
