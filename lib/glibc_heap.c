@@ -217,6 +217,7 @@ struct walker {
 
 	struct chunkset freeset;	/* tcache, fastbin and bin chunks */
 	struct chunkset tcstructs;	/* validated tcache_perthread_structs */
+	struct chunkset heapset;	/* heaps listed so far (loop detection) */
 	uint64_t *tc_cand;		/* in-use chunks of the struct's size */
 	size_t ntc_cand, tc_cand_cap;
 	int tc_from_tls;		/* tc_cand are the threads' own tcache pointers */
@@ -709,6 +710,16 @@ static int list_heaps_of(struct walker *w, unsigned ai)
 			note_corrupt(w, ai, "heap 0x%" PRIx64 " of arena 0x%" PRIx64 " claims 0x%"
 				     PRIx64 " bytes", h, ar->addr, used);
 			break;
+		}
+		{
+			int seen = cs_add(&w->heapset, h, 1, NULL);
+			if (seen < 0)
+				return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+			if (seen) {
+				note_corrupt(w, ai, "heap_info.prev of arena 0x%" PRIx64 " loops back "
+					     "to heap 0x%" PRIx64, ar->addr, h);
+				break;
+			}
 		}
 		if (add_heap(w, &hp))
 			return -LM_ENOMEM;
@@ -1265,30 +1276,31 @@ static int is_stack_or_heap(const struct walker *w, const struct lm_mapping *m)
 	return 0;
 }
 
+/* Scans the captured regions (not the mappings: a huge, mostly uncaptured
+ * reservation costs nothing) page by page for mmapped chunk headers. */
 static int walk_mmapped(struct walker *w, struct totals *t)
 {
-	const struct lm_maps *maps = &w->src->maps;
+	const struct lm_memsrc *src = w->src;
 	uint64_t want = w->info->mp ? w->info->mp_n_mmaps : UINT64_MAX, found = 0;
+	uint64_t skip_until = 0;	/* end of the last chunk found */
 	size_t i;
 	int rc;
 
 	if (want == 0)
 		return 0;
-	for (i = 0; i < maps->n && found < want; i++) {
-		const struct lm_mapping *m = &maps->v[i];
+	for (i = 0; i < src->nregions && found < want; i++) {
+		const struct lm_region *r = &src->regions[i];
+		const struct lm_mapping *m = r->map ? r->map : lm_maps_find(&src->maps, r->start);
 		uint64_t p;
-		if (m->path || (m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W) ||
+		if (!m || m->path || (m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W) ||
 		    (m->prot & LM_PROT_SHARED) || is_stack_or_heap(w, m))
 			continue;
-		for (p = m->start; p + 16 <= m->end && found < want;) {
-			const uint8_t *h = lm_mem_view(w->src, p, 16);
-			uint64_t szw, sz;
-			if (!h) {
-				p += PAGE;
-				continue;
-			}
-			szw = ld64(h + 8);
-			sz = szw & SIZE_MASK;
+		p = align_up(r->start, PAGE);
+		if (p < skip_until)
+			p = skip_until;
+		while (p + 16 <= r->end && found < want) {
+			const uint8_t *h = r->data + (p - r->start);
+			uint64_t szw = ld64(h + 8), sz = szw & SIZE_MASK;
 			/* set_head (p, size | IS_MMAPPED), prev_size 0 unless memalign */
 			if ((szw & 7) == FLAG_M && ld64(h) == 0 && sz >= PAGE && !(sz & (PAGE - 1)) &&
 			    sz <= m->end - p) {
@@ -1297,15 +1309,18 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 					return rc;
 				found++;
 				p += sz;
+				skip_until = p;
 			} else {
 				p += PAGE;
 			}
 		}
 	}
 	if (w->info->mp && found != want) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "found %" PRIu64 " of the %" PRIu64
+			 " mmapped chunks mp_ counts", found, want);
 		w->info->partial = 1;
-		snprintf(w->info->warning, sizeof(w->info->warning),
-			 "found %" PRIu64 " of the %" PRIu64 " mmapped chunks mp_ counts", found, want);
+		add_warning(w->info, msg);
 	}
 	return 0;
 }
@@ -1463,6 +1478,7 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 out:
 	cs_free(&w.freeset);
 	cs_free(&w.tcstructs);
+	cs_free(&w.heapset);
 	free(w.tc_cand);
 	free(w.heaps);
 	free(w.arenas);
