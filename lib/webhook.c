@@ -59,7 +59,7 @@ int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
 	lm_alert_new_id(id);
 	if (json_object_set_new(payload, "delivery_id", json_string(id)))
 		return lm_err_set(err, LM_ENOMEM, "webhook %s: cannot build the payload", webhook);
-	text = json_dumps(payload, JSON_COMPACT);
+	text = json_dumps(payload, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	if (!text)
 		return lm_err_set(err, LM_ENOMEM, "webhook %s: cannot encode the payload", webhook);
 	if (sqlite3_prepare_v2(db, "INSERT INTO webhook_deliveries (delivery_id, alert, webhook, "
@@ -508,7 +508,7 @@ static char *render_body(const char *payload)
 	gmtime_r(&t, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	json_object_set_new(j, "sent_at", json_string(ts));
-	out = json_dumps(j, JSON_COMPACT);
+	out = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(j);
 	return out;
 }
