@@ -163,6 +163,29 @@ static int total_wanted(const struct lm_maps *maps, uint64_t max, uint64_t *tota
 	return 0;
 }
 
+/* The pid through which to read the process's memory and maps: its own,
+ * unless the main thread has exited (pthread_exit in main) and is a zombie
+ * whose memory is gone from /proc/PID and process_vm_readv(PID); then any
+ * live thread of the group, which shares the memory. */
+static pid_t memory_pid(pid_t pid)
+{
+	struct lm_proc_status ps;
+	pid_t *tids, found = pid;
+	size_t n, i;
+
+	if (lm_proc_status(pid, &ps, NULL) < 0 || ps.state != 'Z')
+		return pid;
+	if (lm_proc_list_tasks(pid, &tids, &n, NULL) < 0)
+		return pid;
+	for (i = 0; i < n; i++)
+		if (tids[i] != pid && lm_proc_status(tids[i], &ps, NULL) == 0 && ps.state != 'Z') {
+			found = tids[i];
+			break;
+		}
+	free(tids);
+	return found;
+}
+
 /* Which pages of a mapping exist in the target: /proc/PID/pagemap, 8 bytes
  * per page, read PAGEMAP_CHUNK entries at a time. */
 #define PAGEMAP_CHUNK 65536
@@ -275,7 +298,7 @@ int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
 	r = total_wanted(maps, max_capture_bytes, &total, err, src->pid);
 	if (r < 0)
 		return r;
-	pagemap_open(&pg, src->pid);
+	pagemap_open(&pg, memory_pid(src->pid));
 	for (i = 0; i < maps->n; i = j) {
 		uint64_t start = maps->v[i].start;
 		size_t len, k;
@@ -600,15 +623,17 @@ static int capture_stopped(struct lm_memsrc *src, const struct lm_live_opts *opt
 	uint64_t deadline = 0;
 	int r;
 
+	pid_t mpid = memory_pid(src->pid);
+
 	if (opts && opts->max_pause_ns)
 		deadline = st->stopped_at_ns + opts->max_pause_ns;
-	r = lm_proc_read_maps(src->pid, &src->maps, err);
+	r = lm_proc_read_maps(mpid, &src->maps, err);
 	if (r < 0)
 		return r == -LM_ENOPROC ? exited_error(err, src->pid) : r;
-	if (lm_proc_status(src->pid, &ps, NULL) == 0)
+	if (lm_proc_status(mpid, &ps, NULL) == 0)
 		src->rss_bytes = ps.rss_bytes;
 	src->taken_at_us = realtime_us();
-	r = lm_memsrc_capture_pid(src, src->pid, opts ? opts->max_capture_bytes : 0,
+	r = lm_memsrc_capture_pid(src, mpid, opts ? opts->max_capture_bytes : 0,
 				  deadline, err);
 	if (r < 0)
 		return r;
@@ -635,7 +660,7 @@ int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
 	if (r < 0)
 		return r;
 	src->pid = pid;
-	r = lm_proc_read_maps(pid, &before, err);
+	r = lm_proc_read_maps(memory_pid(pid), &before, err);
 	if (r < 0)
 		goto fail;
 	if (lm_proc_exe(pid, exe, sizeof(exe), NULL) == 0)
