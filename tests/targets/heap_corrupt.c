@@ -5,6 +5,8 @@
  *   heap_corrupt size      a live chunk's size field := 0x4141414141414141
  *   heap_corrupt fastloop  a fastbin chunk's fd (safe-linked) := itself
  *   heap_corrupt binloop   a small-bin chunk's fd := itself (bk unchanged)
+ *   heap_corrupt random S  40 random words of the heap := random values
+ *                          (seed S): plausible sizes, heap pointers, junk
  *
  * Prints `info corrupt_chunk 0x...` (the chunk it broke), "ready", then
  * waits without touching malloc again (any call could abort).
@@ -18,6 +20,30 @@
 #define N 64
 
 static void *p[N], *big;
+
+/* Overwrite random words between the first and the last block (headers,
+ * links and data alike); returns the first word written. */
+static uint64_t *scribble(unsigned seed)
+{
+	uintptr_t lo = (uintptr_t)p[0] - 16, hi = (uintptr_t)big + 5000;
+	uint64_t *first = NULL;
+	int i;
+
+	srand(seed);
+	for (i = 0; i < 40; i++) {
+		uint64_t *w = (uint64_t *)((lo + (uintptr_t)rand() % (hi - lo)) & ~(uintptr_t)7);
+		uint64_t r = ((uint64_t)rand() << 33) ^ ((uint64_t)rand() << 3) ^ (uint64_t)rand();
+		switch (rand() % 4) {
+		case 0: *w = r; break;					/* junk */
+		case 1: *w = (r & 0xfff0) | (r >> 62); break;		/* a size */
+		case 2: *w = lo + (r % (hi - lo)); break;		/* into the heap */
+		default: *w = (uint64_t)(uintptr_t)w - 16 * (r % 4); break;	/* a loop */
+		}
+		if (!first)
+			first = w;
+	}
+	return first;
+}
 
 int main(int argc, char **argv)
 {
@@ -43,6 +69,8 @@ int main(int argc, char **argv)
 		chunk[2] = (uint64_t)(uintptr_t)chunk ^ (((uintptr_t)&chunk[2]) >> 12);
 	} else if (strcmp(mode, "binloop") == 0) {
 		chunk[2] = (uint64_t)(uintptr_t)chunk;
+	} else if (strcmp(mode, "random") == 0) {
+		chunk = scribble(argc > 2 ? (unsigned)atoi(argv[2]) : 1);
 	} else {
 		return 2;
 	}
