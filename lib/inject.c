@@ -684,13 +684,13 @@ static int seccomp_eval(pid_t tid, const struct seccomp_data *d, uint32_t *actio
 		    ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)idx, prog) != n) {
 			int e = n < 0 ? errno : EINVAL;
 			free(prog);
-			return lm_err_errno(err, LM_EPERM, e,
+			return lm_err_errno(err, LM_ELIMIT, e,
 					    "thread %d has a seccomp filter we cannot read "
 					    "(needs CAP_SYS_ADMIN); not injecting into it", (int)tid);
 		}
 		if (bpf_run(prog, (unsigned)n, d, &r) < 0) {
 			free(prog);
-			return lm_err_set(err, LM_EPERM,
+			return lm_err_set(err, LM_ELIMIT,
 					  "thread %d has a seccomp filter we cannot evaluate; "
 					  "not injecting into it", (int)tid);
 		}
@@ -700,7 +700,7 @@ static int seccomp_eval(pid_t tid, const struct seccomp_data *d, uint32_t *actio
 	}
 	free(prog);
 	if (idx == FILTERS_MAX)
-		return lm_err_set(err, LM_EPERM, "thread %d has too many seccomp filters",
+		return lm_err_set(err, LM_ELIMIT, "thread %d has too many seccomp filters",
 				  (int)tid);
 	*action = best;
 	return 0;
@@ -716,7 +716,7 @@ int lm_inject_seccomp_allows(pid_t tid, const struct user_regs_struct *regs,
 	if (mode == 0)
 		return 0;
 	if (mode != 2)
-		return lm_err_set(err, LM_EPERM,
+		return lm_err_set(err, LM_ELIMIT,
 				  "thread %d runs in seccomp %s mode; cannot inject a system call",
 				  (int)tid, mode == 1 ? "strict" : "unknown");
 	memset(&d, 0, sizeof(d));
@@ -734,7 +734,7 @@ int lm_inject_seccomp_allows(pid_t tid, const struct user_regs_struct *regs,
 		return r;
 	if ((action & SECCOMP_RET_ACTION_FULL) == SECCOMP_RET_ALLOW)
 		return 0;
-	return lm_err_set(err, LM_EPERM,
+	return lm_err_set(err, LM_ELIMIT,
 			  "the seccomp filter of thread %d would %s (action %#x) for system call %d",
 			  (int)tid, seccomp_action_name(action), action, d.nr);
 }

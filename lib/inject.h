@@ -86,7 +86,8 @@ void lm_inject_regs(const struct user_regs_struct *saved, const struct lm_gadget
 		    const uint64_t args[6], struct user_regs_struct *out);
 
 /* Would the seccomp filters of thread tid let `regs` (made by
- * lm_inject_regs) run? 0 yes; -LM_EPERM with the reason when a filter
+ * lm_inject_regs) run? 0 yes; -LM_ELIMIT (a limit the target sets itself:
+ * callers fall back to the live source) with the reason when a filter
  * returns anything but ALLOW (errno, trap, kill...), when seccomp is in
  * strict mode, or when the filters cannot be read (we never gamble: a
  * filter may kill the process). */

@@ -305,7 +305,7 @@ static int inject_clone(const struct lm_stopped *st, int ti, const struct lm_gad
 
 	r = lm_inject_syscall(t->tid, &t->regs, g, SYS_clone, a, &res, err);
 	if (r == 0 && res.ret < 0)
-		r = lm_err_errno(err, LM_EPERM, (int)-res.ret,
+		r = lm_err_errno(err, LM_ELIMIT, (int)-res.ret,
 				 "pid %d could not fork a frozen copy", (int)st->pid);
 	if (r == 0 && res.child <= 0)
 		r = lm_err_set(err, LM_EIO, "pid %d forked, but the copy was not attached",
