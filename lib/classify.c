@@ -438,13 +438,14 @@ static int has_alnum(const uint8_t *p, size_t n)
 /*
  * Is the text at p (at most max bytes examined) a NUL-terminated printable
  * string? Returns its length, or -1. Strings are most of many heaps' bytes,
- * so plain ASCII is checked 16 bytes at a time (SSE2, part of x86_64); other
- * bytes one character at a time. A non-string usually fails on its first
+ * so plain ASCII (with \t \n \r) is checked 16 bytes at a time (SSE2, part
+ * of x86_64); other bytes one character at a time. A non-string usually fails on its first
  * byte.
  */
 static int64_t text_length(const uint8_t *p, uint64_t max)
 {
 	const __m128i below = _mm_set1_epi8(0x1f), above = _mm_set1_epi8(0x7f);
+	const __m128i tab = _mm_set1_epi8('\t'), nl = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
 	uint64_t i = 0;
 	int alnum = 0;
 
@@ -455,6 +456,8 @@ static int64_t text_length(const uint8_t *p, uint64_t max)
 			/* signed compares: 0x20..0x7e are the bytes > 0x1f and < 0x7f */
 			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
 			__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(v, below), _mm_cmplt_epi8(v, above));
+			ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(v, tab),
+					  _mm_or_si128(_mm_cmpeq_epi8(v, nl), _mm_cmpeq_epi8(v, cr))));
 			if (_mm_movemask_epi8(ok) == 0xffff) {
 				if (!alnum)
 					alnum = has_alnum(p + i, 16);
