@@ -436,7 +436,8 @@ int lm_cgroup_unit_pids(const char *unit, pid_t **pids, size_t *n, struct lm_err
 		return lm_err_set(err, LM_ENOMEM, "out of memory listing the processes of %s", unit);
 	}
 	/* A hybrid host lists a process in both trees: keep it once. */
-	qsort(s.v, s.n, sizeof(*s.v), pid_cmp);
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), pid_cmp);
 	for (i = j = 0; i < s.n; i++)
 		if (j == 0 || s.v[j - 1] != s.v[i])
 			s.v[j++] = s.v[i];

@@ -219,7 +219,8 @@ int lm_selector_resolve(enum lm_selector_kind kind, const char *value, pid_t pid
 		free(s.v);
 		return r;
 	}
-	qsort(s.v, s.n, sizeof(*s.v), id_cmp);
+	if (s.n)
+		qsort(s.v, s.n, sizeof(*s.v), id_cmp);
 	*out = s.v;
 	*n = s.n;
 	return 0;
