@@ -15,6 +15,8 @@
  *   t_classify [-n] SOURCE bench [ROUNDS]   walk the heap ROUNDS times without
  *       and ROUNDS times with classification; print the classification rate
  *
+ *   t_classify names USABLE...              size-class names and kind names
+ *
  * SOURCE is a pid (live, stopped only while captured) or core:PATH.
  * -n: no separate debug files (debug_root ""); -d DIR: debug files under DIR
  * (DIR/.build-id/xx/rest.debug) instead of /usr/lib/debug.
@@ -241,6 +243,27 @@ static int cmd_bench(const struct lm_memsrc *src, const struct lm_symtab *tab,
 	return 0;
 }
 
+/* t_classify names USABLE...: size-class names, then every kind name and
+ * whether it parses back (no target needed). */
+static int cmd_names(char **args, int nargs)
+{
+	char buf[64];
+	int i, k, rc = 0;
+
+	for (i = 0; i < nargs; i++) {
+		lm_size_class_name(strtoull(args[i], NULL, 0), buf, sizeof(buf));
+		printf("%s %s\n", args[i], buf);
+	}
+	for (k = 0; k < LM_KIND_MAX; k++) {
+		printf("kind %d %s\n", k, lm_kind_name(k));
+		if (lm_kind_parse(lm_kind_name(k)) != k)
+			rc = 1;
+	}
+	if (lm_kind_parse("klass") != -1)
+		rc = 1;
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct lm_symtab_opts so = { 0 };
@@ -260,6 +283,8 @@ int main(int argc, char **argv)
 		else
 			break;
 	}
+	if (argc > a && strcmp(argv[a], "names") == 0)
+		return cmd_names(argv + a + 1, argc - a - 1);
 	if (argc < a + 2) {
 		fprintf(stderr, "usage: t_classify [-n|-d DIR] PID|core:PATH objs|lookup|nearest|modules|census|bench ...\n");
 		return 2;
