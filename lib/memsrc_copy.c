@@ -17,7 +17,8 @@
  *     copy our tracee, stopped before its first instruction. Reap old dead
  *     copies in the same stop (injected wait4). Release the target.
  *  3. Prepare the copy (it is ours; nothing here touches the target):
- *     PTRACE_O_EXITKILL (if we die, the kernel kills it), close all its file
+ *     PTRACE_O_EXITKILL (if we die, the kernel kills it), oom_score_adj
+ *     1000 (the OOM killer takes it first), close all its file
  *     descriptors (so it holds no socket, pipe or lock of the target's),
  *     name it "leakmon-copy", unblock its signals and park it in pause().
  *     A parked, traced copy that receives any signal (systemd's SIGTERM to
@@ -408,6 +409,21 @@ static void name_copy(pid_t child, const struct lm_maps *maps, const struct lm_g
 	}
 }
 
+/* If memory runs out while the copy lives, the OOM killer must take the
+ * copy, not the service: oom_score_adj 1000 (best effort). */
+static void oom_first(pid_t child)
+{
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", (int)child);
+	f = fopen(path, "we");
+	if (f) {
+		fputs("1000\n", f);
+		fclose(f);
+	}
+}
+
 /* Set the copy up to be harmless and to die on any signal; *parked says
  * whether it sleeps in pause() (else it stays in a ptrace stop and the
  * watcher polls its pending signals). */
@@ -425,6 +441,7 @@ static int prepare_copy(pid_t child, const struct lm_maps *maps, const struct lm
 		return -LM_EIO;
 	if (ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)(long)PTRACE_O_EXITKILL) < 0)
 		return lm_err_errno(err, LM_EIO, errno, "cannot set PTRACE_O_EXITKILL on the copy");
+	oom_first(child);
 	if (copy_syscall(child, g, SYS_close_range, a, &ran, err) == -LM_EIO)
 		return -LM_EIO;
 	name_copy(child, maps, g);

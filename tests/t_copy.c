@@ -326,6 +326,23 @@ static int setup(pid_t pid, const char *kind, struct lm_stopped *st, int *ti,
 	return 0;
 }
 
+/* Time thread tid spent on a CPU (ns): /proc/TID/schedstat, first field. */
+static uint64_t thread_cpu_ns(pid_t tid)
+{
+	char path[64];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)tid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
 static int cmd_verify(pid_t pid, const char *kind)
 {
 	struct lm_err err = { 0 };
@@ -336,7 +353,7 @@ static int cmd_verify(pid_t pid, const char *kind)
 	uint64_t clone_args[6] = { 0, LM_INJECT_BAD_SP, 0, 0, 0, 0 };
 	int ti, r, bad = 0;
 	size_t i;
-	uint64_t t_stop = lm_now_ns(), t_clone = 0;
+	uint64_t t_stop = lm_now_ns(), t_clone = 0, cpu_clone = 0;
 
 	r = setup(pid, kind, &st, &ti, &g, &err);
 	t_stop = lm_now_ns() - t_stop;
@@ -346,10 +363,12 @@ static int cmd_verify(pid_t pid, const char *kind)
 	for (i = 0; before && i < st.nthreads; i++)
 		if (snap_thread(st.threads[i].tid, &before[i]) < 0)
 			bad = 1;
+	cpu_clone = thread_cpu_ns(st.threads[ti].tid);
 	t_clone = lm_now_ns();
 	r = lm_inject_syscall(st.threads[ti].tid, &st.threads[ti].regs, &g, SYS_clone,
 			      clone_args, &res, &err);
 	t_clone = lm_now_ns() - t_clone;
+	cpu_clone = thread_cpu_ns(st.threads[ti].tid) - cpu_clone;
 	if (r == 0 && res.child > 0) {
 		uint64_t w[6] = { (uint64_t)res.ret, 0, __WALL | WNOHANG, 0, 0, 0 };
 		wait_stopped(res.child);
@@ -376,9 +395,10 @@ static int cmd_verify(pid_t pid, const char *kind)
 		return 1;
 	}
 	printf("verify ok thread-kind %s gadget %s stub %s copy %ld (stop+text scan %llu us, "
-	       "clone %llu us)\n", kind, g.kind == LM_GADGET_EXIT ? "exit" : "fault",
-	       g.pad ? "yes" : "no", res.ret, (unsigned long long)(t_stop / 1000),
-	       (unsigned long long)(t_clone / 1000));
+	       "clone %llu us, of which on cpu %llu us)\n", kind,
+	       g.kind == LM_GADGET_EXIT ? "exit" : "fault", g.pad ? "yes" : "no", res.ret,
+	       (unsigned long long)(t_stop / 1000), (unsigned long long)(t_clone / 1000),
+	       (unsigned long long)(cpu_clone / 1000));
 	return 0;
 }
 
