@@ -244,8 +244,8 @@ int lm_inject_find_gadget(pid_t pid, const struct lm_maps *maps, struct lm_gadge
 	memset(g, 0, sizeof(*g));
 	g->exit_reg = -1;
 	/* Pass 0: libc (where the exit gadget lives); pass 1: any text. */
-	for (pass = 0; pass < 2 && have < 2; pass++) {
-		for (i = 0; i < maps->n && have < 2; i++) {
+	for (pass = 0; pass < 2 && (have < 2 || !g->pad); pass++) {
+		for (i = 0; i < maps->n && (have < 2 || !g->pad); i++) {
 			const struct lm_mapping *m = &maps->v[i];
 			size_t len = (size_t)(m->end - m->start);
 			uint8_t *t;
@@ -258,8 +258,9 @@ int lm_inject_find_gadget(pid_t pid, const struct lm_maps *maps, struct lm_gadge
 				return lm_err_set(err, LM_ENOMEM, "out of memory reading text of pid %d",
 						  (int)pid);
 			if (read_target(pid, m->start, t, len) == 0) {
-				have = scan_text(t, len, m->start, g, have);
-				if (pass == 0 && !g->pad)
+				if (have < 2)
+					have = scan_text(t, len, m->start, g, have);
+				if (!g->pad)
 					find_pad(pid, m, g);
 			}
 			free(t);

@@ -11,9 +11,10 @@
  * only, into the zero padding at the end of libc's text (never executed by
  * the target's own code): after the syscall it puts back the signal mask and
  * every register and jumps back (a child born from clone exits at once
- * instead). Where no padding is found, an existing `syscall` in libc is used
- * (a "gadget", chosen so that a clone child exits on its own), and dying
- * mid-injection would then leave that thread broken.
+ * instead). The padding is looked for in libc, else in the executable; the
+ * frozen-copy source refuses to inject where there is none. The copy's own
+ * syscalls run from an existing `syscall` in libc (a "gadget", chosen so
+ * that a clone child started from it would exit on its own).
  *
  * The thread must be held by lm_ptrace_stop and be in an interrupt stop
  * (not a signal-delivery-stop or group-stop: lm_inject_thread_usable). Its

@@ -678,6 +678,12 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 	lm_maps_free(&maps);
 	if (r < 0)
 		return r;
+	/* Without the restore stub, our death in the middle of the injection
+	 * would leave a thread of the target running libc's _exit: no. */
+	if (!g.pad)
+		return lm_err_set(err, LM_ELIMIT,
+				  "no zero padding at the end of the text of libc or of the "
+				  "executable of pid %d to hold the restore stub", (int)pid);
 	ndead = pending_take(pid, start, dead, REAP_MAX);
 	ndead = find_dead_copies(pid, dead, ndead, REAP_MAX);
 
