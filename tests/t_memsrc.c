@@ -6,6 +6,8 @@
  *   t_memsrc loop PID N              N live captures back to back (for the
  *                                    SIGKILL test: it is killed mid-way)
  * CHECK is ADDR:LEN:MUL:ADD: the LEN bytes at ADDR must be i * MUL + ADD.
+ * T_MEMSRC_MAX_CAPTURE / T_MEMSRC_MAX_PAUSE_NS set the live options;
+ * T_MEMSRC_MAPS=1 lists the mappings.
  *
  * Prints `pid N`, `nthreads N`, `regions N`, `capture_bytes N`, `pause_us N`,
  * `rss_bytes N`, `exe PATH`, one `check ADDR ok` per check; on error prints
@@ -72,6 +74,7 @@ int main(int argc, char **argv)
 {
 	struct lm_memsrc *src = NULL;
 	struct lm_err err = { 0 };
+	struct lm_live_opts opts = { 0, 0 };
 	int r, i, bad = 0;
 
 	if (argc < 3) {
@@ -91,8 +94,12 @@ int main(int argc, char **argv)
 		printf("loops %ld\n", n);
 		return 0;
 	}
+	if (getenv("T_MEMSRC_MAX_CAPTURE"))
+		opts.max_capture_bytes = strtoull(getenv("T_MEMSRC_MAX_CAPTURE"), NULL, 0);
+	if (getenv("T_MEMSRC_MAX_PAUSE_NS"))
+		opts.max_pause_ns = strtoull(getenv("T_MEMSRC_MAX_PAUSE_NS"), NULL, 0);
 	if (!strcmp(argv[1], "live"))
-		r = lm_memsrc_open_live(atoi(argv[2]), NULL, &src, &err);
+		r = lm_memsrc_open_live(atoi(argv[2]), &opts, &src, &err);
 	else
 		r = lm_memsrc_open_core(argv[2], &src, &err);
 	if (r < 0) {
