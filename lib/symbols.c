@@ -25,8 +25,9 @@
  *     (its "parent"), so that an address past the end of a small symbol
  *     inside a bigger one still finds the bigger one.
  *
- * Modules that cannot be opened or are not ELF are kept (their spans still
- * matter) but have no symbols; that is never an error.
+ * Mapped files that cannot be opened or are not ELF (data files, locale
+ * archives) are skipped, never an error; an ELF file whose program headers
+ * do not match its mappings stays a module without symbols.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -445,7 +446,9 @@ static int add_module_symbols(struct raw_vec *rv, unsigned short module, uint64_
 	return 0;
 }
 
-/* Open one module, fill its layout and build-id, append its symbols. */
+/* Open one module, fill its layout and build-id, append its symbols.
+ * Returns 1 (a module), 0 (not readable or not ELF: skip it) or -1 (out of
+ * memory). */
 static int load_module(const struct lm_memsrc *src, const struct lm_mapping *low,
 		       struct lm_module *mod, unsigned short index, const char *debug_root,
 		       struct arena *ar, struct sym_rec **recs, size_t *n, size_t *cap)
@@ -453,14 +456,19 @@ static int load_module(const struct lm_memsrc *src, const struct lm_mapping *low
 	struct lm_err ignored;
 	struct raw_vec rv = { 0 };
 	Elf *elf, *dbg = NULL;
-	int fd, dfd = -1, rc = 0;
+	int fd, dfd = -1, rc;
 
 	fd = lm_memsrc_open_mapping_file(src, low, &ignored);
 	if (fd < 0)
-		return 0;	/* not readable: a module without symbols */
+		return 0;	/* not readable: skipped */
 	elf = open_elf(fd);
-	if (!elf || module_layout(elf, low, mod) != 0)
+	if (!elf) {
+		rc = 0;		/* a mapped data file, not a module */
 		goto out;
+	}
+	rc = 1;
+	if (module_layout(elf, low, mod) != 0)
+		goto out;	/* an ELF file we cannot place: no symbols */
 	read_build_id(elf, mod);
 	if (read_symbols(elf, &rv, &mod->has_symtab) != 0) {
 		rc = -1;
@@ -670,7 +678,7 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 	struct lm_symtab *tab;
 	struct arena ar = { 0 };
 	struct sym_rec *recs = NULL;
-	size_t nrecs = 0, cap = 0, *first = NULL, i;
+	size_t nrecs = 0, cap = 0, *first = NULL, i, kept = 0;
 	int rc;
 
 	*out = NULL;
@@ -685,10 +693,17 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 		return rc;
 	}
 	for (i = 0; i < tab->nmods; i++) {
-		if (load_module(src, &src->maps.v[first[i]], &tab->mods[i], (unsigned short)i,
-				debug_root, &ar, &recs, &nrecs, &cap) != 0)
+		rc = load_module(src, &src->maps.v[first[i]], &tab->mods[i], (unsigned short)kept,
+				 debug_root, &ar, &recs, &nrecs, &cap);
+		if (rc < 0)
 			goto nomem;
+		if (rc == 0) {
+			free(tab->mods[i].path);
+			continue;
+		}
+		tab->mods[kept++] = tab->mods[i];
 	}
+	tab->nmods = kept;
 	if (finish_table(tab, recs, nrecs, &ar) != 0)
 		goto nomem;
 	free(first);
