@@ -24,7 +24,6 @@
  * same definitely/indirectly lost blocks as `leakmon leaks` on a native run.
  * LM_EXTRA_MB=N adds N MiB of reachable blocks (to make a snapshot slow).
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
