@@ -309,8 +309,10 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (w->signum == SIGHUP)
-		reload(d);
+	if (w->signum == SIGHUP) {
+		if (!d->stopping)
+			reload(d);
+	}
 	else
 		lmd_stop(d, w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
 }
@@ -391,6 +393,9 @@ static int start(struct leakmond *d)
 	}
 	lm_log(LM_LOG_INFO, "leakmond %s: %zu target%s, database %s", PACKAGE_VERSION,
 	       d->ntargets, d->ntargets == 1 ? "" : "s", d->conf->database);
+	if (d->ntargets == 0)
+		lm_log(LM_LOG_NOTICE, "no [target NAME] section in %s: nothing to watch",
+		       d->conf_path ? d->conf_path : "the configuration");
 	sd_notify(0, "READY=1");
 	lmd_update_status(d);
 	return 0;

@@ -77,6 +77,21 @@ static pid_t tracer_of(pid_t pid)
 	return p ? (pid_t)atoi(p + 11) : 0;
 }
 
+/* Is pid traced by one of our threads? TracerPid is the tracing thread's
+ * id: the snapshot worker's, not our pid. */
+static int traced_by_us(pid_t pid)
+{
+	char path[64];
+	pid_t tracer = tracer_of(pid);
+
+	if (tracer <= 0)
+		return 0;
+	if (tracer == getpid())
+		return 1;
+	snprintf(path, sizeof(path), "/proc/self/task/%d", (int)tracer);
+	return access(path, F_OK) == 0;
+}
+
 /* State and start time from /proc/PID/stat (fields counted after ')'). */
 static int stat_of(pid_t pid, char *state, uint64_t *start)
 {
@@ -121,7 +136,7 @@ static void consider(struct idset *s, pid_t pid)
 		return;
 	if (stat_of(pid, &state, &start) < 0 || state == 'Z' || state == 'X')
 		return;
-	if (tracer_of(pid) == getpid())
+	if (traced_by_us(pid))
 		return;
 	add_id(s, pid, start);
 }

@@ -10,10 +10,17 @@
  *   t_daemon_lib memory PID         "limit L usage U" (limit "max" if none)
  *   t_daemon_lib unit-pids UNIT     pids of a unit's cgroup, one per line
  *   t_daemon_lib resolve KIND VALUE pid and start ticks of each match
+ *   t_daemon_lib resolve-traced KIND VALUE PID
+ *                                   the same while another thread of ours
+ *                                   has PID seized (as the snapshot worker
+ *                                   holds a frozen copy): PID is left out
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
+#include <unistd.h>
 
 #include "cgroup.h"
 #include "conf.h"
@@ -108,6 +115,59 @@ static int cmd_resolve(const char *kind, const char *value)
 	return 0;
 }
 
+/* Seize a process from another thread (TracerPid is then that thread's
+ * id), resolve, release. */
+struct seize_arg {
+	pid_t pid;
+	int ok;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int stage;	/* 0 start, 1 seized, 2 release */
+};
+
+static void *seize_thread(void *p)
+{
+	struct seize_arg *a = p;
+
+	a->ok = ptrace(PTRACE_SEIZE, a->pid, NULL, NULL) == 0;
+	pthread_mutex_lock(&a->lock);
+	a->stage = 1;
+	pthread_cond_broadcast(&a->cond);
+	while (a->stage != 2)
+		pthread_cond_wait(&a->cond, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+	if (a->ok)
+		ptrace(PTRACE_DETACH, a->pid, NULL, NULL);
+	return NULL;
+}
+
+static int cmd_resolve_traced(const char *kind, const char *value, pid_t pid)
+{
+	struct seize_arg a = { .pid = pid };
+	pthread_t th;
+	int r;
+
+	pthread_mutex_init(&a.lock, NULL);
+	pthread_cond_init(&a.cond, NULL);
+	pthread_create(&th, NULL, seize_thread, &a);
+	pthread_mutex_lock(&a.lock);
+	while (a.stage != 1)
+		pthread_cond_wait(&a.cond, &a.lock);
+	pthread_mutex_unlock(&a.lock);
+	if (!a.ok) {
+		fprintf(stderr, "cannot seize %d\n", (int)pid);
+		r = 1;
+	} else {
+		r = cmd_resolve(kind, value);
+	}
+	pthread_mutex_lock(&a.lock);
+	a.stage = 2;
+	pthread_cond_broadcast(&a.cond);
+	pthread_mutex_unlock(&a.lock);
+	pthread_join(th, NULL);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct lm_err err = { 0 };
@@ -163,7 +223,9 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "resolve") == 0)
 		return cmd_resolve(argv[2], argv[3]);
+	if (argc == 5 && strcmp(argv[1], "resolve-traced") == 0)
+		return cmd_resolve_traced(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: t_daemon_lib conf FILE | duration T | size S | unit PID | "
-		"memory PID | unit-pids UNIT | resolve KIND VALUE\n");
+		"memory PID | unit-pids UNIT | resolve KIND VALUE | resolve-traced KIND VALUE PID\n");
 	return 2;
 }
