@@ -881,7 +881,9 @@ static int add_candidate(struct walker *w, uint64_t c)
 	return 0;
 }
 
-/* Is there an in-use chunk of the tcache struct's size at user address u? */
+/* Is there an in-use chunk of the tcache struct's size at user address u?
+ * (Or an mmapped chunk big enough: with mmap_threshold=0 even the tcache
+ * is mmapped.) */
 static int tcache_sized(const struct walker *w, uint64_t u)
 {
 	const uint8_t *h;
@@ -890,6 +892,8 @@ static int tcache_sized(const struct walker *w, uint64_t u)
 	if (!u || (u & 15) || !(h = lm_mem_view(w->src, u - 16, 16)))
 		return 0;
 	sz = ld64(h + 8) & SIZE_MASK;
+	if ((ld64(h + 8) & 7) == FLAG_M)
+		return sz >= w->L->tcache_chunk_size && !(sz & (PAGE - 1));
 	if (sz != w->L->tcache_chunk_size || !(h = lm_mem_view(w->src, u - 16 + sz, 16)))
 		return 0;
 	return (ld64(h + 8) & FLAG_P) != 0;

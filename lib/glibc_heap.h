@@ -87,7 +87,8 @@ struct lm_heap_info {
 	/* Added by the walker (issue 2); all filled by lm_glibc_walk. */
 	int layout_verified;	/* the version's layout was verified (else warning) */
 	uint64_t mp_n_mmaps, mp_mmapped_mem;	/* mp_'s own counters (when mp != 0) */
-	uint64_t tcache_structs;	/* tcache_perthread_structs found (in inuse_*) */
+	uint64_t tcache_structs;	/* tcache_perthread_structs found (in inuse_*;
+					 * reported as mmapped when malloc mmapped one) */
 	uint64_t fencepost_count, fencepost_bytes;	/* ends of older non-main heaps */
 	uint64_t arena_header_bytes;	/* heap_info + malloc_state + padding before
 					 * the first chunk of every non-main heap */
