@@ -16,9 +16,12 @@
  *  3. arenas through main_arena.next; heaps of an arena from top & ~(64 MiB
  *     - 1) back through heap_info.prev.
  *  4. free sets, into one open-addressing hash (chunk address -> state):
- *     tcache structs (every in-use chunk of the struct's size whose counts
- *     and lists check out, found by a first skim over the heaps), fastbins,
- *     and the doubly linked bins. Safe-linking is decoded on the way.
+ *     the threads' tcaches, fastbins, and the doubly linked bins;
+ *     safe-linking decoded on the way. A tcache is found through its
+ *     thread's TLS variable `tcache` (same offset below every fs_base,
+ *     learnt from a few threads), else by content: every in-use chunk of
+ *     the struct's size, found by a skim over the heaps, whose counts and
+ *     lists check out (entries of the right size, one common key).
  *  5. the walk proper: chunk by chunk with pointer arithmetic inside the
  *     captured region; a chunk is free when the next chunk's PREV_INUSE is
  *     clear, or when the hash says tcache/fastbin.
