@@ -50,6 +50,12 @@ struct capbuf {
 struct capture {
 	struct capbuf *v;
 	size_t n, cap;
+	/* Anonymous mappings whose every page existed when prepared: copied
+	 * whole while the target is stopped, without reading the pagemap
+	 * again (that read is ~10% of the stop for a big heap). A page freed
+	 * meanwhile just reads as zeros. Sorted by start. */
+	struct full_range { uint64_t start, end; } *full;
+	size_t nfull, capfull;
 };
 
 /* A page-aligned range of the target we could not read. */
@@ -126,6 +132,7 @@ void lm_memsrc_capture_free(struct lm_memsrc *src)
 		if (c->v[i].mem)
 			munmap(c->v[i].mem, c->v[i].len);
 	free(c->v);
+	free(c->full);
 	free(c);
 	src->capture = NULL;
 }
@@ -265,9 +272,42 @@ static int for_each_existing_run(struct pagemap *pg, const struct lm_mapping *m,
 
 static int prefault_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
 {
-	(void)ctx;
+	uint64_t *bytes = ctx;
+
 	(void)addr;
 	prefault(local, (size_t)len);
+	*bytes += len;
+	return 0;
+}
+
+static void note_full(struct capture *c, const struct lm_mapping *m)
+{
+	if (c->nfull == c->capfull) {
+		size_t cap = c->capfull ? c->capfull * 2 : 16;
+		struct full_range *nv = realloc(c->full, cap * sizeof(*nv));
+		if (!nv)
+			return;	/* only an optimisation */
+		c->full = nv;
+		c->capfull = cap;
+	}
+	c->full[c->nfull].start = m->start;
+	c->full[c->nfull].end = m->end;
+	c->nfull++;
+}
+
+static int was_full(const struct capture *c, const struct lm_mapping *m)
+{
+	size_t lo = 0, hi = c->nfull;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->full[mid].start < m->start)
+			lo = mid + 1;
+		else if (c->full[mid].start > m->start)
+			hi = mid;
+		else
+			return c->full[mid].end == m->end;
+	}
 	return 0;
 }
 
@@ -318,9 +358,14 @@ int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
 					  "cannot allocate %zu bytes to copy mapping %#llx of pid %d",
 					  len, (unsigned long long)start, (int)src->pid);
 		}
-		for (k = i; k < j; k++)
-			for_each_existing_run(&pg, &maps->v[k], mem + (maps->v[k].start - start),
-					      prefault_range, NULL);
+		for (k = i; k < j; k++) {
+			const struct lm_mapping *m = &maps->v[k];
+			uint64_t bytes = 0;
+			for_each_existing_run(&pg, m, mem + (m->start - start), prefault_range,
+					      &bytes);
+			if (bytes == m->end - m->start && (!m->path || m->path[0] == '['))
+				note_full(c, m);
+		}
 	}
 	pagemap_close(&pg);
 	return 0;
@@ -588,9 +633,12 @@ int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture
 			break;
 		}
 		for (k = i; k < j && r == 0; k++) {
-			bufs[k] = mem + (src->maps.v[k].start - m->start);
-			r = for_each_existing_run(&rd.pg, &src->maps.v[k], bufs[k],
-						  reader_range, &rd);
+			const struct lm_mapping *mk = &src->maps.v[k];
+			bufs[k] = mem + (mk->start - m->start);
+			if (was_full(c, mk))
+				r = reader_add(&rd, mk->start, mk->end - mk->start, bufs[k], err);
+			else
+				r = for_each_existing_run(&rd.pg, mk, bufs[k], reader_range, &rd);
 		}
 	}
 	if (r == 0)

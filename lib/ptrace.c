@@ -43,6 +43,7 @@
 #include "ptrace.h"
 
 #define ROUNDS_MAX 64
+#define SEIZE_TRIES 10
 
 /* Per-thread bookkeeping while stopping; st->threads gets the result. */
 struct held {
@@ -218,6 +219,31 @@ static void detach_all(struct stop_state *s)
 	}
 }
 
+/* PTRACE_SEIZE one thread: 0 when seized, 1 when the thread is gone or
+ * exiting (skip it), or -errno. A thread between exit_mm() and becoming a
+ * zombie still shows as running in /proc but refuses to be seized with
+ * EPERM, like a zombie does: retry a little before calling EPERM a
+ * permission problem. */
+static int seize_thread(pid_t pid, pid_t tid)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < SEIZE_TRIES; attempt++) {
+		char state;
+		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) == 0)
+			return 0;
+		if (errno == ESRCH)
+			return 1;	/* exited since the listing */
+		if (errno != EPERM)
+			return -errno;
+		state = thread_state(pid, tid);
+		if (state == 0 || state == 'Z' || state == 'X')
+			return 1;	/* gone, or a zombie (leader) */
+		usleep(200);
+	}
+	return -EPERM;
+}
+
 /* One round: seize + interrupt every thread not yet held, then wait for
  * them. Returns the number of new threads, or a negative code. */
 static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
@@ -236,23 +262,26 @@ static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
 		pid_t tid = tids[i];
 		if (held_has(s, tid))
 			continue;
-		if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0) {
-			int e = errno;
-			if (e == ESRCH)
-				continue;	/* exited since the listing */
-			if (e == EPERM && thread_state(pid, tid) == 'Z')
-				continue;	/* a zombie leader cannot be seized */
-			free(tids);
-			if (e == EPERM)
-				return eperm_error(err, pid, tid);
-			return lm_err_errno(err, LM_EIO, e,
-					    "cannot attach to thread %d of pid %d", (int)tid, (int)pid);
-		}
+		/* Reserve the slot first: a thread seized but not recorded
+		 * would never be detached (and would stop for good at its
+		 * next signal). */
 		if (held_add(s, tid) < 0) {
-			ptrace(PTRACE_DETACH, tid, NULL, NULL);	/* not stopped yet: may fail */
 			free(tids);
 			return lm_err_set(err, LM_ENOMEM, "out of memory stopping pid %d",
 					  (int)pid);
+		}
+		r = seize_thread(pid, tid);
+		if (r > 0) {
+			s->n--;		/* gone or going: not ours */
+			continue;
+		}
+		if (r < 0) {
+			s->n--;
+			free(tids);
+			if (r == -EPERM)
+				return eperm_error(err, pid, tid);
+			return lm_err_errno(err, LM_EIO, -r,
+					    "cannot attach to thread %d of pid %d", (int)tid, (int)pid);
 		}
 		added++;
 	}
