@@ -148,11 +148,14 @@ static void on_job_done(struct lmd_job *job, void *ctx)
 	struct leakmond *d = ctx;
 	struct lmd_target *t = lmd_find_target(d, job->target);
 	struct lmd_instance *inst = t ? lmd_find_instance(t, &job->id) : NULL;
-	const char *status = status_of(job);
-	const char *error = job->rc < 0 ? job->err.msg : job->census->warning;
+	const char *status, *error;
 	struct lm_err err = { 0 };
 	int64_t snapshot_id = 0;
 
+	if (job->rc == 0 && !job->census)	/* never expected: keep it a failure */
+		job->rc = lm_err_set(&job->err, LM_EIO, "the snapshot returned no census");
+	status = status_of(job);
+	error = job->rc < 0 ? job->err.msg : job->census->warning;
 	if (inst) {
 		inst->in_flight = 0;
 		inst->nsnapshots++;
@@ -333,7 +336,7 @@ static void close_stale_instances(struct leakmond *d)
 		return;
 	}
 	for (i = 0; i < n; i++) {
-		struct lm_proc_id id = { v[i].pid, v[i].start_ticks };
+		struct lm_proc_id id = { .pid = v[i].pid, .start_ticks = v[i].start_ticks };
 		if (lm_proc_id_alive(&id))
 			continue;
 		if (lm_store_instance_close(d->store, v[i].id, lmd_now_us(), &err) < 0)

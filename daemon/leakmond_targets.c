@@ -178,6 +178,18 @@ static void update_instances(struct leakmond *d, struct lmd_target *t,
 	t->ninst = s.n;
 }
 
+/* A process traced by our worker is a watched target being snapshotted
+ * (keep it) or the frozen copy of one (a new pid: never watch it). */
+static size_t drop_copies(struct lmd_target *t, struct lm_proc_id *ids, size_t n)
+{
+	size_t i, j;
+
+	for (i = j = 0; i < n; i++)
+		if (!ids[i].traced_by_us || lmd_find_instance(t, &ids[i]))
+			ids[j++] = ids[i];
+	return j;
+}
+
 static void resolve(struct leakmond *d, struct lmd_target *t)
 {
 	const struct lm_conf_target *c = t->conf;
@@ -193,6 +205,7 @@ static void resolve(struct leakmond *d, struct lmd_target *t)
 			       (unsigned long long)suppressed);
 		return;
 	}
+	n = drop_copies(t, ids, n);
 	update_instances(d, t, ids, n);
 	free(ids);
 	if (t->ninst == 0 && !t->waiting_logged) {

@@ -859,7 +859,10 @@ static char *reader(char *str, int num, void *stream)
 	if (!line)
 		return NULL;
 	p->lineno++;
-	for (s = line; *s == ' ' || *s == '\t'; s++)
+	s = line;
+	if (p->lineno == 1 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+		s += 3;	/* a UTF-8 byte order mark */
+	for (; *s == ' ' || *s == '\t'; s++)
 		;
 	len = strlen(s);
 	if (len + 1 > (size_t)num) {

@@ -4,7 +4,8 @@
  * unit: the pids of the unit's cgroup (lib/cgroup.c); exe: every numeric
  * /proc entry whose exe link is the path; name: whose comm is the name;
  * pid: that one. Each candidate is then checked the same way (state, start
- * time, not ourselves, not traced by us) and returned with its start time.
+ * time, not ourselves, traced by us or not) and returned with its start
+ * time.
  */
 #include "config.h"
 
@@ -30,7 +31,7 @@ struct idset {
 	int oom;
 };
 
-static void add_id(struct idset *s, pid_t pid, uint64_t start)
+static void add_id(struct idset *s, pid_t pid, uint64_t start, int traced)
 {
 	if (s->n == s->cap) {
 		size_t ncap = s->cap ? s->cap * 2 : 8;
@@ -44,6 +45,7 @@ static void add_id(struct idset *s, pid_t pid, uint64_t start)
 	}
 	s->v[s->n].pid = pid;
 	s->v[s->n].start_ticks = start;
+	s->v[s->n].traced_by_us = traced;
 	s->n++;
 }
 
@@ -126,7 +128,7 @@ int lm_proc_start_ticks(pid_t pid, uint64_t *ticks, struct lm_err *err)
 	return 0;
 }
 
-/* Keep pid if it is a live user process that is not us or our copy. */
+/* Keep pid if it is a live user process that is not us. */
 static void consider(struct idset *s, pid_t pid)
 {
 	uint64_t start;
@@ -136,9 +138,7 @@ static void consider(struct idset *s, pid_t pid)
 		return;
 	if (stat_of(pid, &state, &start) < 0 || state == 'Z' || state == 'X')
 		return;
-	if (traced_by_us(pid))
-		return;
-	add_id(s, pid, start);
+	add_id(s, pid, start, traced_by_us(pid));
 }
 
 static int is_pid_name(const char *s)

@@ -20,13 +20,17 @@
 struct lm_proc_id {
 	pid_t pid;
 	uint64_t start_ticks;	/* clock ticks after boot */
+	int traced_by_us;	/* traced by a thread of the caller (see below) */
 };
 
 /*
  * The processes matching the selector now, sorted by pid (*out malloc'd,
  * *n may be 0: the target is not running). Never matches the calling
- * process, zombies, kernel threads, or a process the caller is tracing
- * (the frozen copies a snapshot makes look just like their target).
+ * process, zombies or kernel threads. A process traced by one of the
+ * caller's threads comes with traced_by_us set: that is either a target
+ * being snapshotted right now (keep it if it is already watched) or the
+ * frozen copy a snapshot made of one, which looks exactly like its target
+ * (never start watching it).
  * value: unit name, executable path or comm; pid for LM_SEL_PID.
  * An exe selector also matches a process whose executable was replaced on
  * disk ("/usr/bin/api (deleted)"): it still is the service.
@@ -47,7 +51,7 @@ int64_t lm_proc_start_us(uint64_t start_ticks);
 /*
  * Compare two sets sorted by pid: call appeared() for each id of cur not in
  * old and gone() for each id of old not in cur. Same pid with another
- * start time counts as gone + appeared.
+ * start time counts as gone + appeared. traced_by_us is not compared.
  */
 void lm_proc_ids_diff(const struct lm_proc_id *old, size_t nold,
 		      const struct lm_proc_id *cur, size_t ncur,

@@ -13,7 +13,8 @@
  *   t_daemon_lib resolve-traced KIND VALUE PID
  *                                   the same while another thread of ours
  *                                   has PID seized (as the snapshot worker
- *                                   holds a frozen copy): PID is left out
+ *                                   holds a frozen copy): PID is marked
+ *                                   "traced"
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -109,8 +110,9 @@ static int cmd_resolve(const char *kind, const char *value)
 		return 1;
 	}
 	for (i = 0; i < n; i++)
-		printf("%d %llu %s\n", (int)ids[i].pid, (unsigned long long)ids[i].start_ticks,
-		       lm_proc_id_alive(&ids[i]) ? "alive" : "dead");
+		printf("%d %llu %s%s\n", (int)ids[i].pid, (unsigned long long)ids[i].start_ticks,
+		       lm_proc_id_alive(&ids[i]) ? "alive" : "dead",
+		       ids[i].traced_by_us ? " traced" : "");
 	free(ids);
 	return 0;
 }
