@@ -6,15 +6,15 @@
 #     frozen-copy census, a stopped-live census and `gdb gcore`; plus the
 #     pauses leakmon recorded (the clone stop and the brief reap stop);
 #  2. on bench/copy_bench (a malloc-heavy loop over a 256 MiB heap): its
-#     malloc/free rate alone and while a frozen-copy census (capture and
-#     walk, at nice 19) starts every second.
+#     malloc/free rate alone and while a frozen-copy census starts every
+#     second, in alternating windows of SECS seconds (WINDOWS pairs).
 # Medians of RUNS runs (default 5; gcore: GCORE_RUNS, default 2).
 set -u
 builddir=${LM_BUILDDIR:-$(pwd)}
 count=${1:-10000000}
 runs=${RUNS:-5}
 gruns=${GCORE_RUNS:-2}
-secs=${SECS:-15}
+secs=${SECS:-8}
 tmp=$(mktemp -d /tmp/leakmon-copybench.XXXXXX)
 tcopy=$builddir/tests/t_copy
 [ -x "$tcopy" ] || make -C "$builddir" tests/t_copy >/dev/null || exit 1
@@ -86,28 +86,40 @@ g=$(cut -d' ' -f1 "$tmp/gcore.txt" 2>/dev/null | median)
 [ -n "$c" ] && [ -n "$g" ] && echo "ratio gcore/copy stall: $(awk -v a="$g" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
 kill -KILL $target; wait $target 2>/dev/null
 
-# ---- 2. throughput
+# ---- 2. throughput: windows alone and with a census every second,
+# alternated (A B A B ...) so that the machine's drift hits both alike.
 out=$tmp/churn.out
 "$builddir/bench/copy_bench" 256 >"$out" &
 churn=$!
 pids+=($churn)
 for _ in $(seq 1 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
 sleep 2
-n0=$(grep -c '^rate' "$out")
-sleep "$secs"
-alone=$(tail -n +$((n0 + 1)) "$out" | awk '$1 == "rate" {print $2}' | median)
-n1=$(grep -c '^rate' "$out")
-end=$(( $(date +%s) + secs ))
+rates() { tail -n +$(($1 + 1)) "$out" | head -n $(($2 - $1)) | awk '$1 == "rate" {print $2}'; }
 censuses=0
-while [ "$(date +%s)" -lt $end ]; do
-	t0=$(date +%s%N)
-	# The census (capture, then walk) runs at the lowest priority, as
-	# leakmond's worker should: it must not take the target's CPU.
-	nice -n 19 "$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err" &&
-		censuses=$((censuses + 1))
-	t1=$(date +%s%N)
-	left=$(( 1000000000 - (t1 - t0) ))
-	[ $left -gt 0 ] && sleep "0.$(printf '%09d' $left)"
+: >"$tmp/alone.txt"; : >"$tmp/with.txt"
+for w in $(seq 1 "${WINDOWS:-3}"); do
+	n0=$(grep -c '^rate' "$out")
+	sleep "$secs"
+	n1=$(grep -c '^rate' "$out")
+	rates $n0 $n1 >>"$tmp/alone.txt"
+	end=$(( $(date +%s) + secs ))
+	while [ "$(date +%s)" -lt $end ]; do
+		t0=$(date +%s%N)
+		# The copy's lifetime (the capture) is what the target feels
+		# (copy-on-write faults); leakmond's walk runs afterwards on its
+		# own buffers, on its own CPU time (T_COPY_WALK=1 includes it).
+		if [ -n "${T_COPY_WALK:-}" ]; then
+			"$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err"
+		else
+			T_COPY_NOWALK=1 "$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err"
+		fi && censuses=$((censuses + 1))
+		t1=$(date +%s%N)
+		left=$(( 1000000000 - (t1 - t0) ))
+		[ $left -gt 0 ] && sleep "0.$(printf '%09d' $left)"
+	done
+	n2=$(grep -c '^rate' "$out")
+	rates $n1 $n2 >>"$tmp/with.txt"
 done
-with=$(tail -n +$((n1 + 1)) "$out" | awk '$1 == "rate" {print $2}' | median)
+alone=$(median <"$tmp/alone.txt")
+with=$(median <"$tmp/with.txt")
 echo "malloc-heavy target: alone $alone ops/s, with a copy census every second ($censuses censuses) $with ops/s: $(awk -v a="$with" -v b="$alone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
