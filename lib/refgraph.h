@@ -15,8 +15,8 @@
  * headers in heaps, every tcache struct), whose stale pointers would keep
  * freed-then-reused chunks alive.
  *
- * Memory: one byte of state per chunk, a page index (4 bytes per 4 KiB of
- * heap), an explicit work stack; `roots` adds 4 bytes per chunk of parent
+ * Memory: one byte of state per chunk, a chunk-start bitmap (1 bit per 16
+ * bytes of heap) with a rank table (4 bytes per 4 KiB), an explicit work stack; `roots` adds 4 bytes per chunk of parent
  * links and a BFS queue. Nothing per edge.
  */
 #ifndef LM_REFGRAPH_H
@@ -37,7 +37,7 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 void lm_refgraph_free(struct lm_refgraph *g);
 
 /* Index (into snap->chunks) of the live chunk whose user bytes
- * [addr + 16, addr + size) contain p, or -1. O(log runs) + a page lookup. */
+ * [addr + 16, addr + size) contain p, or -1. O(log runs) + a bitmap rank. */
 ptrdiff_t lm_refgraph_find(const struct lm_refgraph *g, uint64_t p);
 
 /* ---- leaks ---- */
