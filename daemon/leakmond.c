@@ -111,7 +111,7 @@ void on_snapshot_done(struct leakmond *d, struct lmd_target *t, struct lmd_insta
 	(void)snapshot_id;
 }
 
-static void log_result(struct lmd_target *t, struct lmd_instance *inst,
+static void log_result(struct lmd_instance *inst,
 		       const struct lmd_job *job, const char *status)
 {
 	const struct lm_census *c = job->census;
@@ -119,6 +119,12 @@ static void log_result(struct lmd_target *t, struct lmd_instance *inst,
 	char bytes[32];
 
 	if (c) {
+		/* After failures, say once that it works again. */
+		if (inst && inst->fail_log.last_us) {
+			lm_log(LM_LOG_NOTICE, "target %s: snapshots of pid %d work again",
+			       job->target, (int)job->id.pid);
+			memset(&inst->fail_log, 0, sizeof(inst->fail_log));
+		}
 		lmd_fmt_bytes(c->totals.inuse_bytes, bytes, sizeof(bytes));
 		lm_log(c->partial ? LM_LOG_NOTICE : LM_LOG_INFO,
 		       "target %s: pid %d: %s in %llu allocations, %zu types, paused %.1f ms, "
@@ -137,9 +143,13 @@ static void log_result(struct lmd_target *t, struct lmd_instance *inst,
 	 * once, then at most every FAIL_LOG_EVERY_S. */
 	if (inst && !lm_ratelimit_ok(&inst->fail_log, lmd_now_us(), FAIL_LOG_EVERY_S, &suppressed))
 		return;
-	lm_log(LM_LOG_WARNING, "target %s: snapshot of pid %d %s: %s%s", t ? t->name : job->target,
-	       (int)job->id.pid, status, job->err.msg,
-	       suppressed ? " (same error suppressed since the last report)" : "");
+	if (suppressed)
+		lm_log(LM_LOG_WARNING, "target %s: snapshot of pid %d %s: %s (%llu more failures "
+		       "since the last report)", job->target, (int)job->id.pid, status,
+		       job->err.msg, (unsigned long long)suppressed);
+	else
+		lm_log(LM_LOG_WARNING, "target %s: snapshot of pid %d %s: %s", job->target,
+		       (int)job->id.pid, status, job->err.msg);
 }
 
 /* A job is back from the worker (loop thread). */
@@ -167,7 +177,7 @@ static void on_job_done(struct lmd_job *job, void *ctx)
 	}
 	if (t && (job->rc == -LM_EEXITED || job->rc == -LM_ENOPROC))
 		t->next_resolve = ev_now(d->loop);	/* close the instance now */
-	log_result(t, inst, job, status);
+	log_result(inst, job, status);
 	if (lm_store_add_snapshot(d->store, job->instance_id, job->rc == 0 ? job->census : NULL,
 				  status, error, job->rc == 0 ? 0 : job->finished_us,
 				  &snapshot_id, &err) < 0) {
