@@ -26,7 +26,7 @@ static const struct command commands[] = {
 	  "        shortest chains from a root (global, stack, register) to ADDR" },
 	{ "leaks", cmd_leaks, "leaks [--json] PID|COREFILE\n"
 	  "        allocations no root reaches, by type (direct / indirect)" },
-	{ "trends", cmd_trends, "trends [--db FILE] [--target NAME] [--json]\n"
+	{ "trends", cmd_trends, "trends [--db FILE] [--target NAME] [--limit N] [--json]\n"
 	  "        fastest-growing types per target, from leakmond's database" },
 };
 
