@@ -38,6 +38,7 @@
 #define EX_CONFIG 78
 #define TICK_S 0.25		/* how often due work is looked for */
 #define GRACE_S 10.0		/* SIGTERM: wait this long for a running snapshot */
+#define RETENTION_FIRST_S 5.0	/* after start: catch up after a downtime */
 #define RETENTION_EVERY_S 3600.0
 #define FAIL_LOG_EVERY_S 600
 
@@ -395,7 +396,7 @@ static int start(struct leakmond *d)
 	ev_timer_init(&d->tick, on_tick, 0., TICK_S);
 	d->tick.data = d;
 	ev_timer_start(d->loop, &d->tick);
-	ev_timer_init(&d->retention, on_retention, 60., RETENTION_EVERY_S);
+	ev_timer_init(&d->retention, on_retention, RETENTION_FIRST_S, RETENTION_EVERY_S);
 	d->retention.data = d;
 	ev_timer_start(d->loop, &d->retention);
 	if (sd_watchdog_enabled(0, &wd_usec) > 0 && wd_usec > 0) {
