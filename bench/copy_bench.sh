@@ -22,7 +22,8 @@ pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-# ---- 1. stalls
+# ---- 1. stalls (SKIP_STALL=1: only part 2)
+if [ -z "${SKIP_STALL:-}" ]; then
 out=$tmp/bigheap.out
 "$builddir/bench/bigheap" "$count" >"$out" &
 target=$!
@@ -85,6 +86,7 @@ g=$(cut -d' ' -f1 "$tmp/gcore.txt" 2>/dev/null | median)
 [ -n "$c" ] && [ -n "$l" ] && echo "ratio live/copy stall: $(awk -v a="$l" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
 [ -n "$c" ] && [ -n "$g" ] && echo "ratio gcore/copy stall: $(awk -v a="$g" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
 kill -KILL $target; wait $target 2>/dev/null
+fi
 
 # ---- 2. throughput: windows alone and with a census every second,
 # alternated (A B A B ...) so that the machine's drift hits both alike.
@@ -94,7 +96,7 @@ churn=$!
 pids+=($churn)
 for _ in $(seq 1 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
 sleep 2
-rates() { tail -n +$(($1 + 1)) "$out" | head -n $(($2 - $1)) | awk '$1 == "rate" {print $2}'; }
+rates() { grep '^rate' "$out" | tail -n +$(($1 + 1)) | head -n $(($2 - $1)); }
 censuses=0
 : >"$tmp/alone.txt"; : >"$tmp/with.txt"
 for w in $(seq 1 "${WINDOWS:-3}"); do
@@ -120,6 +122,9 @@ for w in $(seq 1 "${WINDOWS:-3}"); do
 	n2=$(grep -c '^rate' "$out")
 	rates $n1 $n2 >>"$tmp/with.txt"
 done
-alone=$(median <"$tmp/alone.txt")
-with=$(median <"$tmp/with.txt")
+alone=$(awk '{print $2}' "$tmp/alone.txt" | median)
+with=$(awk '{print $2}' "$tmp/with.txt" | median)
+calone=$(awk '{print $3}' "$tmp/alone.txt" | median)
+cwith=$(awk '{print $3}' "$tmp/with.txt" | median)
 echo "malloc-heavy target: alone $alone ops/s, with a copy census every second ($censuses censuses) $with ops/s: $(awk -v a="$with" -v b="$alone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
+echo "  per second of the target's own CPU: alone $calone, with censuses $cwith: $(awk -v a="$cwith" -v b="$calone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
