@@ -1383,8 +1383,9 @@ static void add_warning(struct lm_heap_info *info, const char *msg)
 }
 
 /* Locked arenas: a thread was inside malloc when the target stopped, so
- * its lists may be mid-update. Live: ask for a retry. Core: the dump is all
- * there is; walk on and say so. */
+ * its lists may be mid-update. Live: ask for a retry, unless the caller
+ * has given up retrying (allow_locked). Core: the dump is all there is;
+ * walk on and say so. */
 static int check_locks(struct walker *w)
 {
 	size_t i;
@@ -1392,13 +1393,19 @@ static int check_locks(struct walker *w)
 	for (i = 0; i < w->narenas; i++) {
 		if (!w->arenas[i].locked)
 			continue;
-		if (w->src->kind != LM_SRC_CORE)
+		if (w->src->kind == LM_SRC_CORE) {
+			add_warning(w->info, "an arena was locked when the core was dumped: its "
+				    "lists may be mid-update");
+			break;
+		}
+		if (!w->opts->allow_locked)
 			return lm_err_set(w->err, LM_EBUSY,
 					  "arena 0x%" PRIx64 " of process %d was locked when it stopped "
 					  "(a thread was inside malloc): retry the snapshot",
 					  w->arenas[i].addr, (int)w->src->pid);
-		add_warning(w->info, "an arena was locked when the core was dumped: its lists "
-			    "may be mid-update");
+		w->info->partial = 1;
+		add_warning(w->info, "an arena was locked at the stop (a thread inside malloc): "
+			    "its counts may be off by the chunks being moved");
 		break;
 	}
 	return 0;

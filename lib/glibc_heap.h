@@ -107,6 +107,8 @@ struct lm_walk_opts {
 	uint64_t max_chunks;	/* bound on chunks per heap; 0 = default (derived from heap size) */
 	int tcache_by_content;	/* tests: skip the threads' TLS tcache pointers and
 				 * recognise tcache structs by content only */
+	int allow_locked;	/* walk an arena whose lock is held instead of
+				 * -LM_EBUSY (after retries failed): partial + warning */
 };
 
 /* Detect libc and its version; -LM_ENOTGLIBC names what was found instead

@@ -1,7 +1,7 @@
 /*
  * t_walk.c - test driver for the glibc heap walker.
  *
- *   t_walk [-s] [-S] [-t] [-C] [-r N] PID|COREFILE
+ *   t_walk [-s] [-S] [-t] [-C] [-L] [-r N] PID|COREFILE
  *
  * Opens a memory source (a number is a live pid, anything else a core
  * file), walks the heap with free chunks included, and prints one
@@ -10,7 +10,8 @@
  * for live chunks (in use and mmapped; not tcache structs) named like
  * lib/classify.h's size types ("size 72", "size 1025-2048"); -S prints one
  * line per chunk ("chunk ADDR SIZE STATE"). -C finds tcache structs by
- * content only (not through the threads' TLS). -t times the walk (-r N: best
+ * content only (not through the threads' TLS); -L walks locked arenas
+ * (allow_locked) instead of failing with "busy". -t times the walk (-r N: best
  * of N walks over the same capture) and prints chunks/s. Errors go to
  * stderr as "t_walk: STATUS-NAME: message" with exit status 1.
  */
@@ -155,7 +156,7 @@ static void print_info(const struct lm_heap_info *h)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: t_walk [-s] [-S] [-t] [-C] [-r N] PID|COREFILE\n");
+	fprintf(stderr, "usage: t_walk [-s] [-S] [-t] [-C] [-L] [-r N] PID|COREFILE\n");
 	return 2;
 }
 
@@ -171,12 +172,13 @@ int main(int argc, char **argv)
 	char *end;
 	long pid;
 
-	while ((opt = getopt(argc, argv, "sStCr:")) != -1) {
+	while ((opt = getopt(argc, argv, "sStCLr:")) != -1) {
 		switch (opt) {
 		case 's': tally.want_sizes = 1; break;
 		case 'S': tally.print_chunks = 1; break;
 		case 't': timing = 1; break;
 		case 'C': opts.tcache_by_content = 1; break;
+		case 'L': opts.allow_locked = 1; break;
 		case 'r': repeat = atoi(optarg); break;
 		default: return usage();
 		}
