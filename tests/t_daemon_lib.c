@@ -10,6 +10,9 @@
  *   t_daemon_lib memory PID         "limit L usage U" (limit "max" if none)
  *   t_daemon_lib unit-pids UNIT     pids of a unit's cgroup, one per line
  *   t_daemon_lib resolve KIND VALUE pid and start ticks of each match
+ *   t_daemon_lib diff "PID:START ..." "PID:START ..."
+ *                                   instances gone and appeared between two
+ *                                   sets (sorted by pid)
  *   t_daemon_lib resolve-traced KIND VALUE PID
  *                                   the same while another thread of ours
  *                                   has PID seized (as the snapshot worker
@@ -114,6 +117,45 @@ static int cmd_resolve(const char *kind, const char *value)
 		       lm_proc_id_alive(&ids[i]) ? "alive" : "dead",
 		       ids[i].traced_by_us ? " traced" : "");
 	free(ids);
+	return 0;
+}
+
+static size_t parse_ids(char *text, struct lm_proc_id *ids, size_t max)
+{
+	char *tok, *save = NULL;
+	size_t n = 0;
+
+	for (tok = strtok_r(text, " ", &save); tok && n < max; tok = strtok_r(NULL, " ", &save)) {
+		unsigned long long start = 0;
+		int pid = 0;
+		if (sscanf(tok, "%d:%llu", &pid, &start) == 2) {
+			ids[n].pid = pid;
+			ids[n].start_ticks = start;
+			ids[n].traced_by_us = 0;
+			n++;
+		}
+	}
+	return n;
+}
+
+static void print_gone(void *ctx, const struct lm_proc_id *id)
+{
+	(void)ctx;
+	printf("gone %d:%llu\n", (int)id->pid, (unsigned long long)id->start_ticks);
+}
+
+static void print_appeared(void *ctx, const struct lm_proc_id *id)
+{
+	(void)ctx;
+	printf("appeared %d:%llu\n", (int)id->pid, (unsigned long long)id->start_ticks);
+}
+
+static int cmd_diff(char *old_text, char *cur_text)
+{
+	struct lm_proc_id old[64], cur[64];
+	size_t nold = parse_ids(old_text, old, 64), ncur = parse_ids(cur_text, cur, 64);
+
+	lm_proc_ids_diff(old, nold, cur, ncur, print_appeared, print_gone, NULL);
 	return 0;
 }
 
@@ -225,6 +267,8 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && strcmp(argv[1], "resolve") == 0)
 		return cmd_resolve(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "diff") == 0)
+		return cmd_diff(argv[2], argv[3]);
 	if (argc == 5 && strcmp(argv[1], "resolve-traced") == 0)
 		return cmd_resolve_traced(argv[2], argv[3], atoi(argv[4]));
 	fprintf(stderr, "usage: t_daemon_lib conf FILE | duration T | size S | unit PID | "
