@@ -413,12 +413,13 @@ static void check_done(struct lm_webhook_sender *s)
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct sock *k = w->data;
+	struct lm_webhook_sender *s = k->s;	/* k may be freed by the call */
 	int action = (revents & EV_READ ? CURL_CSELECT_IN : 0) |
 		     (revents & EV_WRITE ? CURL_CSELECT_OUT : 0);
 	int running;
 
-	curl_multi_socket_action(k->s->multi, k->fd, action, &running);
-	check_done(k->s);
+	curl_multi_socket_action(s->multi, k->fd, action, &running);
+	check_done(s);
 }
 
 static void curl_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
