@@ -23,6 +23,10 @@
  * is not trustworthy, so take the snapshot again (a few times at most). */
 #define BUSY_RETRIES 3
 #define DEFAULT_AUTO_COPY_BYTES (256ULL << 20)
+/* A frozen copy may at worst duplicate every page the target writes while
+ * it lives: refuse it unless the cgroup has the target's RSS to spare, and
+ * kill it after this long whatever the analysis is doing. */
+#define COPY_MAX_LIFETIME_NS (30ULL * 1000000000ULL)
 
 static const char *source_name(int kind)
 {
@@ -61,7 +65,11 @@ static int auto_wants_copy(const struct lm_snapshot_opts *opts)
 static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **src,
 		       char *fallback, size_t fallback_len, struct lm_err *err)
 {
-	struct lm_copy_opts co = { .max_capture_bytes = opts->max_capture_bytes };
+	struct lm_copy_opts co = {
+		.max_capture_bytes = opts->max_capture_bytes,
+		.max_copy_lifetime_ns = COPY_MAX_LIFETIME_NS,
+	};
+	struct lm_proc_status st;
 	struct lm_err cerr = { 0 };
 	int want_copy, rc;
 
@@ -76,6 +84,8 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 	if (!want_copy)
 		return open_live(opts, src, err);
 
+	if (lm_proc_status(opts->pid, &st, NULL) == 0)
+		co.min_headroom_bytes = st.rss_bytes;
 	rc = lm_memsrc_open_copy(opts->pid, &co, src, &cerr);
 	if (rc == 0)
 		return 0;
