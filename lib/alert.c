@@ -845,6 +845,13 @@ static int judge_series(struct eval *e, struct series *ser)
 	e->sum.evaluated++;
 	if (!a && !growing)
 		return 0;
+	/* Too few snapshots in the window (failing snapshots, a gap): no
+	 * evidence either way, so an open alert neither resolves nor
+	 * changes. */
+	if (a && f.tr.verdict == LM_TREND_FEW) {
+		a->seen = 1;
+		return 0;
+	}
 	if (e->nsnaps) {
 		f.last_bytes = ser->bytes[e->nsnaps - 1];
 		f.last_count = ser->count[e->nsnaps - 1];
@@ -893,7 +900,7 @@ static int judge_vanished(struct eval *e)
 		struct open_alert *a = &e->open[i];
 		struct finding f;
 		struct series tmp;
-		if (a->seen)
+		if (a->seen || e->nsnaps < e->s->min_samples)
 			continue;
 		empty_finding(&f, &tmp, a);
 		if (lm_alert_step(&a->track, 0, LM_ALERT_NONE, e->now_us, e->s) ==

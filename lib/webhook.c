@@ -372,7 +372,8 @@ static void finish(struct lm_webhook_sender *s, struct xfer *x, CURLcode result)
 			    x->row, now, 0, status, NULL);
 		report(s, x, status, 1, 0, NULL);
 	} else {
-		int expired = now + backoff_us(x->attempt + 1) - x->created_at_us > x->max_age_us;
+		int64_t next = now + backoff_us(x->attempt);
+		int expired = next - x->created_at_us > x->max_age_us;
 		if (result != CURLE_OK)
 			snprintf(msg, sizeof(msg), "%s", x->errbuf[0] ? x->errbuf :
 				 curl_easy_strerror(result));
@@ -385,7 +386,7 @@ static void finish(struct lm_webhook_sender *s, struct xfer *x, CURLcode result)
 		else
 			exec_update(s, "UPDATE webhook_deliveries SET next_attempt_us = ?2, "
 				    "last_status = ?4, last_error = ?5 WHERE id = ?1",
-				    x->row, now + backoff_us(x->attempt), 0, status, msg);
+				    x->row, next, 0, status, msg);
 		report(s, x, status, 0, expired, msg);
 	}
 	xfer_free(x);
