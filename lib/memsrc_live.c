@@ -152,22 +152,16 @@ static void capture_drop_unused(struct capture *c)
 	c->n = n;
 }
 
-static int total_wanted(const struct lm_maps *maps, uint64_t max, uint64_t *total,
-			struct lm_err *err, pid_t pid)
+/* The limit is on bytes that exist in the target (what we would copy and
+ * hold), not on address space: a runtime that reserves 32 GiB and uses 1
+ * is a 1 GiB capture. */
+static int limit_error(struct lm_err *err, pid_t pid, uint64_t bytes, uint64_t max)
 {
-	size_t i;
-
-	*total = 0;
-	for (i = 0; i < maps->n; i++)
-		if (lm_memsrc_wants_mapping(&maps->v[i]))
-			*total += maps->v[i].end - maps->v[i].start;
-	if (max && *total > max)
-		return lm_err_set(err, LM_ELIMIT,
-				  "pid %d has %llu MiB of writable memory, more than the capture "
-				  "limit of %llu MiB; raise the limit or use the frozen-copy mode",
-				  (int)pid, (unsigned long long)(*total >> 20),
-				  (unsigned long long)(max >> 20));
-	return 0;
+	return lm_err_set(err, LM_ELIMIT,
+			  "pid %d has at least %llu MiB of writable memory to copy, more than "
+			  "the capture limit of %llu MiB; raise the limit or use the "
+			  "frozen-copy mode", (int)pid, (unsigned long long)(bytes >> 20),
+			  (unsigned long long)(max >> 20));
 }
 
 /* The pid through which to read the process's memory and maps: its own,
@@ -280,6 +274,14 @@ static int prefault_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local
 	return 0;
 }
 
+static int count_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+{
+	(void)addr;
+	(void)local;
+	*(uint64_t *)ctx += len;
+	return 0;
+}
+
 static void note_full(struct capture *c, const struct lm_mapping *m)
 {
 	if (c->nfull == c->capfull) {
@@ -331,14 +333,20 @@ int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
 	struct pagemap pg;
 	uint64_t total;
 	size_t i, j;
-	int r;
 
 	if (!c)
 		return lm_err_set(err, LM_ENOMEM, "out of memory preparing the capture");
-	r = total_wanted(maps, max_capture_bytes, &total, err, src->pid);
-	if (r < 0)
-		return r;
 	pagemap_open(&pg, memory_pid(src->pid));
+	if (max_capture_bytes) {
+		total = 0;
+		for (i = 0; i < maps->n; i++)
+			if (lm_memsrc_wants_mapping(&maps->v[i]))
+				for_each_existing_run(&pg, &maps->v[i], NULL, count_range, &total);
+		if (total > max_capture_bytes) {
+			pagemap_close(&pg);
+			return limit_error(err, src->pid, total, max_capture_bytes);
+		}
+	}
 	for (i = 0; i < maps->n; i = j) {
 		uint64_t start = maps->v[i].start;
 		size_t len, k;
@@ -546,6 +554,8 @@ struct reader {
 	struct holes h;
 	struct pagemap pg;
 	struct lm_err *err;
+	uint64_t queued;	/* bytes queued so far */
+	uint64_t max_bytes;	/* 0 = no limit */
 };
 
 static int reader_flush(struct reader *rd, struct lm_err *err)
@@ -566,6 +576,9 @@ static int reader_flush(struct reader *rd, struct lm_err *err)
 static int reader_add(struct reader *rd, uint64_t addr, uint64_t len, uint8_t *local,
 		      struct lm_err *err)
 {
+	rd->queued += len;
+	if (rd->max_bytes && rd->queued > rd->max_bytes)
+		return limit_error(err, rd->pid, rd->queued, rd->max_bytes);
 	while (len > 0) {
 		struct piece *p = &rd->batch[rd->nb++];
 		p->addr = addr;
@@ -597,15 +610,12 @@ int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture
 	struct reader rd;
 	uint8_t **bufs = NULL;
 	size_t i, j, k, hi = 0;
-	uint64_t total;
-	int r;
+	int r = 0;
 
 	if (!c)
 		return lm_err_set(err, LM_ENOMEM, "out of memory capturing pid %d", (int)pid);
-	r = total_wanted(&src->maps, max_capture_bytes, &total, err, pid);
-	if (r < 0)
-		return r;
 	memset(&rd, 0, sizeof(rd));
+	rd.max_bytes = max_capture_bytes;
 	rd.pid = pid;
 	rd.deadline_ns = deadline_ns;
 	rd.err = err;

@@ -6,7 +6,8 @@ T_MEMSRC="$LM_BUILDDIR/tests/t_memsrc"
 # mem_checks [OUTFILE]: the ADDR:LEN:MUL:ADD checks for what memtarget printed.
 mem_checks() {
 	local out=${1:-$TARGET_OUT} k
-	for k in global heap big; do
+	for k in global heap big sparse; do
+		[ -n "$(target_info ${k}_addr "$out")" ] || continue
 		echo "$(target_info ${k}_addr "$out"):$(target_info ${k}_len "$out"):$(target_info ${k}_pattern "$out" | tr ' ' ':')"
 	done
 }

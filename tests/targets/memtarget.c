@@ -5,7 +5,9 @@
  *   memtarget [PROGRESS_FILE]
  *
  * Prints `info global_addr 0x...`, `info global_len N`, `info heap_addr`,
- * `info heap_len`, `info big_addr`, `info big_len` (an mmapped chunk), the
+ * `info heap_len`, `info big_addr`, `info big_len` (an mmapped chunk),
+ * `info sparse_addr` (with MEMTARGET_SPARSE=1: the one touched page of a
+ * 4 GiB anonymous mapping), the
  * byte patterns (byte i = i * MUL + ADD, mod 256), then `ready`. Afterwards
  * every thread counts, and the first one rewrites PROGRESS_FILE every 5 ms
  * with "TICKS SIGNALS" (SIGNALS counts SIGRTMIN deliveries: queued signals
@@ -19,11 +21,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define GLOBAL_LEN (256 * 1024)
 #define HEAP_LEN 100000
 #define BIG_LEN (3 * 1024 * 1024)
+#define SPARSE_LEN (4ull << 30)
 
 static unsigned char global_buf[GLOBAL_LEN];
 static volatile unsigned long ticks[5];
@@ -88,7 +92,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa;
 	pthread_t t[4];
-	unsigned char *heap, *big;
+	unsigned char *heap, *big, *sparse = NULL;
 	int i;
 
 	progress_path = argc > 1 ? argv[1] : NULL;
@@ -103,6 +107,16 @@ int main(int argc, char **argv)
 	if (!heap || !big)
 		return 1;
 	fill(heap, HEAP_LEN, 17, 3);
+	/* With MEMTARGET_SPARSE=1: 4 GiB of address space, one page of it
+	 * touched; captures must copy that page and not fault the rest in.
+	 * (Off by default: gdb's gcore would write all 4 GiB.) */
+	if (getenv("MEMTARGET_SPARSE")) {
+		sparse = mmap(NULL, SPARSE_LEN, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (sparse == MAP_FAILED)
+			return 1;
+		fill(sparse + SPARSE_LEN / 2, 4096, 3, 9);
+	}
 	fill(big, BIG_LEN, 13, 101);
 	for (i = 0; i < 4; i++)
 		if (pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i + 1)) != 0)
@@ -113,6 +127,9 @@ int main(int argc, char **argv)
 	       (void *)heap, HEAP_LEN);
 	printf("info big_addr %p\ninfo big_len %d\ninfo big_pattern 13 101\n",
 	       (void *)big, BIG_LEN);
+	if (sparse)
+		printf("info sparse_addr %p\ninfo sparse_len 4096\ninfo sparse_pattern 3 9\n",
+		       (void *)(sparse + SPARSE_LEN / 2));
 	printf("info threads 5\nready\n");
 	fflush(stdout);
 	for (;;)
