@@ -4,7 +4,6 @@
 set -euo pipefail
 packages=(
 	build-essential g++ autoconf automake pkg-config	# toolchain (g++: C++ test targets, __cxa_demangle)
-	libunwind-dev		# naming stack frames of roots (remote unwinding)
 	libev-dev		# the daemon's event loop
 	libjansson-dev		# JSON output and webhook payloads
 	libsqlite3-dev sqlite3	# the history database and the shell operators use
