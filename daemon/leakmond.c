@@ -102,14 +102,8 @@ void on_snapshot_done(struct leakmond *d, struct lmd_target *t, struct lmd_insta
 	lmd_update_status(d);
 	if (d->demo)
 		lmd_demo_snapshot(d, job, status);
-	/*
-	 * Whatever reacts to new history goes here (issue 5: leak detection
-	 * and alerts, with d->alert for its state; t and inst may be NULL,
-	 * and snapshot_id is 0 when the snapshot could not be stored).
-	 */
-	(void)t;
-	(void)inst;
-	(void)snapshot_id;
+	/* Leak detection and alerts (issue 5; daemon/leakmond_alert.c). */
+	lmd_alert_snapshot(d, t, inst, job, snapshot_id);
 }
 
 static void log_result(struct lmd_instance *inst,
@@ -309,6 +303,7 @@ static void reload(struct leakmond *d)
 		nc->database = strdup(d->conf->database);
 		lm_conf_free(d->conf);
 		d->conf = nc;
+		lmd_alert_reload(d);
 		if (!d->verbose)
 			lm_log_set_level(nc->log_level);
 		lm_log(LM_LOG_INFO, "configuration reloaded: %zu targets", d->ntargets);
@@ -384,6 +379,8 @@ static int start(struct leakmond *d)
 	}
 	if ((r = lmd_targets_sync(d, d->conf)) < 0)
 		return r;
+	if ((r = lmd_alert_start(d)) < 0)
+		return r;
 
 	ev_signal_init(&d->sighup, on_signal, SIGHUP);
 	ev_signal_init(&d->sigterm, on_signal, SIGTERM);
@@ -422,6 +419,7 @@ static void finish(struct leakmond *d)
 
 	if (d->demo)
 		lmd_demo_stop(d);
+	lmd_alert_stop(d);
 	lmd_targets_free(d);
 	lm_store_close(d->store);
 	d->store = NULL;

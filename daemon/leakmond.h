@@ -129,6 +129,13 @@ void lmd_demo_arm(struct leakmond *d, uint64_t duration_ms);
 void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char *status);
 void lmd_demo_stop(struct leakmond *d);
 
+/* leakmond_alert.c: leak detection and webhooks (issue 5), state in d->alert. */
+int lmd_alert_start(struct leakmond *d);	/* after the loop and targets exist */
+void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_instance *inst,
+			const struct lmd_job *job, int64_t snapshot_id);
+void lmd_alert_reload(struct leakmond *d);	/* after d->conf was replaced */
+void lmd_alert_stop(struct leakmond *d);	/* before the store and loop go */
+
 /* leakmond.c */
 void lmd_stop(struct leakmond *d, const char *why);
 void lmd_update_status(struct leakmond *d);
