@@ -20,7 +20,8 @@
 #include "snapshot.h"
 
 /* An arena lock held at the stop means malloc was mid-update: the state
- * is not trustworthy, so take the snapshot again (a few times at most). */
+ * is not trustworthy, so take the snapshot again (a few times at most;
+ * the last time the walk goes on and flags the census partial). */
 #define BUSY_RETRIES 3
 #define DEFAULT_AUTO_COPY_BYTES (256ULL << 20)
 /* A frozen copy may at worst duplicate every page the target writes while
@@ -258,12 +259,17 @@ static struct lm_census *census_new(const struct lm_memsrc *src)
 /* Walk and classify an open source into a census (and, when t->chunks_cap
  * is not (size_t)-1, keep every chunk). */
 static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
-		   const char *fallback, struct lm_symtab **syms_out,
+		   int last_attempt, const char *fallback, struct lm_symtab **syms_out,
 		   struct lm_classifier **cls_out, struct lm_heap_info *heap,
 		   struct tally *t, struct lm_census **out, struct lm_err *err)
 {
 	struct lm_symtab_opts so = { .debug_root = opts->debug_root };
-	struct lm_walk_opts wo = { .include_free = t->chunks_cap != (size_t)-1 };
+	/* The last attempt walks a locked arena anyway: a process deadlocked
+	 * inside malloc still gets a census, flagged partial. */
+	struct lm_walk_opts wo = {
+		.include_free = t->chunks_cap != (size_t)-1,
+		.allow_locked = last_attempt,
+	};
 	struct lm_symtab *syms = NULL;
 	struct lm_census *c = NULL;
 	uint64_t t0 = lm_now_ns();
@@ -320,7 +326,8 @@ static int snapshot_run(const struct lm_snapshot_opts *opts, struct lm_memsrc **
 		rc = open_source(opts, &src, fallback, sizeof(fallback), err);
 		if (rc < 0)
 			return rc;
-		rc = analyse(src, opts, fallback, syms, cls, heap, t, out, err);
+		rc = analyse(src, opts, attempt == BUSY_RETRIES, fallback, syms, cls, heap,
+			     t, out, err);
 		if (rc == 0) {
 			*src_out = src;
 			return 0;
