@@ -114,6 +114,24 @@ static int parse_target(struct drill_opts *o, const char *arg)
 	return 0;
 }
 
+/* The "TARGET ADDR" operands that show and roots take, after the options. */
+static int parse_target_and_addr(struct drill_opts *o, int argc, char **argv,
+				 uint64_t *addr)
+{
+	if (optind + 2 != argc) {
+		lm_cli_usage_error(o->cmd, "give a PID or core file, then an address");
+		return -1;
+	}
+	if (parse_target(o, argv[optind]) < 0)
+		return -1;
+	if (parse_addr(argv[optind + 1], addr) < 0) {
+		lm_cli_usage_error(o->cmd, "'%s' is not an address (hexadecimal, like 0x55d0c2a312a0)",
+				   argv[optind + 1]);
+		return -1;
+	}
+	return 0;
+}
+
 static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 {
 	struct lm_err err = { 0 };
@@ -729,17 +747,8 @@ int cmd_show(int argc, char **argv)
 		default: show_usage(stderr); return LM_EXIT_USAGE;
 		}
 	}
-	if (optind + 2 != argc) {
-		lm_cli_usage_error("show", "give a PID or core file, then an address");
+	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
 		return LM_EXIT_USAGE;
-	}
-	if (parse_target(&o, argv[optind]) < 0)
-		return LM_EXIT_USAGE;
-	if (parse_addr(argv[optind + 1], &addr) < 0) {
-		lm_cli_usage_error("show", "'%s' is not an address (hexadecimal, like 0x55d0c2a312a0)",
-				   argv[optind + 1]);
-		return LM_EXIT_USAGE;
-	}
 	rc = open_snapshot(&o, &snap);
 	if (rc)
 		return rc;
@@ -898,17 +907,8 @@ int cmd_roots(int argc, char **argv)
 		default: roots_usage(stderr); return LM_EXIT_USAGE;
 		}
 	}
-	if (optind + 2 != argc) {
-		lm_cli_usage_error("roots", "give a PID or core file, then an address");
+	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
 		return LM_EXIT_USAGE;
-	}
-	if (parse_target(&o, argv[optind]) < 0)
-		return LM_EXIT_USAGE;
-	if (parse_addr(argv[optind + 1], &addr) < 0) {
-		lm_cli_usage_error("roots", "'%s' is not an address (hexadecimal, like 0x55d0c2a312a0)",
-				   argv[optind + 1]);
-		return LM_EXIT_USAGE;
-	}
 	rc = open_snapshot(&o, &snap);
 	if (rc)
 		return rc;
