@@ -92,14 +92,9 @@ make_cgroup() {
 	LM_CGROUPS=("$1" "${LM_CGROUPS[@]}")
 }
 daemon_cleanup() {
-	local d p
-	# move our processes out first, so the directories can go
-	for p in "${LM_PIDS[@]}"; do
-		kill -KILL "$p" 2>/dev/null
-	done
-	for p in "${LM_PIDS[@]}"; do
-		wait "$p" 2>/dev/null
-	done
+	local d
+	# end our processes first, so the directories can go
+	lm_kill_started
 	for d in "${LM_CGROUPS[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
 			rmdir "$d" 2>/dev/null && break

@@ -18,7 +18,8 @@ set -u
 LM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/leakmon-test.XXXXXX")
 LM_PIDS=()
 
-lm_cleanup() {
+# lm_kill_started: SIGKILL and reap every process a test started (LM_PIDS).
+lm_kill_started() {
 	local p
 	for p in "${LM_PIDS[@]}"; do
 		kill -KILL "$p" 2>/dev/null
@@ -26,6 +27,10 @@ lm_cleanup() {
 	for p in "${LM_PIDS[@]}"; do
 		wait "$p" 2>/dev/null
 	done
+}
+
+lm_cleanup() {
+	lm_kill_started
 	rm -rf "$LM_TMP"
 }
 trap lm_cleanup EXIT
