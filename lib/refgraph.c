@@ -974,25 +974,11 @@ static const struct span *span_of(const struct lm_refgraph *g, uint64_t addr)
 	return &g->spans[lo - 1];
 }
 
-static const struct lm_mapping *module_file_mapping(const struct lm_memsrc *src,
-						    const struct lm_module *m)
-{
-	size_t i;
-
-	for (i = 0; i < src->maps.n; i++) {
-		const struct lm_mapping *map = &src->maps.v[i];
-		if (map->path && !strcmp(map->path, m->path) && map->start >= m->lo &&
-		    map->start < m->hi)
-			return map;
-	}
-	return NULL;
-}
-
 /* The name of the ELF section of module m holding run-time address addr. */
 static void section_name(const struct lm_refgraph *g, const struct lm_module *m,
 			 uint64_t addr, char *buf, size_t len)
 {
-	const struct lm_mapping *map = module_file_mapping(g->src, m);
+	const struct lm_mapping *map = lm_module_mapping(g->src, m);
 	const struct lm_mapping *at = lm_maps_find(&g->src->maps, addr);
 	struct lm_err err;
 	Elf_Scn *scn = NULL;

@@ -825,3 +825,17 @@ const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const cha
 			return &tab->syms[i];
 	return NULL;
 }
+
+const struct lm_mapping *lm_module_mapping(const struct lm_memsrc *src,
+					   const struct lm_module *m)
+{
+	size_t i;
+
+	for (i = 0; i < src->maps.n; i++) {
+		const struct lm_mapping *map = &src->maps.v[i];
+		if (map->path && !strcmp(map->path, m->path) && map->start >= m->lo &&
+		    map->start < m->hi)
+			return map;
+	}
+	return NULL;
+}

@@ -53,6 +53,10 @@ size_t lm_symtab_nmodules(const struct lm_symtab *tab);
 const struct lm_module *lm_symtab_module_at(const struct lm_symtab *tab, size_t i);
 /* The module whose mappings contain addr, or NULL. */
 const struct lm_module *lm_symtab_module(const struct lm_symtab *tab, uint64_t addr);
+/* The first mapping of a module's file in src: the one to open it through
+ * (lm_memsrc_open_mapping_file), or NULL. */
+const struct lm_mapping *lm_module_mapping(const struct lm_memsrc *src,
+					   const struct lm_module *m);
 /* The module whose basename or path matches (libc: "libc.so.6"), or NULL. */
 const struct lm_module *lm_symtab_module_named(const struct lm_symtab *tab, const char *name);
 

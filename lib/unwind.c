@@ -107,21 +107,6 @@ static const Dwfl_Thread_Callbacks thread_callbacks = {
 	.set_initial_registers = cb_set_initial_registers,
 };
 
-/* The first mapping of a module's file: the one to open it through. */
-static const struct lm_mapping *module_mapping(const struct lm_memsrc *src,
-					       const struct lm_module *m)
-{
-	size_t i;
-
-	for (i = 0; i < src->maps.n; i++) {
-		const struct lm_mapping *map = &src->maps.v[i];
-		if (map->path && !strcmp(map->path, m->path) && map->start >= m->lo &&
-		    map->start < m->hi)
-			return map;
-	}
-	return NULL;
-}
-
 static void report_modules(struct lm_unwinder *u)
 {
 	size_t i, n = lm_symtab_nmodules(u->syms);
@@ -130,7 +115,7 @@ static void report_modules(struct lm_unwinder *u)
 	dwfl_report_begin(u->dwfl);
 	for (i = 0; i < n; i++) {
 		const struct lm_module *m = lm_symtab_module_at(u->syms, i);
-		const struct lm_mapping *map = module_mapping(u->src, m);
+		const struct lm_mapping *map = lm_module_mapping(u->src, m);
 		int fd;
 
 		if (!map)
