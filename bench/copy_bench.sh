@@ -17,7 +17,8 @@ gruns=${GCORE_RUNS:-2}
 secs=${SECS:-8}
 tmp=$(mktemp -d /tmp/leakmon-copybench.XXXXXX)
 tcopy=$builddir/tests/t_copy
-[ -x "$tcopy" ] || make -C "$builddir" tests/t_copy >/dev/null || exit 1
+[ -x "$tcopy" ] && [ -x "$builddir/bench/fault_cost" ] ||
+	make -C "$builddir" tests/t_copy bench/fault_cost >/dev/null || exit 1
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
@@ -97,12 +98,17 @@ pids+=($churn)
 for _ in $(seq 1 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
 sleep 2
 rates() { grep '^rate' "$out" | tail -n +$(($1 + 1)) | head -n $(($2 - $1)); }
-censuses=0
+# minor page faults the target has taken so far (/proc/PID/stat field 10)
+minflt() { sed 's/.*) //' /proc/$churn/stat | awk '{print $8}'; }
+censuses=0 flt_alone=0 flt_with=0 secs_alone=0 secs_with=0
 : >"$tmp/alone.txt"; : >"$tmp/with.txt"
 for w in $(seq 1 "${WINDOWS:-3}"); do
 	n0=$(grep -c '^rate' "$out")
+	f0=$(minflt)
 	sleep "$secs"
 	n1=$(grep -c '^rate' "$out")
+	f1=$(minflt)
+	flt_alone=$((flt_alone + f1 - f0)) secs_alone=$((secs_alone + secs))
 	rates $n0 $n1 >>"$tmp/alone.txt"
 	end=$(( $(date +%s) + secs ))
 	while [ "$(date +%s)" -lt $end ]; do
@@ -120,6 +126,8 @@ for w in $(seq 1 "${WINDOWS:-3}"); do
 		[ $left -gt 0 ] && sleep "0.$(printf '%09d' $left)"
 	done
 	n2=$(grep -c '^rate' "$out")
+	f2=$(minflt)
+	flt_with=$((flt_with + f2 - f1)) secs_with=$((secs_with + secs))
 	rates $n1 $n2 >>"$tmp/with.txt"
 done
 alone=$(awk '{print $2}' "$tmp/alone.txt" | median)
@@ -128,3 +136,17 @@ calone=$(awk '{print $3}' "$tmp/alone.txt" | median)
 cwith=$(awk '{print $3}' "$tmp/with.txt" | median)
 echo "malloc-heavy target: alone $alone ops/s, with a copy census every second ($censuses censuses) $with ops/s: $(awk -v a="$with" -v b="$alone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
 echo "  per second of the target's own CPU: alone $calone, with censuses $cwith: $(awk -v a="$cwith" -v b="$calone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
+# Why: each census write-protects the target's pages (fork), so every page
+# it then writes costs one fault; what a fault costs is the machine's.
+fc=$("$builddir/bench/fault_cost" 64)
+echo "  $fc"
+awk -v fa="$flt_alone" -v sa="$secs_alone" -v fw="$flt_with" -v sw="$secs_with" \
+	-v n="$censuses" -v fc="$fc" 'BEGIN {
+	split(fc, f, " ")
+	for (i = 2; i < length(f); i += 2) ns[f[i]] = f[i + 1]
+	extra = fw / sw - fa / sa
+	printf "  target page faults: alone %.0f/s, with censuses %.0f/s: %.0f more per census;\n", fa / sa, fw / sw, extra * sw / (n ? n : 1)
+	printf "  at %.1f-%.1f us a fault (reuse-COW) that is %.0f-%.0f ms of each second, %.1f-%.1f%% throughput\n",
+		ns["reuse_ns"] / 1000, ns["cow_ns"] / 1000, extra * ns["reuse_ns"] / 1e6, extra * ns["cow_ns"] / 1e6,
+		100 - extra * ns["cow_ns"] / 1e7, 100 - extra * ns["reuse_ns"] / 1e7
+}'
