@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "selector.h"
 #include "store.h"
 
 #define DEFAULT_LIMIT 10
@@ -36,6 +37,25 @@ struct trend {
 	size_t ngrowth;
 	struct trend_type *types;	/* one per growth row */
 };
+
+/*
+ * "exited" when the daemon saw the process end; otherwise "live" only if
+ * that very process (pid, start time, and a start on this boot) still runs
+ * here: a daemon stopped before its target ended never closed the instance,
+ * and the database may come from another machine.
+ */
+static const char *instance_state(const struct lm_store_instance *in)
+{
+	struct lm_proc_id id = { .pid = in->pid, .start_ticks = in->start_ticks };
+	int64_t drift;
+
+	if (in->ended_at_us)
+		return "exited";
+	if (!lm_proc_id_alive(&id))
+		return "gone";
+	drift = lm_proc_start_us(in->start_ticks) - in->started_at_us;
+	return drift > -2000000 && drift < 2000000 ? "live" : "gone";
+}
 
 static void trends_usage(FILE *out)
 {
@@ -204,7 +224,7 @@ static void print_trend(const struct trend *t)
 	fmt_time(t->in->started_at_us, started, sizeof(started));
 	fmt_time(t->in->last_taken_at_us, last, sizeof(last));
 	printf("%s  pid %d  %s  started %s  %zu census%s, last %s\n", t->in->target,
-	       (int)t->in->pid, t->in->ended_at_us ? "exited" : "live", started,
+	       (int)t->in->pid, instance_state(t->in), started,
 	       t->nheap, t->nheap == 1 ? "" : "es", last);
 	if (!t->nheap) {
 		printf("  no successful census yet\n\n");
@@ -247,13 +267,15 @@ static json_t *series_json(const struct lm_store_point *p, size_t n)
 
 static json_t *trend_json(const struct trend *t)
 {
+	const char *state = instance_state(t->in);
 	json_t *o, *types;
 	char ts[32];
 	size_t i;
 
-	o = json_pack("{s:s, s:i, s:I, s:b, s:I}", "target", t->in->target,
+	o = json_pack("{s:s, s:i, s:I, s:b, s:s, s:I}", "target", t->in->target,
 		      "pid", (int)t->in->pid, "instance_id", (json_int_t)t->in->id,
-		      "live", !t->in->ended_at_us, "censuses", (json_int_t)t->nheap);
+		      "live", !strcmp(state, "live"), "state", state,
+		      "censuses", (json_int_t)t->nheap);
 	if (!o)
 		return NULL;
 	json_object_set_new(o, "exe", t->in->exe ? json_string(t->in->exe) : json_null());
