@@ -19,6 +19,7 @@
 
 #include "cli.h"
 #include "ptrace.h"
+#include "holders.h"
 #include "refgraph.h"
 
 #define DEFAULT_SHOW_BYTES 256
@@ -178,26 +179,6 @@ static json_t *json_addr(uint64_t a)
 
 /* ---- types ---- */
 
-static const struct lm_type *chunk_type(const struct lm_snapshot *snap, size_t i)
-{
-	uint32_t t = snap->chunk_type ? snap->chunk_type[i] : UINT32_MAX;
-
-	if (t == UINT32_MAX || t >= lm_classifier_ntypes(snap->cls))
-		return NULL;
-	return lm_classifier_type(snap->cls, t);
-}
-
-/* As `stat` prints it: "class shop::Cart<int>", "string", "size 72". */
-static void type_label_of(const struct lm_type *t, char *buf, size_t len)
-{
-	if (!t)
-		snprintf(buf, len, "-");
-	else if (t->kind == LM_KIND_STRING || t->kind == LM_KIND_SIZE)
-		snprintf(buf, len, "%s", t->name);
-	else
-		snprintf(buf, len, "%s %s", lm_kind_name(t->kind), t->name);
-}
-
 static void json_set_type(json_t *o, const struct lm_type *t)
 {
 	json_object_set_new(o, "kind", t ? json_string(lm_kind_name(t->kind)) : json_null());
@@ -246,7 +227,7 @@ static void print_closest_types(const struct lm_snapshot *snap, const char *arg)
 	for (i = 0; i < n; i++) {
 		const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
 		size_t d1, d2, d;
-		type_label_of(t, label, sizeof(label));
+		lm_holders_type_label(t, label, sizeof(label));
 		d1 = edit_distance(arg, label);
 		d2 = edit_distance(arg, t->name);
 		d = d1 < d2 ? d1 : d2;
@@ -271,7 +252,7 @@ static void print_closest_types(const struct lm_snapshot *snap, const char *arg)
 	}
 	fprintf(stderr, "; closest:");
 	for (k = 0; k < nbest; k++) {
-		type_label_of(lm_classifier_type(snap->cls, (uint32_t)best[k]), label, sizeof(label));
+		lm_holders_type_label(lm_classifier_type(snap->cls, (uint32_t)best[k]), label, sizeof(label));
 		fprintf(stderr, "%s '%s'", k ? "," : "", label);
 	}
 	fprintf(stderr, " (leakmon stat lists them all)\n");
@@ -355,7 +336,7 @@ static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t li
 	char label[512];
 	size_t i;
 
-	type_label_of(t, label, sizeof(label));
+	lm_holders_type_label(t, label, sizeof(label));
 	if (json) {
 		o = json_object();
 		arr = json_array();
@@ -595,10 +576,10 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 		if (t >= 0 && (size_t)t != i && v - snap->chunks[t].addr >= 16 &&
 		    snap->chunks[t].state != LM_CHUNK_TOP && snap->chunks[t].state != LM_CHUNK_FENCEPOST) {
 			const struct lm_chunk *tc = &snap->chunks[t];
-			const struct lm_type *ty = chunk_type(snap, (size_t)t);
+			const struct lm_type *ty = lm_holders_chunk_type(snap, (size_t)t);
 			n++;
 			if (!json) {
-				type_label_of(ty, label, sizeof(label));
+				lm_holders_type_label(ty, label, sizeof(label));
 				printf("  +0x%-6zx 0x%-14" PRIx64 " -> 0x%" PRIx64 "%s  %s%s%s\n", k * 8, v,
 				       tc->addr + 16, v == tc->addr + 16 ? "" : " (interior)",
 				       lm_chunk_is_live(tc->state) ? label : "free chunk: ",
@@ -649,7 +630,7 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 		      int json)
 {
 	const struct lm_chunk *c = &snap->chunks[i];
-	const struct lm_type *t = chunk_type(snap, i);
+	const struct lm_type *t = lm_holders_chunk_type(snap, i);
 	int live = lm_chunk_is_live(c->state);
 	uint64_t dump = nbytes < c->usable ? nbytes : c->usable;
 	const uint8_t *p;
@@ -689,7 +670,7 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 		json_object_set_new(o, "references", show_references(snap, i, 1));
 		return print_json(o);
 	}
-	type_label_of(live ? t : NULL, label, sizeof(label));
+	lm_holders_type_label(live ? t : NULL, label, sizeof(label));
 	printf("allocation 0x%" PRIx64, c->addr + 16);
 	if (addr != c->addr + 16)
 		printf(" (ADDR 0x%" PRIx64 " is at offset %" PRId64 ")", addr,
@@ -799,7 +780,7 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 
 	json_object_set_new(o, "address", json_addr(snap->chunks[r->target].addr + 16));
 	json_object_set_new(o, "query", json_addr(addr));
-	json_set_type(o, chunk_type(snap, r->target));
+	json_set_type(o, lm_holders_chunk_type(snap, r->target));
 	json_object_set_new(o, "reachable", json_boolean(r->reachable));
 	json_object_set_new(o, "leak", json_str_or_null(r->reachable ? NULL : leak_word(r->leak_state)));
 	for (p = 0; p < r->npaths; p++) {
@@ -822,7 +803,7 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 		for (k = 0; k < path->nsteps; k++) {
 			json_t *s = json_object();
 			json_object_set_new(s, "address", json_addr(path->steps[k].addr));
-			json_set_type(s, chunk_type(snap, path->steps[k].chunk));
+			json_set_type(s, lm_holders_chunk_type(snap, path->steps[k].chunk));
 			json_object_set_new(s, "offset", json_integer((json_int_t)path->steps[k].offset));
 			json_array_append_new(steps, s);
 		}
@@ -841,7 +822,7 @@ static void roots_text(const struct lm_snapshot *snap, const struct lm_root_path
 	char label[512];
 	size_t p, k;
 
-	type_label_of(chunk_type(snap, r->target), label, sizeof(label));
+	lm_holders_type_label(lm_holders_chunk_type(snap, r->target), label, sizeof(label));
 	printf("0x%" PRIx64 " (%s, %" PRIu64 " bytes) ", tc->addr + 16, label, tc->usable);
 	if (r->leak_state == LM_LEAK_INTERNAL) {
 		printf("is malloc's own tcache: its thread's `tcache` variable holds it\n");
@@ -859,7 +840,7 @@ static void roots_text(const struct lm_snapshot *snap, const struct lm_root_path
 		printf("#%zu  %-8s %s\n", p + 1, lm_root_kind_name(path->root.kind), path->root.name);
 		for (k = 0; k < path->nsteps; k++) {
 			const struct lm_path_step *s = &path->steps[k];
-			type_label_of(chunk_type(snap, s->chunk), label, sizeof(label));
+			lm_holders_type_label(lm_holders_chunk_type(snap, s->chunk), label, sizeof(label));
 			if (k + 1 < path->nsteps)
 				printf("      -> 0x%-14" PRIx64 " %-32s +0x%" PRIx64 "\n", s->addr,
 				       label, s->offset);
@@ -1006,7 +987,7 @@ static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l,
 	       "type", "examples");
 	for (i = 0; i < l->ntypes; i++) {
 		const struct lm_leak_type *r = &l->types[i];
-		type_label_of(leak_type(snap, r->type), label, sizeof(label));
+		lm_holders_type_label(leak_type(snap, r->type), label, sizeof(label));
 		printf("%8" PRIu64 "  %12" PRIu64 "  %8" PRIu64 "  %12" PRIu64 "  %-32s ",
 		       r->direct_count, r->direct_bytes, r->indirect_count, r->indirect_bytes, label);
 		for (k = 0; k < r->nexamples && k < 3; k++)
