@@ -17,12 +17,14 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <ini.h>
 
@@ -38,6 +40,7 @@ enum vtype {
 	V_SIZE,		/* > 0 */
 	V_RATE,		/* size per hour, >= 0 */
 	V_COUNT,	/* integer 1..1000000 */
+	V_HOLDERS,	/* integer 0..LM_CONF_MAX_HOLDERS */
 	V_PATH,		/* absolute path */
 	V_URL,
 	V_MODE,		/* live | copy | auto */
@@ -74,6 +77,7 @@ static const struct key daemon_keys[] = {
 	{ "urgent_horizon", V_DURATION, D(detect.urgent_horizon_ms), 0 },
 	{ "resolve_after", V_DURATION, D(detect.resolve_after_ms), 0 },
 	{ "webhooks", V_LIST, D(detect.webhooks), 0 },
+	{ "holders", V_HOLDERS, D(detect.holders), 0 },
 };
 
 static const struct key target_keys[] = {
@@ -93,6 +97,7 @@ static const struct key target_keys[] = {
 	{ "urgent_horizon", V_DURATION, T(detect.urgent_horizon_ms), 1 },
 	{ "resolve_after", V_DURATION, T(detect.resolve_after_ms), 1 },
 	{ "webhooks", V_LIST, T(detect.webhooks), 1 },
+	{ "holders", V_HOLDERS, T(detect.holders), 1 },
 };
 
 static const struct key webhook_keys[] = {
@@ -714,6 +719,16 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 		}
 		*(uint32_t *)(base + k->off) = (uint32_t)u;
 		return;
+	case V_HOLDERS:
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || *end || end == v || u > LM_CONF_MAX_HOLDERS) {
+			parse_error(p, p->lineno, "%s = %s: expected a whole number from 0 (off) to %d",
+				    k->name, v, LM_CONF_MAX_HOLDERS);
+			return;
+		}
+		*(uint32_t *)(base + k->off) = (uint32_t)u;
+		return;
 	case V_PATH:
 	case V_URL: {
 		char *s = unquote(v), **field = (char **)(base + k->off);
@@ -898,6 +913,7 @@ static void set_defaults(struct lm_conf *c)
 	c->detect.alert_horizon_ms = LM_CONF_DEFAULT_ALERT_HORIZON_MS;
 	c->detect.urgent_horizon_ms = LM_CONF_DEFAULT_URGENT_HORIZON_MS;
 	c->detect.resolve_after_ms = LM_CONF_DEFAULT_RESOLVE_AFTER_MS;
+	c->detect.holders = LM_CONF_DEFAULT_HOLDERS;
 }
 
 static int copy_list(char **from, size_t n, char ***to)
@@ -930,6 +946,7 @@ static int inherit(struct parser *p, struct lm_conf_target *t, const struct seen
 			continue;
 		switch (k->type) {
 		case V_COUNT:
+		case V_HOLDERS:
 			*(uint32_t *)((char *)t + k->off) = *(uint32_t *)((char *)p->conf + dk->off);
 			break;
 		case V_MODE:
@@ -960,6 +977,53 @@ static void check_webhook_names(struct parser *p, const struct lm_conf_detect *d
 				    d->webhooks[i], d->webhooks[i]);
 }
 
+int lm_conf_read_secret(const char *path, unsigned char *buf, size_t cap, size_t *len,
+			struct lm_err *err)
+{
+	size_t n = 0;
+	ssize_t r = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return lm_err_errno(err, LM_ECONFIG, errno, "cannot read secret_file %s", path);
+	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
+		n += (size_t)r;
+	if (r < 0) {
+		int e = errno;
+		close(fd);
+		return lm_err_errno(err, LM_ECONFIG, e, "cannot read secret_file %s", path);
+	}
+	/* one byte more than the limit tells a file that is too long */
+	if (n == cap && read(fd, buf, 1) > 0) {
+		close(fd);
+		return lm_err_set(err, LM_ECONFIG, "secret_file %s is longer than %zu bytes",
+				  path, cap);
+	}
+	close(fd);
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (!n)
+		return lm_err_set(err, LM_ECONFIG, "secret_file %s is empty; put the shared "
+				  "secret in it", path);
+	*len = n;
+	return 0;
+}
+
+/* A secret_file that cannot be read is a configuration error, reported at
+ * its line: found now by --check-config, not when the daemon starts. */
+static void check_secret(struct parser *p, const struct lm_conf_webhook *w, int line)
+{
+	unsigned char buf[LM_CONF_SECRET_MAX];
+	struct lm_err e = { 0 };
+	size_t len;
+
+	if (!w->secret_file)
+		return;
+	if (lm_conf_read_secret(w->secret_file, buf, sizeof(buf), &len, &e) < 0)
+		parse_error(p, line, "%s", e.msg);
+	memset(buf, 0, sizeof(buf));
+}
+
 static void finish(struct parser *p)
 {
 	struct lm_conf *c = p->conf;
@@ -974,10 +1038,14 @@ static void finish(struct parser *p)
 			    "retain must be at least retain_full");
 	}
 	check_webhook_names(p, &c->detect, p->daemon_seen.webhooks_line);
-	for (i = 0; i < c->nwebhooks; i++)
+	for (i = 0; i < c->nwebhooks; i++) {
+		size_t si = 0;
 		if (!c->webhooks[i].url)
 			parse_error(p, c->webhooks[i].line, "[webhook %s] has no url =",
 				    c->webhooks[i].name);
+		find_key(webhook_keys, NKEYS(webhook_keys), "secret_file", &si);
+		check_secret(p, &c->webhooks[i], p->webhook_seen[i].line[si]);
+	}
 	for (i = 0; i < c->ntargets; i++) {
 		struct lm_conf_target *t = &c->targets[i];
 		if ((int)t->kind == -1) {

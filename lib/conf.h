@@ -36,6 +36,9 @@
 #define LM_CONF_DEFAULT_ALERT_HORIZON_MS (7ULL * 24 * 3600 * 1000)
 #define LM_CONF_DEFAULT_URGENT_HORIZON_MS (24ULL * 3600 * 1000)
 #define LM_CONF_DEFAULT_RESOLVE_AFTER_MS (2ULL * 3600 * 1000)
+#define LM_CONF_DEFAULT_HOLDERS 3	/* holder chains per firing alert */
+#define LM_CONF_MAX_HOLDERS 10
+#define LM_CONF_SECRET_MAX 4096		/* bytes of a webhook secret_file */
 #define LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS (10ULL * 1000)
 #define LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS (24ULL * 3600 * 1000)
 
@@ -58,6 +61,7 @@ struct lm_conf_detect {
 	uint64_t resolve_after_ms;	/* growth stopped this long: resolve */
 	char **webhooks;		/* names of [webhook NAME] sections */
 	size_t nwebhooks;
+	uint32_t holders;		/* holder chains searched per firing alert; 0 = off */
 };
 
 struct lm_conf_target {
@@ -120,5 +124,11 @@ int lm_parse_size(const char *s, uint64_t *bytes);
 void lm_format_duration(uint64_t ms, char *buf, size_t len);
 
 const char *lm_selector_kind_name(enum lm_selector_kind kind);
+
+/* A webhook secret: the bytes of path without trailing newlines, into
+ * buf (cap bytes at most). LM_ECONFIG when it cannot be read, is empty or
+ * is longer than cap. */
+int lm_conf_read_secret(const char *path, unsigned char *buf, size_t cap, size_t *len,
+			struct lm_err *err);
 
 #endif

@@ -41,6 +41,7 @@ static void print_detect(const char *who, const struct lm_conf_detect *d)
 	printf("%s.alert_horizon_ms %llu\n", who, (unsigned long long)d->alert_horizon_ms);
 	printf("%s.urgent_horizon_ms %llu\n", who, (unsigned long long)d->urgent_horizon_ms);
 	printf("%s.resolve_after_ms %llu\n", who, (unsigned long long)d->resolve_after_ms);
+	printf("%s.holders %u\n", who, (unsigned)d->holders);
 	printf("%s.webhooks", who);
 	for (i = 0; i < d->nwebhooks; i++)
 		printf(" %s", d->webhooks[i]);
