@@ -39,7 +39,6 @@
 
 #define SCAN_BATCH 64		/* due deliveries read per scan */
 #define SCAN_MAX_S 30.0		/* look at the outbox at least this often */
-#define SECRET_MAX 4096
 #define CONNECT_TIMEOUT_MS 10000L
 
 /* ---- queue and signature ----------------------------------------------- */
@@ -50,6 +49,14 @@ void lm_alert_new_id(char out[37]);
 int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
 		     json_t *payload, int64_t alert_row, int64_t now_us,
 		     char delivery_id[37], struct lm_err *err)
+{
+	return lm_webhook_queue_as(db, webhook, event, payload, alert_row, 0, now_us,
+				   delivery_id, err);
+}
+
+int lm_webhook_queue_as(struct sqlite3 *db, const char *webhook, const char *event,
+			json_t *payload, int64_t alert_row, int waiting, int64_t now_us,
+			char delivery_id[37], struct lm_err *err)
 {
 	char id[37];
 	char *text;
@@ -63,8 +70,8 @@ int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
 	if (!text)
 		return lm_err_set(err, LM_ENOMEM, "webhook %s: cannot encode the payload", webhook);
 	if (sqlite3_prepare_v2(db, "INSERT INTO webhook_deliveries (delivery_id, alert, webhook, "
-			       "event, payload, created_at_us, next_attempt_us) "
-			       "VALUES (?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
+			       "event, payload, created_at_us, next_attempt_us, state) "
+			       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK) {
 		free(text);
 		return lm_err_set(err, LM_EDB, "webhook %s: cannot queue a delivery: %s",
 				  webhook, sqlite3_errmsg(db));
@@ -77,6 +84,7 @@ int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
 	sqlite3_bind_text(st, 5, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 6, now_us);
 	sqlite3_bind_int64(st, 7, now_us);
+	sqlite3_bind_text(st, 8, waiting ? "waiting" : "pending", -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	free(text);
@@ -86,6 +94,86 @@ int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
 	if (delivery_id)
 		memcpy(delivery_id, id, sizeof(id));
 	return 0;
+}
+
+/* Merge fields into one waiting row's payload and make it sendable. */
+static int release_row(sqlite3 *db, int64_t id, const char *payload, json_t *fields,
+		       int64_t now_us)
+{
+	json_error_t jerr;
+	json_t *j = json_loads(payload, 0, &jerr);
+	sqlite3_stmt *st;
+	char *text;
+	int rc;
+
+	if (!j || json_object_update(j, fields) < 0 ||
+	    !(text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)))) {
+		json_decref(j);
+		return -1;
+	}
+	json_decref(j);
+	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET payload = ?2, state = 'pending', "
+			       "next_attempt_us = ?3 WHERE id = ?1 AND state = 'waiting'", -1, &st,
+			       NULL) != SQLITE_OK) {
+		free(text);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, now_us);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	sqlite3_finalize(st);
+	free(text);
+	return rc;
+}
+
+static int release_all(sqlite3 *db, int64_t alert_row, int64_t created_before_us,
+		       json_t *fields, int64_t now_us, unsigned *released)
+{
+	sqlite3_stmt *st;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, payload FROM webhook_deliveries "
+			       "WHERE state = 'waiting' AND (?1 = 0 OR alert = ?1) "
+			       "AND created_at_us < ?2 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_int64(st, 1, alert_row);
+	sqlite3_bind_int64(st, 2, created_before_us);
+	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *payload = (const char *)sqlite3_column_text(st, 1);
+		rc = payload ? release_row(db, sqlite3_column_int64(st, 0), payload, fields, now_us)
+			     : -1;
+		if (rc == 0 && released)
+			(*released)++;
+	}
+	if (rc == 0 && step != SQLITE_DONE)
+		rc = -1;
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int lm_webhook_release(struct sqlite3 *db, int64_t alert_row, int64_t created_before_us,
+		       json_t *fields, int64_t now_us, unsigned *released, struct lm_err *err)
+{
+	unsigned n = 0;
+	int rc;
+
+	if (released)
+		*released = 0;
+	/* One transaction: every delivery of the alert goes out, or none. */
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lm_err_set(err, LM_EDB, "webhooks: cannot release waiting deliveries: %s",
+				  sqlite3_errmsg(db));
+	rc = release_all(db, alert_row, created_before_us, fields, now_us, &n);
+	if (rc == 0 && sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+		if (released)
+			*released = n;
+		return 0;
+	}
+	rc = lm_err_set(err, LM_EDB, "webhooks: cannot release waiting deliveries: %s",
+			sqlite3_errmsg(db));
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
 
 void lm_webhook_sign(const void *key, size_t keylen, const void *data,
@@ -180,25 +268,15 @@ static void hooks_free(struct hook *v, size_t n)
 /* The secret: the file's bytes without a trailing newline. */
 static int read_secret(const struct lm_conf_webhook *c, struct hook *h, struct lm_err *err)
 {
-	unsigned char buf[SECRET_MAX + 1];
+	unsigned char buf[LM_CONF_SECRET_MAX];
 	size_t len = 0;
-	ssize_t r;
-	int fd = open(c->secret_file, O_RDONLY | O_CLOEXEC);
+	int rc = lm_conf_read_secret(c->secret_file, buf, sizeof(buf), &len, err);
 
-	if (fd < 0)
-		return lm_err_errno(err, LM_ECONFIG, errno, "webhook %s: cannot read secret_file %s",
-				    c->name, c->secret_file);
-	while (len < sizeof(buf) && (r = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	if (len > SECRET_MAX)
-		return lm_err_set(err, LM_ECONFIG, "webhook %s: secret_file %s is longer than %d bytes",
-				  c->name, c->secret_file, SECRET_MAX);
-	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		len--;
-	if (!len)
-		return lm_err_set(err, LM_ECONFIG, "webhook %s: secret_file %s is empty; put the shared secret in it",
-				  c->name, c->secret_file);
+	if (rc < 0) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return lm_err_set(err, LM_ECONFIG, "webhook %s: %s", c->name, msg);
+	}
 	h->secret = malloc(len);
 	if (!h->secret)
 		return lm_err_set(err, LM_ENOMEM, "webhook %s: out of memory", c->name);

@@ -5,9 +5,13 @@
  *   t_webhook --db FILE
  *             [--hook NAME URL SECRET_FILE|- TIMEOUT_MS MAX_AGE_MS]...
  *             [--queue NAME]...        queue one leak.firing delivery
+ *             [--queue-waiting NAME]... the same, waiting for holders
+ *             [--release-waiting WHY]  release every waiting delivery with
+ *                                      "holders": [], "holders_error": WHY
  *             [--until N] [--seconds S]
  *
  * Opens (creating and migrating) the store at FILE, queues the deliveries,
+ * releases the waiting ones if asked (as leakmond does when it starts),
  * then runs the loop until N deliveries were delivered in this run or S
  * seconds passed (default 20). Prints
  *   queued NAME DELIVERY_ID
@@ -15,6 +19,7 @@
  *   row NAME DELIVERY_ID STATE ATTEMPTS
  * where MS is the time since the loop started, in milliseconds.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,7 +74,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	struct lm_conf_webhook hooks[8];
-	const char *queue[16], *db_path = NULL;
+	const char *queue[16], *db_path = NULL, *release_why = NULL;
+	int waiting[16];
 	size_t nhooks = 0, nqueue = 0, i;
 	double seconds = 20;
 	struct lm_store *store;
@@ -92,8 +98,12 @@ int main(int argc, char **argv)
 			h->timeout_ms = strtoull(argv[a + 4], NULL, 10);
 			h->max_age_ms = strtoull(argv[a + 5], NULL, 10);
 			a += 5;
-		} else if (!strcmp(argv[a], "--queue") && a + 1 < argc && nqueue < 16) {
+		} else if ((!strcmp(argv[a], "--queue") || !strcmp(argv[a], "--queue-waiting")) &&
+			   a + 1 < argc && nqueue < 16) {
+			waiting[nqueue] = !strcmp(argv[a], "--queue-waiting");
 			queue[nqueue++] = argv[++a];
+		} else if (!strcmp(argv[a], "--release-waiting") && a + 1 < argc) {
+			release_why = argv[++a];
 		} else if (!strcmp(argv[a], "--until") && a + 1 < argc) {
 			r.until = atoi(argv[++a]);
 		} else if (!strcmp(argv[a], "--seconds") && a + 1 < argc) {
@@ -112,13 +122,24 @@ int main(int argc, char **argv)
 		char id[37];
 		json_t *p = json_pack("{s:s, s:s, s:s, s:i}", "event", "leak.firing",
 				      "level", "warning", "target", "test", "pid", 1234);
-		if (lm_webhook_queue(lm_store_db(store), queue[i], "leak.firing", p, 0,
-				     (int64_t)(now_s() * 1e6), id, &err)) {
+		if (lm_webhook_queue_as(lm_store_db(store), queue[i], "leak.firing", p, 0, waiting[i],
+					(int64_t)(now_s() * 1e6), id, &err)) {
 			fprintf(stderr, "t_webhook: %s\n", err.msg);
 			return 1;
 		}
 		json_decref(p);
-		printf("queued %s %s\n", queue[i], id);
+		printf("queued%s %s %s\n", waiting[i] ? "-waiting" : "", queue[i], id);
+	}
+	if (release_why) {
+		json_t *f = json_pack("{s:[], s:s}", "holders", "holders_error", release_why);
+		unsigned n = 0;
+		if (lm_webhook_release(lm_store_db(store), 0, INT64_MAX, f,
+				       (int64_t)(now_s() * 1e6), &n, &err)) {
+			fprintf(stderr, "t_webhook: %s\n", err.msg);
+			return 1;
+		}
+		json_decref(f);
+		printf("released %u\n", n);
 	}
 	fflush(stdout);
 	r.loop = EV_DEFAULT;
