@@ -157,6 +157,10 @@ static void on_job_done(struct lmd_job *job, void *ctx)
 	struct lm_err err = { 0 };
 	int64_t snapshot_id = 0;
 
+	if (job->done) {	/* not a census: its owner takes it */
+		job->done(d, job);
+		goto out;
+	}
 	if (job->rc == 0 && !job->census)	/* never expected: keep it a failure */
 		job->rc = lm_err_set(&job->err, LM_EIO, "the snapshot returned no census");
 	status = status_of(job);
@@ -181,6 +185,7 @@ static void on_job_done(struct lmd_job *job, void *ctx)
 		snapshot_id = 0;
 	}
 	on_snapshot_done(d, t, inst, job, status, snapshot_id);
+out:
 	lmd_job_free(job);
 	if (d->stopping && lmd_worker_pending(d->worker) == 0)
 		ev_break(d->loop, EVBREAK_ALL);
@@ -228,7 +233,7 @@ static void on_grace(struct ev_loop *loop, ev_timer *w, int revents)
 	struct lm_err err = { 0 };
 
 	(void)revents;
-	if (job) {
+	if (job && !job->run) {	/* a census: its attempt is history too */
 		lm_log(LM_LOG_WARNING, "target %s: abandoning the snapshot of pid %d to stop",
 		       job->target, (int)job->id.pid);
 		if (lm_store_add_snapshot(d->store, job->instance_id, NULL, LM_STORE_ABANDONED,
@@ -261,7 +266,7 @@ void lmd_stop(struct leakmond *d, const char *why)
 		struct lmd_target *t = lmd_find_target(d, queued->target);
 		struct lmd_instance *inst = t ? lmd_find_instance(t, &queued->id) : NULL;
 		next = queued->next;
-		if (inst)
+		if (inst && !queued->run)
 			inst->in_flight = 0;
 		lmd_job_free(queued);
 	}
@@ -270,7 +275,10 @@ void lmd_stop(struct leakmond *d, const char *why)
 		return;
 	}
 	running = lmd_worker_running(d->worker);
-	if (running)
+	if (running && running->run)
+		lm_log(LM_LOG_INFO, "waiting up to %.0f s for the holder search in %s (pid %d) "
+		       "to finish", GRACE_S, running->target, (int)running->id.pid);
+	else if (running)
 		lm_log(LM_LOG_INFO, "waiting up to %.0f s for the snapshot of %s (pid %d) to finish",
 		       GRACE_S, running->target, (int)running->id.pid);
 	ev_timer_init(&d->grace, on_grace, GRACE_S, 0.);

@@ -83,6 +83,14 @@ struct lmd_job {
 	struct lm_err err;
 	struct lm_census *census;	/* NULL on failure */
 	int64_t started_us, finished_us;
+	/* A job that is not a census (holder chains, leakmond_alert.c): the
+	 * worker calls run() instead of lm_snapshot_census(), the loop hands
+	 * it to done() instead of storing a snapshot; free_data(data) when
+	 * the job is freed, run or not. */
+	int (*run)(struct lmd_job *job);
+	void (*done)(struct leakmond *d, struct lmd_job *job);
+	void *data;
+	void (*free_data)(void *data);
 };
 
 /*

@@ -9,23 +9,53 @@
  * libcurl's multi-socket interface, never blocking. A sweep timer resolves
  * the alerts of instances that have ended. Everything runs on the loop
  * thread, like every other use of the database.
+ *
+ * Holder chains: the deliveries of an alert that opens or escalates are
+ * stored waiting (lib/alert). A holders job goes to the snapshot worker -
+ * never the loop: the reference graph of a 1 GiB heap takes seconds - and
+ * opens a snapshot of the instance, searches the chains of every waiting
+ * type at once (lib/holders) and closes it. Back on the loop, the chains
+ * go into the waiting payloads, which become sendable (lm_webhook_release),
+ * and the sender is woken. Whatever goes wrong, the deliveries still go
+ * out, once, with "holders": [] and "holders_error": the job fails (target
+ * gone), the deliveries wait longer than HOLDERS_MAX_WAIT_S (the sweep
+ * releases them), or leakmond stopped before the job ran (released at the
+ * next start). Only waiting rows are ever released, so a late job finds
+ * nothing to send twice.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include "alert.h"
+#include "holders.h"
 #include "leakmond.h"
 #include "webhook.h"
 
 #define SWEEP_S 2.0	/* look for ended instances with open alerts */
+#define HOLDERS_MAX_WAIT_S 300	/* then deliveries go out without holders */
 
 struct lmd_alert {
 	struct lm_webhook_sender *sender;
 	ev_timer sweep;
 	char host[256];
+	/* Test hook: LEAKMOND_TEST_HOLDERS_DELAY_MS delays every holders job,
+	 * so that a test can end the target while its job waits. */
+	long holders_delay_ms;
+};
+
+/* What a holders job carries to the worker and back. */
+struct holders_job {
+	struct lm_alert_need need[LM_ALERT_MAX_NEED];
+	struct lm_holders_type types[LM_ALERT_MAX_NEED];
+	size_t n;
+	unsigned per_type;
+	long delay_ms;
 };
 
 static void on_attempt(void *ctx, const struct lm_webhook_attempt *a)
@@ -67,6 +97,156 @@ static void report(struct leakmond *d, const char *target, pid_t pid,
 		lm_webhook_sender_kick(a->sender);
 }
 
+/* ---- holder chains ----------------------------------------------------- */
+
+/* Release waiting deliveries (alert_row 0: every alert's, created before
+ * created_before_us) with fields merged into their payloads. */
+static void release(struct leakmond *d, int64_t alert_row, int64_t created_before_us,
+		    json_t *fields, const char *what)
+{
+	struct lm_err err = { 0 };
+	unsigned n = 0;
+
+	if (lm_webhook_release(lm_store_db(d->store), alert_row, created_before_us, fields,
+			       lmd_now_us(), &n, &err) < 0)
+		lm_log(LM_LOG_ERR, "%s: %s", what, err.msg);	/* stays waiting: retried by the sweep */
+	else if (n && d->alert && ((struct lmd_alert *)d->alert)->sender)
+		lm_webhook_sender_kick(((struct lmd_alert *)d->alert)->sender);
+}
+
+/* Release with "holders": [] and why. */
+static void release_empty(struct leakmond *d, int64_t alert_row, int64_t created_before_us,
+			  const char *why)
+{
+	json_t *f = json_pack("{s:[],s:s}", "holders", "holders_error", why);
+
+	if (!f) {
+		lm_log(LM_LOG_ERR, "out of memory releasing deliveries");
+		return;
+	}
+	release(d, alert_row, created_before_us, f, "releasing deliveries without holders");
+	json_decref(f);
+}
+
+static void holders_free(void *p)
+{
+	struct holders_job *h = p;
+
+	if (!h)
+		return;
+	lm_holders_clear(h->types, h->n);
+	free(h);
+}
+
+/* On the worker thread: nothing here touches the daemon or the database. */
+static int holders_run(struct lmd_job *job)
+{
+	struct holders_job *h = job->data;
+	struct lm_snapshot *snap = NULL;
+	struct timespec ts = { h->delay_ms / 1000, (h->delay_ms % 1000) * 1000000L };
+	int rc;
+
+	if (h->delay_ms)
+		nanosleep(&ts, NULL);
+	if (!lm_proc_id_alive(&job->id))
+		return lm_err_set(&job->err, LM_EEXITED, "pid %d exited before its holders were "
+				  "searched", (int)job->id.pid);
+	if ((rc = lm_snapshot_open(&job->opts, &snap, &job->err)) < 0)
+		return rc;
+	rc = lm_holders_find(snap, h->types, h->n, h->per_type, &job->err);
+	lm_snapshot_close(snap);
+	return rc;
+}
+
+/* One type's fields: its chains, or none and why. */
+static json_t *holders_fields(const struct lm_holders_type *t)
+{
+	json_t *f = json_object(), *a = json_array();
+	size_t i;
+
+	if (!f || !a) {
+		json_decref(f);
+		json_decref(a);
+		return NULL;
+	}
+	for (i = 0; i < t->nchains; i++)
+		json_array_append_new(a, json_string(t->chains[i]));
+	json_object_set_new(f, "holders", a);
+	if (!t->nchains)
+		json_object_set_new(f, "holders_error", json_string(t->error[0] ? t->error :
+								     "no holder chain found"));
+	return f;
+}
+
+/* Back on the loop: fill the waiting payloads, or release them empty. */
+static void holders_done(struct leakmond *d, struct lmd_job *job)
+{
+	struct holders_job *h = job->data;
+	char why[sizeof(job->err.msg) + 48];
+	size_t i;
+
+	lm_log(job->rc < 0 ? LM_LOG_WARNING : LM_LOG_INFO,
+	       "target %s: pid %d: holder chains of %zu type%s %s in %.2f s%s%s", job->target,
+	       (int)job->id.pid, h->n, h->n == 1 ? "" : "s", job->rc < 0 ? "failed" : "found",
+	       (double)(job->finished_us - job->started_us) / 1e6, job->rc < 0 ? ": " : "",
+	       job->rc < 0 ? job->err.msg : "");
+	snprintf(why, sizeof(why), "holder search failed: %s", job->err.msg);
+	for (i = 0; i < h->n; i++) {
+		json_t *f;
+		if (job->rc < 0) {
+			release_empty(d, h->need[i].alert_row, INT64_MAX, why);
+			continue;
+		}
+		f = holders_fields(&h->types[i]);
+		if (!f) {
+			release_empty(d, h->need[i].alert_row, INT64_MAX, "out of memory");
+			continue;
+		}
+		release(d, h->need[i].alert_row, INT64_MAX, f, "filling in holder chains");
+		json_decref(f);
+	}
+}
+
+/* Queue the search for the alerts of sum that wait for holders. */
+static void submit_holders(struct leakmond *d, struct lmd_target *t, struct lmd_instance *inst,
+			   const struct lm_alert_summary *sum)
+{
+	struct lmd_alert *a = d->alert;
+	struct lmd_job *job = calloc(1, sizeof(*job));
+	struct holders_job *h = calloc(1, sizeof(*h));
+	size_t i;
+
+	if (!job || !h || !(job->target = strdup(t->name))) {
+		free(job);
+		free(h);
+		for (i = 0; i < sum->nneed; i++)
+			release_empty(d, sum->need[i].alert_row, INT64_MAX, "out of memory");
+		return;
+	}
+	h->n = sum->nneed;
+	h->per_type = t->conf->detect.holders;
+	h->delay_ms = a->holders_delay_ms;
+	for (i = 0; i < h->n; i++) {
+		h->need[i] = sum->need[i];
+		h->types[i].kind = h->need[i].kind;
+		h->types[i].name = h->need[i].name;
+	}
+	job->id = inst->id;
+	job->instance_id = inst->instance_id;
+	job->opts.pid = inst->id.pid;
+	job->opts.mode = t->conf->snapshot_mode;
+	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
+	job->run = holders_run;
+	job->done = holders_done;
+	job->data = h;
+	job->free_data = holders_free;
+	lm_log(LM_LOG_DEBUG, "target %s: holder search in pid %d queued for %zu type%s", t->name,
+	       (int)inst->id.pid, h->n, h->n == 1 ? "" : "s");
+	lmd_worker_submit(d->worker, job);
+}
+
+/* ---- timers ------------------------------------------------------------- */
+
 static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct leakmond *d = w->data;
@@ -81,6 +261,8 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 		lm_log(LM_LOG_WARNING, "alerts of ended processes: %s", err.msg);
 	else if (sum.resolved)
 		report(d, "(ended)", 0, &sum);
+	release_empty(d, 0, lmd_now_us() - (int64_t)HOLDERS_MAX_WAIT_S * 1000000,
+		      "no holder chains after 5 minutes (the search did not finish)");
 }
 
 int lmd_alert_start(struct leakmond *d)
@@ -93,6 +275,10 @@ int lmd_alert_start(struct leakmond *d)
 	if (gethostname(a->host, sizeof(a->host) - 1) < 0)
 		strcpy(a->host, "localhost");
 	d->alert = a;
+	if (getenv("LEAKMOND_TEST_HOLDERS_DELAY_MS"))
+		a->holders_delay_ms = atol(getenv("LEAKMOND_TEST_HOLDERS_DELAY_MS"));
+	/* No job of the previous run survived it: what still waits goes now. */
+	release_empty(d, 0, INT64_MAX, "leakmond restarted before the holder chains were found");
 	if (lm_webhook_sender_new(d->loop, lm_store_db(d->store), d->conf->webhooks,
 				  d->conf->nwebhooks, on_attempt, d, &a->sender, &err) < 0) {
 		lm_log(LM_LOG_ERR, "%s", err.msg);
@@ -116,6 +302,8 @@ void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_ins
 		return;
 	lm_alert_settings_from_conf(t->conf, &s);
 	s.memory_limit = inst->memory_limit;	/* configured, cgroup or MemTotal */
+	if (!d->worker || d->stopping)
+		s.holders = 0;	/* no search could run: send at once */
 	if (lm_alert_evaluate(d->store, inst->instance_id, &s,
 			      (const char *const *)t->conf->detect.webhooks,
 			      t->conf->detect.nwebhooks, a->host, job->census->taken_at_us,
@@ -125,6 +313,8 @@ void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_ins
 		return;
 	}
 	report(d, t->name, job->id.pid, &sum);
+	if (sum.nneed)
+		submit_holders(d, t, inst, &sum);
 }
 
 void lmd_alert_reload(struct leakmond *d)

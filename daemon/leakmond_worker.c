@@ -3,7 +3,8 @@
  *
  * A snapshot stops the target, copies its memory and walks its heap: that
  * can take seconds, so it must not run on the loop. One worker thread takes
- * jobs from a FIFO queue, runs lm_snapshot_census() and puts the finished
+ * jobs from a FIFO queue, runs lm_snapshot_census() (or the job's own run(),
+ * such as the search for holder chains) and puts the finished
  * job on a done list; ev_async wakes the loop, which hands each job to the
  * done() callback. One thread means one snapshot at a time, so a process is
  * never snapshotted twice at once and the machine is never loaded by more
@@ -68,7 +69,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 
 		job->started_us = lmd_now_us();
-		job->rc = lm_snapshot_census(&job->opts, &job->census, &job->err);
+		job->rc = job->run ? job->run(job) :
+			  lm_snapshot_census(&job->opts, &job->census, &job->err);
 		job->finished_us = lmd_now_us();
 
 		pthread_mutex_lock(&w->lock);
@@ -208,6 +210,8 @@ void lmd_job_free(struct lmd_job *job)
 	if (!job)
 		return;
 	lm_census_free(job->census);
+	if (job->free_data)
+		job->free_data(job->data);
 	free(job->target);
 	free(job);
 }

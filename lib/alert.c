@@ -45,6 +45,7 @@ void lm_alert_settings_default(struct lm_alert_settings *s)
 	s->alert_horizon_us = (int64_t)LM_CONF_DEFAULT_ALERT_HORIZON_MS * 1000;
 	s->urgent_horizon_us = (int64_t)LM_CONF_DEFAULT_URGENT_HORIZON_MS * 1000;
 	s->resolve_after_us = (int64_t)LM_CONF_DEFAULT_RESOLVE_AFTER_MS * 1000;
+	s->holders = LM_CONF_DEFAULT_HOLDERS;
 	s->alpha = 0.001;
 }
 
@@ -60,6 +61,7 @@ void lm_alert_settings_from_conf(const struct lm_conf_target *t,
 	s->urgent_horizon_us = (int64_t)t->detect.urgent_horizon_ms * 1000;
 	s->resolve_after_us = (int64_t)t->detect.resolve_after_ms * 1000;
 	s->memory_limit = t->memory_limit;
+	s->holders = t->detect.holders;
 }
 
 const char *lm_alert_level_name(int level)
@@ -663,24 +665,51 @@ static json_t *build_payload(struct eval *e, const char *event, int level,
 	json_object_set_new(mem, "eta_seconds", json_eta(e->eta.eta_s));
 	json_object_set_new(mem, "eta_seconds_pessimistic", json_eta(e->eta.eta_pess_s));
 	json_object_set_new(p, "memory", mem);
-	/* TODO(holders): sample holder chains need a drill-down snapshot and
-	 * lib/refgraph (lm_refgraph_roots); the census the daemon stores has
-	 * no object graph, so the list stays empty for now. */
+	/* Filled in later (lm_webhook_release) when the daemon has searched
+	 * the heap for chains; empty when holders are off. */
 	json_object_set_new(p, "holders", json_array());
 	if (reason)
 		json_object_set_new(p, "reason", json_string(reason));
 	return p;
 }
 
-static int queue_deliveries(struct eval *e, int64_t row, const char *event,
-			    json_t *payload)
+/* Should this alert's firing deliveries wait for holder chains? Only real
+ * types have holders (not the whole process), only when holders are on,
+ * and only as many as the summary can list: the rest go out at once and
+ * say why they have none. */
+static int wants_holders(struct eval *e, const char *event, const struct finding *f,
+			 json_t *payload)
 {
+	struct lm_alert_need *n;
+
+	if (!e->nwebhooks || !e->s->holders || strcmp(event, "leak.firing") ||
+	    !strcmp(f->ser->kind, LM_ALERT_KIND_PROCESS))
+		return 0;
+	if (e->sum.nneed == LM_ALERT_MAX_NEED || strlen(f->ser->name) >= sizeof(n->name)) {
+		json_object_set_new(payload, "holders_error", json_string(
+			e->sum.nneed == LM_ALERT_MAX_NEED ? "too many alerts at once: not searched" :
+			"type name too long to search"));
+		return 0;
+	}
+	n = &e->sum.need[e->sum.nneed++];
+	n->alert_row = 0;	/* set by the caller once queued */
+	snprintf(n->kind, sizeof(n->kind), "%s", f->ser->kind);
+	snprintf(n->name, sizeof(n->name), "%s", f->ser->name);
+	return 1;
+}
+
+static int queue_deliveries(struct eval *e, int64_t row, const char *event,
+			    const struct finding *f, json_t *payload)
+{
+	int waiting = wants_holders(e, event, f, payload);
 	size_t i;
 	int rc;
 
+	if (waiting)
+		e->sum.need[e->sum.nneed - 1].alert_row = row;
 	for (i = 0; i < e->nwebhooks; i++) {
-		rc = lm_webhook_queue(e->db, e->webhooks[i], event, payload, row,
-				      e->now_us, NULL, e->err);
+		rc = lm_webhook_queue_as(e->db, e->webhooks[i], event, payload, row, waiting,
+					 e->now_us, NULL, e->err);
 		if (rc)
 			return rc;
 		e->sum.queued++;
@@ -763,7 +792,7 @@ static int open_alert(struct eval *e, const struct finding *f, int level)
 	payload = build_payload(e, "leak.firing", level, id, f, NULL);
 	if (!payload)
 		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
-	rc = queue_deliveries(e, row, "leak.firing", payload);
+	rc = queue_deliveries(e, row, "leak.firing", f, payload);
 	json_decref(payload);
 	e->sum.opened++;
 	return rc;
@@ -812,7 +841,7 @@ static int resolve_alert(struct eval *e, const struct open_alert *a,
 	payload = build_payload(e, "leak.resolved", a->track.level, a->alert_id, f, reason);
 	if (!payload)
 		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
-	rc = queue_deliveries(e, a->row, "leak.resolved", payload);
+	rc = queue_deliveries(e, a->row, "leak.resolved", f, payload);
 	json_decref(payload);
 	e->sum.resolved++;
 	return rc;
@@ -878,7 +907,7 @@ static int judge_series(struct eval *e, struct series *ser)
 						a->alert_id, &f, NULL);
 			if (!payload)
 				return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
-			rc = queue_deliveries(e, a->row, "leak.firing", payload);
+			rc = queue_deliveries(e, a->row, "leak.firing", &f, payload);
 			json_decref(payload);
 			e->sum.escalated++;
 		}
@@ -1103,7 +1132,7 @@ int lm_alert_resolve_ended(struct lm_store *store, lm_alert_webhooks_fn lookup,
 		}
 		rc = lm_alert_evaluate(store, ids[i], &s, names, nn, host, now_us, &one, err);
 		total.resolved += one.resolved;
-		total.queued += one.queued;
+		total.queued += one.queued;	/* resolved events need no holders */
 	}
 	free(ids);
 	if (sum)

@@ -33,7 +33,10 @@
  *
  * Every change is stored (leak_alerts, alert_events; view `alerts`) and,
  * in the same transaction, one delivery per webhook of the target is
- * queued in webhook_deliveries for lib/webhook to send.
+ * queued in webhook_deliveries for lib/webhook to send. With `holders` on,
+ * the deliveries of an opened or escalated alert are queued waiting: the
+ * summary lists them (need) for the caller to search their holder chains
+ * and release them; resolved events go out at once.
  *
  * The whole heap and RSS appear as the types (process, heap) and
  * (process, rss).
@@ -76,6 +79,7 @@ struct lm_alert_settings {
 	int64_t resolve_after_us;
 	uint64_t memory_limit;		/* bytes; 0 = cgroup memory.max, else MemTotal */
 	double alpha;			/* opening significance (0 = 0.001) */
+	unsigned holders;		/* holder chains per firing alert; 0 = none */
 };
 
 /* The defaults of leakmond.conf(5). */
@@ -138,11 +142,23 @@ int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 
 /* ---- the stored part ---- */
 
+/* A firing alert whose deliveries wait (state 'waiting') for the holder
+ * chains of its type: the caller searches a snapshot of the instance
+ * (lib/holders) and completes them with lm_webhook_release(). */
+#define LM_ALERT_MAX_NEED 16
+struct lm_alert_need {
+	int64_t alert_row;	/* leak_alerts.id: webhook_deliveries.alert */
+	char kind[16];
+	char name[512];
+};
+
 struct lm_alert_summary {
 	unsigned evaluated;	/* series judged */
 	unsigned open;		/* alerts open after this evaluation */
 	unsigned opened, escalated, resolved;
-	unsigned queued;	/* webhook deliveries queued */
+	unsigned queued;	/* webhook deliveries queued (waiting ones included) */
+	unsigned nneed;		/* alerts waiting for holders */
+	struct lm_alert_need need[LM_ALERT_MAX_NEED];
 };
 
 /*
