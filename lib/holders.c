@@ -68,7 +68,10 @@ static void root_label(const struct lm_snapshot *snap, const struct lm_root *r,
 		else
 			snprintf(buf, len, "unmapped memory");
 		return;
-	default:	/* globals: "api!g_table+0x18 (.bss)"; registers: "thread 12 rbx" */
+	case LM_ROOT_GLOBAL:	/* "api!g_table+0x18 (.bss)" */
+		snprintf(buf, len, "%s", r->module[0] ? r->name : "writable data of no module");
+		return;
+	default:	/* registers: "thread 12 rbx" */
 		snprintf(buf, len, "%s", r->name);
 	}
 }
@@ -243,6 +246,10 @@ static int holders_of(const struct lm_snapshot *snap, struct lm_refgraph *g,
 		snprintf(t->error, sizeof(t->error), "no live allocation of this type in the heap now");
 		return 0;
 	}
+	if (!*budget) {
+		snprintf(t->error, sizeof(t->error), "search budget used up by other types");
+		return 0;
+	}
 	n = pick_samples(snap, (uint32_t)id, per_type < *budget ? per_type : *budget, samples);
 	if (!(t->chains = calloc(n ? n : 1, sizeof(*t->chains))))
 		return lm_err_set(err, LM_ENOMEM, "holders: out of memory");
@@ -266,7 +273,7 @@ static int holders_of(const struct lm_snapshot *snap, struct lm_refgraph *g,
 		snprintf(t->error, sizeof(t->error), "the %zu sampled allocations are reachable "
 			 "from no root: leaked, nothing holds them", unreachable);
 	else if (!t->nchains)
-		snprintf(t->error, sizeof(t->error), "search budget used up by other types");
+		snprintf(t->error, sizeof(t->error), "no live allocation of this type in the heap now");
 	return 0;
 }
 
