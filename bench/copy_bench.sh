@@ -117,9 +117,9 @@ for w in $(seq 1 "${WINDOWS:-3}"); do
 		# (copy-on-write faults); leakmond's walk runs afterwards on its
 		# own buffers, on its own CPU time (T_COPY_WALK=1 includes it).
 		if [ -n "${T_COPY_WALK:-}" ]; then
-			"$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err"
+			"$tcopy" census $churn copy 1 >>"$tmp/churn.txt" 2>>"$tmp/churn.err"
 		else
-			T_COPY_NOWALK=1 "$tcopy" census $churn copy 1 >/dev/null 2>>"$tmp/churn.err"
+			T_COPY_NOWALK=1 "$tcopy" census $churn copy 1 >>"$tmp/churn.txt" 2>>"$tmp/churn.err"
 		fi && censuses=$((censuses + 1))
 		t1=$(date +%s%N)
 		left=$(( 1000000000 - (t1 - t0) ))
@@ -138,6 +138,8 @@ echo "malloc-heavy target: alone $alone ops/s, with a copy census every second (
 echo "  per second of the target's own CPU: alone $calone, with censuses $cwith: $(awk -v a="$cwith" -v b="$calone" 'BEGIN{printf "%.1f%%", 100*a/b}')"
 # Why: each census write-protects the target's pages (fork), so every page
 # it then writes costs one fault; what a fault costs is the machine's.
+cow=$(awk '{print $NF}' "$tmp/churn.txt" 2>/dev/null | median)
+echo "  the target copied on write a median $cow KiB ($((${cow:-0} / 4)) pages) while each copy lived"
 fc=$("$builddir/bench/fault_cost" 64)
 echo "  $fc"
 awk -v fa="$flt_alone" -v sa="$secs_alone" -v fw="$flt_with" -v sw="$secs_with" \

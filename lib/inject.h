@@ -121,5 +121,8 @@ int lm_inject_syscall_raw(pid_t tid, const struct user_regs_struct *base,
 /* The frozen-copy source's extra figure: how long the second, brief stop
  * that reaps the dead copy (an injected wait4) held the target, in ns. */
 uint64_t lm_memsrc_copy_reap_pause_ns(const struct lm_memsrc *src);
+/* And the memory the target had to copy (copy-on-write) while the copy
+ * lived, in bytes: its cost to a target that writes. */
+uint64_t lm_memsrc_copy_cow_bytes(const struct lm_memsrc *src);
 
 #endif

@@ -70,6 +70,7 @@
 
 struct copy_impl {
 	uint64_t reap_pause_ns;
+	uint64_t cow_bytes;	/* what the target copied while the copy lived */
 };
 
 /* --------------------------------------------------- dead copies to reap */
@@ -534,6 +535,38 @@ uint64_t lm_memsrc_copy_reap_pause_ns(const struct lm_memsrc *src)
 	return ci ? ci->reap_pause_ns : 0;
 }
 
+uint64_t lm_memsrc_copy_cow_bytes(const struct lm_memsrc *src)
+{
+	const struct copy_impl *ci = src && src->kind == LM_SRC_COPY ? src->impl : NULL;
+
+	return ci ? ci->cow_bytes : 0;
+}
+
+/*
+ * After the fork every anonymous page is shared by the target and the copy.
+ * A page the target writes while the copy lives is copied for the target,
+ * and the original stays with the copy alone: so the copy's private dirty
+ * memory just before it dies is what the target had to copy (plus the few
+ * pages the parked copy itself touched). Those copy-on-write faults are the
+ * census's cost to a write-heavy target (bench/copy_bench.sh).
+ */
+static uint64_t copy_private_bytes(pid_t child)
+{
+	char path[64], line[256];
+	unsigned long long kib = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)child);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Private_Dirty: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return (uint64_t)kib * 1024;
+}
+
 static int64_t realtime_us(void)
 {
 	struct timespec ts;
@@ -691,6 +724,7 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 	if (r < 0)
 		return r;
 	r = capture_copy(src, m.child, &g, opts, err);
+	((struct copy_impl *)src->impl)->cow_bytes = copy_private_bytes(m.child);
 	kill_copy(m.child);
 	reap_now(src, &g, start, m.nspid);
 	return r;

@@ -6,7 +6,9 @@
  *                               "same" (exit 0) or "differ" (exit 1)
  *   t_copy census PID MODE [N]  N censuses (MODE live or copy), one line each:
  *                               "census I start_ns S end_ns E pause_us P
- *                               reap_us R chunks C inuse_bytes B"
+ *                               reap_us R chunks C inuse_bytes B
+ *                               cow_kib K" (K: what the target copied
+ *                               on write while the copy lived)
  *                               (T_COPY_NOWALK=1: capture only, no walk)
  *   t_copy verify PID user|syscall
  *                               inside one stop: snapshot every thread's
@@ -103,7 +105,7 @@ static int open_src(pid_t pid, const char *mode, struct lm_memsrc **src, struct 
 }
 
 static int fingerprint(pid_t pid, const char *mode, struct print *p, uint64_t *pause_ns,
-		       uint64_t *reap_ns, struct lm_err *err)
+		       uint64_t *reap_ns, uint64_t *cow_bytes, struct lm_err *err)
 {
 	struct lm_walk_opts wo = { .include_free = 1 };
 	struct lm_heap_info info;
@@ -122,6 +124,7 @@ static int fingerprint(pid_t pid, const char *mode, struct print *p, uint64_t *p
 		p->src = src;
 		*pause_ns = src->pause_ns;
 		*reap_ns = lm_memsrc_copy_reap_pause_ns(src);
+		*cow_bytes = lm_memsrc_copy_cow_bytes(src);
 		if (getenv("T_COPY_NOWALK")) {	/* benchmarks: the pause only */
 			lm_memsrc_close(src);
 			return 0;
@@ -139,13 +142,13 @@ static int cmd_compare(pid_t pid)
 {
 	struct print a, b;
 	struct lm_err err = { 0 };
-	uint64_t pa, pb, ra, rb;
+	uint64_t pa, pb, ra, rb, cow;
 	int r;
 
-	r = fingerprint(pid, "live", &a, &pa, &ra, &err);
+	r = fingerprint(pid, "live", &a, &pa, &ra, &cow, &err);
 	if (r < 0)
 		return die(1, &err);
-	r = fingerprint(pid, "copy", &b, &pb, &rb, &err);
+	r = fingerprint(pid, "copy", &b, &pb, &rb, &cow, &err);
 	if (r < 0)
 		return die(2, &err);
 	printf("live chunks %" PRIu64 " live %" PRIu64 " bytes %" PRIu64 " hash %016" PRIx64
@@ -168,14 +171,15 @@ static int cmd_census(pid_t pid, const char *mode, long n)
 	for (i = 0; i < n; i++) {
 		struct lm_err err = { 0 };
 		struct print p;
-		uint64_t pause, reap, t0 = lm_now_ns(), t1;
-		int r = fingerprint(pid, mode, &p, &pause, &reap, &err);
+		uint64_t pause, reap, cow, t0 = lm_now_ns(), t1;
+		int r = fingerprint(pid, mode, &p, &pause, &reap, &cow, &err);
 		t1 = lm_now_ns();
 		if (r < 0)
 			return die(strcmp(mode, "copy") == 0 && err.code != LM_ECORRUPT ? 2 : 1, &err);
 		printf("census %ld start_ns %" PRIu64 " end_ns %" PRIu64 " pause_us %" PRIu64
-		       " reap_us %" PRIu64 " chunks %" PRIu64 " inuse_bytes %" PRIu64 "\n",
-		       i, t0, t1, pause / 1000, reap / 1000, p.chunks, p.live_bytes);
+		       " reap_us %" PRIu64 " chunks %" PRIu64 " inuse_bytes %" PRIu64
+		       " cow_kib %" PRIu64 "\n",
+		       i, t0, t1, pause / 1000, reap / 1000, p.chunks, p.live_bytes, cow / 1024);
 		fflush(stdout);
 	}
 	return 0;
