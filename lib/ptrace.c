@@ -4,8 +4,9 @@
  * How a stop works:
  *  1. list /proc/PID/task; PTRACE_SEIZE every thread not yet held (options
  *     0: no PTRACE_O_EXITKILL, so if we die the kernel just detaches and the
- *     target runs on), then PTRACE_INTERRUPT each, then waitpid(tid, __WALL)
- *     each. Seizing all before interrupting any keeps the stop short.
+ *     target runs on), then PTRACE_INTERRUPT each, then wait for each stop
+ *     (waitid(P_PID, tid, WNOWAIT), see below). Seizing all before
+ *     interrupting any keeps the stop short.
  *  2. repeat with a fresh task list until a round finds no new thread
  *     (a thread may be born while we stop the others), at most ROUNDS_MAX
  *     rounds.
@@ -16,12 +17,36 @@
  *  - PTRACE_EVENT_STOP with a stop signal: the process is in (or entering) a
  *    group-stop. We detach with 0; the kernel puts the thread back into the
  *    group-stop, so a process stopped by its user stays stopped.
- *  - a plain stop with signal S: signal-delivery-stop, S was about to be
- *    delivered and is now ours. The thread is stopped (registers readable);
- *    we keep it there and give S back with PTRACE_DETACH(tid, S), so the
- *    target never loses a signal. (If we are killed meanwhile, the kernel's
- *    detach leaves S in place too.)
+ *  - a plain stop with signal S: signal-delivery-stop. The thread dequeued S
+ *    after we seized it and before our interrupt took effect (a trap
+ *    pending at that point comes first in get_signal(), so the window is
+ *    the few microseconds between PTRACE_SEIZE and PTRACE_INTERRUPT; the
+ *    stop also consumes the interrupt). The thread is stopped (registers
+ *    readable); we keep it there and give S back with PTRACE_DETACH(tid, S).
  *  - exited / killed / ECHILD / ESRCH: the thread is gone; drop it.
+ *
+ * Why the wait uses WNOWAIT (a tracer killed mid-stop lost a signal): in a
+ * signal-delivery-stop the dequeued signal exists in one place only, the
+ * tracee's task->exit_code, which ptrace_stop() (kernel/signal.c) set to S
+ * and which ptrace_signal() reads back when the tracee resumes: 0 means
+ * "the debugger cancelled the signal" and it is discarded. A plain
+ * waitpid() of the stop runs wait_task_stopped() (kernel/exit.c), which
+ * does `*p_code = 0` (p_code = &task->exit_code for a ptrace stop) unless
+ * WNOWAIT is given: from then on S lived only in our memory until
+ * PTRACE_DETACH(tid, S) wrote it back (ptrace_detach() sets
+ * child->exit_code = data). If we were SIGKILLed in between - the whole
+ * capture, milliseconds to seconds - exit_ptrace() -> __ptrace_detach() ->
+ * __ptrace_unlink() (kernel/ptrace.c) detached the thread without touching
+ * exit_code and woke it with ptrace_signal_wake_up(); ptrace_stop()
+ * returned exit_code 0 and S was silently lost. tests/engine_kill.test
+ * lost 1 of 30 SIGRTMIN that way in CI, and t_ptrace hold-kill reproduced
+ * it every time (docs/ptrace-signals.md). waitid(WNOWAIT) reports the same
+ * stop but leaves exit_code = S, so the kernel keeps the signal for the
+ * whole stop: if we die, __ptrace_unlink() wakes the thread, ptrace_stop()
+ * returns S and the signal is delivered; if we live, PTRACE_DETACH(tid, S)
+ * sets the same value. An unconsumed stop report is harmless: it stops
+ * being reportable the moment the thread resumes (task_stopped_code() only
+ * looks at stopped or traced tasks), and exits are still reaped.
  *
  * All ptrace calls of one lm_stopped must come from the same thread of
  * ours: ptrace ties a tracee to the tracing thread, not to the process.
@@ -49,7 +74,7 @@
 struct held {
 	pid_t tid;
 	int sig;	/* signal to give back at detach (0 = none) */
-	int stopped;	/* waitpid reported a stop */
+	int stopped;	/* waitid reported a stop */
 	int gone;	/* exited meanwhile */
 	int interrupted;	/* PTRACE_INTERRUPT sent */
 };
@@ -168,32 +193,40 @@ static int held_add(struct stop_state *s, pid_t tid)
 	return 0;
 }
 
-/* Wait for one interrupted thread to report a stop (or its end). */
+/* Wait for one interrupted thread to report a stop (or its end). The stop
+ * is looked at with WNOWAIT and left unconsumed, so that a signal-delivery-
+ * stop keeps its signal in the kernel (see the top of this file); an exit
+ * is reaped. For a ptrace stop waitid's si_status is the tracee's whole
+ * exit_code (wait_task_stopped(): infop->status = exit_code): S for a
+ * signal-delivery-stop, SIG | PTRACE_EVENT_STOP << 8 for an interrupt or
+ * group-stop trap. */
 static void wait_stop(struct held *h)
 {
 	for (;;) {
+		siginfo_t si;
 		int status;
-		pid_t r = waitpid(h->tid, &status, __WALL);
 
-		if (r < 0) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)h->tid, &si, WEXITED | WSTOPPED | WNOWAIT | __WALL) < 0) {
 			if (errno == EINTR)
 				continue;
 			h->gone = 1;	/* ECHILD: not ours any more */
 			return;
 		}
-		if (WIFEXITED(status) || WIFSIGNALED(status)) {
-			h->gone = 1;
-			return;
-		}
-		if (WIFSTOPPED(status)) {
-			int sig = WSTOPSIG(status);
-			if ((status >> 16) == PTRACE_EVENT_STOP)
+		if (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED) {
+			if ((si.si_status >> 8) != 0)
 				h->sig = 0;	/* interrupt stop or group-stop */
 			else
-				h->sig = sig;	/* signal-delivery-stop: give it back later */
+				h->sig = si.si_status;	/* signal-delivery-stop: give it back later */
 			h->stopped = 1;
 			return;
 		}
+		/* CLD_EXITED, CLD_KILLED or CLD_DUMPED: reap it (WNOWAIT left
+		 * it waitable). */
+		while (waitpid(h->tid, &status, __WALL) < 0 && errno == EINTR)
+			;
+		h->gone = 1;
+		return;
 	}
 }
 

@@ -3,7 +3,9 @@
  *
  * Only PTRACE_SEIZE + PTRACE_INTERRUPT are used: if we die while a target is
  * stopped, the kernel detaches it and it simply runs on (no SIGSTOP is ever
- * queued, no PTRACE_ATTACH). Threads born while we stop the others are
+ * queued, no PTRACE_ATTACH), and a signal a thread was stopped with is
+ * still delivered (stops are waited for with WNOWAIT: see ptrace.c and
+ * docs/ptrace-signals.md). Threads born while we stop the others are
  * caught by re-reading /proc/PID/task until the set is stable.
  */
 #ifndef LM_PTRACE_H
