@@ -55,6 +55,14 @@ signals_seen() {
 	echo "${v:-0}"
 }
 
+# self_signals FILE: "SENT LOST DUP" of memtarget's self-signalling thread
+# (MEMTARGET_SELFSIG=1): signals it sent itself, lost, delivered twice.
+self_signals() {
+	local v
+	v=$(awk '{ print $3, $4, $5 }' "$1" 2>/dev/null)
+	echo "${v:-0 0 0}"
+}
+
 # assert_progress FILE: the target's counter moves on within 5 s.
 assert_progress() {
 	local before after i
