@@ -4,7 +4,8 @@
  * 1. Open a memory source: a core file, or a live process captured while
  *    stopped (stopped-live copy, or a frozen copy-on-write clone). Either
  *    way the target is running again before any analysis starts.
- * 2. Load the modules' symbols (for class and symbol types).
+ * 2. Load the modules' symbols (for class and symbol types), through the
+ *    caller's symbol cache when it has one (the daemon: one per process).
  * 3. Walk the glibc heap; classify every live chunk; add it to its type.
  *
  * The census keeps only counts, bytes and type names: never memory contents.
@@ -275,7 +276,8 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	uint64_t t0 = lm_now_ns();
 	int rc;
 
-	rc = lm_symtab_load(src, &so, &syms, err);
+	rc = opts->symcache ? lm_symcache_load(opts->symcache, src, &so, &syms, err)
+			    : lm_symtab_load(src, &so, &syms, err);
 	if (rc < 0)
 		return rc;
 	rc = lm_classifier_new(src, syms, &t->cls, err);

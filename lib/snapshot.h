@@ -18,6 +18,7 @@
 #include "glibc_heap.h"
 #include "memsrc.h"
 #include "symbols.h"
+#include "symcache.h"
 
 enum lm_snapshot_mode { LM_MODE_LIVE, LM_MODE_COPY, LM_MODE_AUTO };
 
@@ -29,6 +30,9 @@ struct lm_snapshot_opts {
 	uint64_t max_pause_ns;		/* abandon a live capture that stops the target longer; 0 = none */
 	uint64_t auto_copy_bytes;	/* LM_MODE_AUTO: copy when the target's RSS is at least this; 0 = 256 MiB */
 	const char *debug_root;		/* NULL = /usr/lib/debug; "" = none */
+	/* Symbols kept across censuses of this one process (symcache.h), used
+	 * by this snapshot alone while it runs; NULL = load them afresh. */
+	struct lm_symcache *symcache;
 };
 
 struct lm_type_stat {

@@ -1,6 +1,6 @@
 /*
  * symbols.c - the target's modules and their ELF symbols at run-time
- * addresses (implements symbols.h).
+ * addresses (implements symbols.h and the pieces of symbols_part.h).
  *
  * How it works:
  *  1. Group the file-backed mappings of the memory source into modules: a
@@ -9,21 +9,27 @@
  *     it); a mapping at offset 0 starts a new module (the same file loaded
  *     again); anonymous mappings between them (.bss) do not break the run.
  *  2. Open each module's file (lm_memsrc_open_mapping_file: map_files for
- *     live targets, the path for cores) with libelf. The load bias comes from
- *     the PT_LOAD segment whose page-aligned file offset equals the lowest
- *     mapped offset: bias = mapping start - page-aligned p_vaddr. The
- *     writable PT_LOAD gives the module's data span (.data, .bss).
- *  3. Read FUNC and OBJECT symbols from .dynsym and .symtab, and from the
- *     separate debug file <debug_root>/.build-id/xx/rest.debug when the
- *     file has a GNU build-id and that file exists (debug files have NOBITS
- *     sections, but their symbols carry the same addresses). Symbols of one
- *     module are deduplicated (same address and name), then the names are
- *     copied (and C++ names demangled) into one string arena.
- *  4. All symbols go into one array sorted by address. Lookups use a second,
- *     dense index with one entry per distinct address (the preferred alias)
- *     and, for each entry, the nearest earlier entry that contains its start
- *     (its "parent"), so that an address past the end of a small symbol
- *     inside a bigger one still finds the bigger one.
+ *     live targets, the path for cores) with libelf and parse it on its own
+ *     into a "part": the load bias comes from the PT_LOAD segment whose
+ *     page-aligned file offset equals the lowest mapped offset: bias =
+ *     mapping start - page-aligned p_vaddr. The writable PT_LOAD gives the
+ *     module's data span (.data, .bss).
+ *  3. A part holds the FUNC and OBJECT symbols from .dynsym and .symtab, and
+ *     from the separate debug file <debug_root>/.build-id/xx/rest.debug when
+ *     the file has a GNU build-id and that file exists (debug files have
+ *     NOBITS sections, but their symbols carry the same addresses). They are
+ *     deduplicated (same address and name), their names copied (and C++
+ *     names demangled) into the part's string arena, and sorted.
+ *  4. The table puts the parts' symbols into one array sorted by address
+ *     (modules are disjoint, so the parts' sorted runs usually are sorted
+ *     already). Lookups use a second, dense index with one entry per
+ *     distinct address (the preferred alias) and, for each entry, the
+ *     nearest earlier entry that contains its start (its "parent"), so that
+ *     an address past the end of a small symbol inside a bigger one still
+ *     finds the bigger one.
+ *
+ * Parts exist so that lib/symcache.c can keep them across censuses of one
+ * process: parsing and demangling are most of the cost of a table.
  *
  * Mapped files that cannot be opened or are not ELF (data files, locale
  * archives) are skipped, never an error; an ELF file whose program headers
@@ -40,6 +46,7 @@
 #include <unistd.h>
 
 #include "symbols.h"
+#include "symbols_part.h"
 
 /* From the C++ runtime (libstdc++); the build links -lstdc++. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
@@ -49,6 +56,7 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
  * occur in real symbol tables; the bound only guards against bad input. */
 #define LM_MAX_NESTING 64
 #define LM_MAX_MODULES 65535
+#define LM_DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 
 /* A symbol while a module is being read: names point into libelf's data. */
 struct raw_sym {
@@ -68,20 +76,27 @@ struct arena {
 	size_t len, cap;
 };
 
-/* A symbol before its names are turned into pointers. */
-struct sym_rec {
-	uint64_t addr, size;
+/* A symbol's names before they are turned into pointers. */
+struct name_offs {
 	size_t raw_off, name_off;
-	unsigned char kind, local;
-	unsigned short module;
+};
+
+struct lm_modpart {
+	unsigned refs;
+	struct lm_module mod;		/* path owned; lo and hi come from the span */
+	struct lm_symbol *syms;		/* sorted like a table's, module 0 */
+	size_t nsyms;
+	char *names;			/* the string arena */
+	struct lm_file_id debug_id;
 };
 
 struct lm_symtab {
-	struct lm_module *mods;		/* sorted by lo */
+	unsigned refs;
+	struct lm_modpart **parts;	/* one per module, same order; held */
+	struct lm_module *mods;		/* sorted by lo; path and name in the parts */
 	size_t nmods;
 	struct lm_symbol *syms;		/* sorted by address, then preference */
 	size_t nsyms;
-	char *names;			/* the string arena */
 	/* lookup index: one entry per distinct address */
 	uint64_t *lk_addr, *lk_end;
 	uint32_t *lk_sym;
@@ -115,7 +130,7 @@ static int arena_add(struct arena *a, const char *s, size_t *off)
 	size_t n = strlen(s) + 1;
 
 	if (a->len + n > a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 65536;
+		size_t cap = a->cap ? a->cap * 2 : 4096;
 		char *p;
 		while (cap < a->len + n)
 			cap *= 2;
@@ -145,6 +160,48 @@ static int raw_push(struct raw_vec *rv, const struct raw_sym *s)
 	return 0;
 }
 
+int lm_symbols_init(struct lm_err *err)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return lm_err_set(err, LM_EINVAL, "libelf is too old for this program (elf_version failed)");
+	return 0;
+}
+
+void lm_file_id_of(int fd, struct lm_file_id *id)
+{
+	struct stat st;
+
+	memset(id, 0, sizeof(*id));
+	if (fstat(fd, &st) != 0)
+		return;
+	id->present = 1;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->size = st.st_size;
+	id->mtime = st.st_mtim;
+	id->ctime = st.st_ctim;
+}
+
+void lm_file_id_of_path(const char *path, struct lm_file_id *id)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	memset(id, 0, sizeof(*id));
+	if (fd < 0)
+		return;
+	lm_file_id_of(fd, id);
+	close(fd);
+}
+
+int lm_file_id_equal(const struct lm_file_id *a, const struct lm_file_id *b)
+{
+	if (!a->present || !b->present)
+		return a->present == b->present;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
 /* ---------- modules from the mappings ---------- */
 
 static int is_module_mapping(const struct lm_mapping *m)
@@ -159,15 +216,13 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
-/*
- * One module per run of mappings of the same file at increasing offsets.
- * first[i] is the index in src->maps of module i's lowest mapping.
- */
-static int group_modules(const struct lm_maps *maps, struct lm_module **mods_out,
-			 size_t **first_out, size_t *n_out, struct lm_err *err)
+/* One module per run of mappings of the same file at increasing offsets.
+ * Maps are sorted by address, so the modules are too. */
+int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n_out,
+		struct lm_err *err)
 {
-	struct lm_module *mods = NULL;
-	size_t *first = NULL, n = 0, cap = 0, i;
+	struct lm_modspan *spans = NULL;
+	size_t n = 0, cap = 0, i;
 	const struct lm_mapping *last = NULL;
 
 	for (i = 0; i < maps->n; i++) {
@@ -176,9 +231,8 @@ static int group_modules(const struct lm_maps *maps, struct lm_module **mods_out
 			continue;
 		if (last && n > 0 && strcmp(last->path, m->path) == 0 &&
 		    last->inode == m->inode && m->offset >= last->offset && m->offset != 0) {
-			struct lm_module *mod = &mods[n - 1];
-			if (m->end > mod->hi)
-				mod->hi = m->end;
+			if (m->end > spans[n - 1].hi)
+				spans[n - 1].hi = m->end;
 			last = m;
 			continue;
 		}
@@ -186,38 +240,24 @@ static int group_modules(const struct lm_maps *maps, struct lm_module **mods_out
 			break;
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
-			struct lm_module *nm = realloc(mods, ncap * sizeof(*nm));
-			size_t *nf;
-			if (!nm)
-				goto nomem;
-			mods = nm;
-			nf = realloc(first, ncap * sizeof(*nf));
-			if (!nf)
-				goto nomem;
-			first = nf;
+			struct lm_modspan *ns = realloc(spans, ncap * sizeof(*ns));
+			if (!ns) {
+				free(spans);
+				return lm_err_set(err, LM_ENOMEM, "out of memory grouping the "
+						  "target's mappings into modules");
+			}
+			spans = ns;
 			cap = ncap;
 		}
-		memset(&mods[n], 0, sizeof(mods[n]));
-		mods[n].path = strdup(m->path);
-		if (!mods[n].path)
-			goto nomem;
-		mods[n].name = base_name(mods[n].path);
-		mods[n].lo = m->start;
-		mods[n].hi = m->end;
-		first[n] = i;
+		spans[n].low = m;
+		spans[n].lo = m->start;
+		spans[n].hi = m->end;
 		n++;
 		last = m;
 	}
-	*mods_out = mods;
-	*first_out = first;
+	*out = spans;
 	*n_out = n;
 	return 0;
-nomem:
-	for (i = 0; i < n; i++)
-		free(mods[i].path);
-	free(mods);
-	free(first);
-	return lm_err_set(err, LM_ENOMEM, "out of memory grouping the target's mappings into modules");
 }
 
 /* ---------- reading one ELF file ---------- */
@@ -255,12 +295,8 @@ static int module_layout(Elf *elf, const struct lm_mapping *low, struct lm_modul
 		if (hi > mod->data_hi)
 			mod->data_hi = hi;
 	}
-	/* .bss beyond the file lives in an anonymous mapping: part of the module. */
-	if (mod->data_hi > mod->hi)
-		mod->hi = (mod->data_hi + LM_PAGE_MASK) & ~LM_PAGE_MASK;
 	return 0;
 }
-
 static void read_build_id(Elf *elf, struct lm_module *mod)
 {
 	Elf_Scn *scn = NULL;
@@ -393,119 +429,6 @@ static Elf *open_elf(int fd)
 	return elf;
 }
 
-/* The separate debug file for a build-id, or -1. */
-static int open_debug_file(const char *root, const char *build_id)
-{
-	char path[4096];
-
-	if (!root || !*root || strlen(build_id) < 4)
-		return -1;
-	snprintf(path, sizeof(path), "%s/.build-id/%.2s/%s.debug", root, build_id, build_id + 2);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/* Copy a module's symbols (names into the arena) onto recs. */
-static int add_module_symbols(struct raw_vec *rv, unsigned short module, uint64_t bias,
-			      struct arena *ar, struct sym_rec **recs, size_t *n, size_t *cap)
-{
-	size_t i;
-
-	for (i = 0; i < rv->n; i++) {
-		const struct raw_sym *s = &rv->v[i];
-		struct sym_rec *r;
-		char *dem;
-		int rc;
-
-		if (*n == *cap) {
-			size_t ncap = *cap ? *cap * 2 : 4096;
-			struct sym_rec *nv = realloc(*recs, ncap * sizeof(*nv));
-			if (!nv)
-				return -1;
-			*recs = nv;
-			*cap = ncap;
-		}
-		r = &(*recs)[*n];
-		r->addr = s->addr + bias;
-		r->size = s->size;
-		r->kind = s->kind;
-		r->local = s->local;
-		r->module = module;
-		if (arena_add(ar, s->raw, &r->raw_off) != 0)
-			return -1;
-		dem = s->kind == LM_SYM_VTABLE ? lm_demangle(s->raw + 4, 1) : lm_demangle(s->raw, 0);
-		if (dem) {
-			rc = arena_add(ar, dem, &r->name_off);
-			free(dem);
-			if (rc != 0)
-				return -1;
-		} else {
-			r->name_off = r->raw_off;
-		}
-		(*n)++;
-	}
-	return 0;
-}
-
-/* Open one module, fill its layout and build-id, append its symbols.
- * Returns 1 (a module), 0 (not readable or not ELF: skip it) or -1 (out of
- * memory). */
-static int load_module(const struct lm_memsrc *src, const struct lm_mapping *low,
-		       struct lm_module *mod, unsigned short index, const char *debug_root,
-		       struct arena *ar, struct sym_rec **recs, size_t *n, size_t *cap)
-{
-	struct lm_err ignored;
-	struct raw_vec rv = { 0 };
-	Elf *elf, *dbg = NULL;
-	int fd, dfd = -1, rc;
-
-	fd = lm_memsrc_open_mapping_file(src, low, &ignored);
-	if (fd < 0)
-		return 0;	/* not readable: skipped */
-	elf = open_elf(fd);
-	if (!elf) {
-		rc = 0;		/* a mapped data file, not a module */
-		goto out;
-	}
-	rc = 1;
-	if (module_layout(elf, low, mod) != 0)
-		goto out;	/* an ELF file we cannot place: no symbols */
-	read_build_id(elf, mod);
-	if (read_symbols(elf, &rv, &mod->has_symtab) != 0) {
-		rc = -1;
-		goto out;
-	}
-	if (mod->build_id[0]) {
-		dfd = open_debug_file(debug_root, mod->build_id);
-		if (dfd >= 0)
-			dbg = open_elf(dfd);
-		if (dbg) {
-			int dbg_symtab = 0;
-			size_t before = rv.n;
-			if (read_symbols(dbg, &rv, &dbg_symtab) != 0) {
-				rc = -1;
-				goto out;
-			}
-			if (dbg_symtab && rv.n > before) {
-				mod->debug_file = 1;
-				mod->has_symtab = 1;
-			}
-		}
-	}
-	dedup_raw(&rv);
-	if (add_module_symbols(&rv, index, mod->bias, ar, recs, n, cap) != 0)
-		rc = -1;
-out:
-	free(rv.v);
-	if (dbg)
-		elf_end(dbg);
-	if (dfd >= 0)
-		close(dfd);
-	if (elf)
-		elf_end(elf);
-	close(fd);
-	return rc;
-}
-
 /* ---------- the sorted array and its lookup index ---------- */
 
 static int leading_underscores(const char *s)
@@ -581,25 +504,207 @@ static int build_index(struct lm_symtab *tab)
 	return 0;
 }
 
-static int cmp_module(const void *a, const void *b)
+static const char *root_or_default(const char *debug_root)
 {
-	const struct lm_module *x = a, *y = b;
-	if (x->lo != y->lo)
-		return x->lo < y->lo ? -1 : 1;
+	return debug_root ? debug_root : LM_DEFAULT_DEBUG_ROOT;
+}
+
+static int debug_path(const char *root, const char *build_id, char *buf, size_t len)
+{
+	if (!*root || strlen(build_id) < 4)
+		return -1;
+	snprintf(buf, len, "%s/.build-id/%.2s/%s.debug", root, build_id, build_id + 2);
 	return 0;
+}
+
+int lm_modpart_debug_path(const struct lm_modpart *p, const char *debug_root, char *buf,
+			  size_t len)
+{
+	return debug_path(root_or_default(debug_root), p->mod.build_id, buf, len);
+}
+
+const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p)
+{
+	return &p->debug_id;
+}
+
+/* ---------- one module's part ---------- */
+
+/* Copy the names of rv's symbols into ar (C++ names demangled too). */
+static int add_names(const struct raw_vec *rv, struct arena *ar, struct name_offs *offs)
+{
+	size_t i;
+
+	for (i = 0; i < rv->n; i++) {
+		const struct raw_sym *s = &rv->v[i];
+		char *dem;
+		int rc;
+
+		if (arena_add(ar, s->raw, &offs[i].raw_off) != 0)
+			return -1;
+		dem = s->kind == LM_SYM_VTABLE ? lm_demangle(s->raw + 4, 1) : lm_demangle(s->raw, 0);
+		if (!dem) {
+			offs[i].name_off = offs[i].raw_off;
+			continue;
+		}
+		rc = arena_add(ar, dem, &offs[i].name_off);
+		free(dem);
+		if (rc != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The part's symbols from rv: names in its own arena, trimmed to size (a
+ * cache keeps it for long), sorted the way a table is. */
+static int part_symbols(struct lm_modpart *p, const struct raw_vec *rv)
+{
+	struct name_offs *offs = malloc((rv->n + 1) * sizeof(*offs));
+	struct arena ar = { 0 };
+	size_t i;
+
+	p->syms = malloc((rv->n + 1) * sizeof(*p->syms));
+	if (!offs || !p->syms || add_names(rv, &ar, offs) != 0)
+		goto nomem;
+	p->names = ar.len ? realloc(ar.p, ar.len) : ar.p;
+	if (!p->names && ar.len)
+		goto nomem;
+	for (i = 0; i < rv->n; i++) {
+		struct lm_symbol *s = &p->syms[i];
+		s->addr = rv->v[i].addr + p->mod.bias;
+		s->size = rv->v[i].size;
+		s->raw = p->names + offs[i].raw_off;
+		s->name = p->names + offs[i].name_off;
+		s->kind = rv->v[i].kind;
+		s->local = rv->v[i].local;
+		s->module = 0;
+	}
+	p->nsyms = rv->n;
+	qsort(p->syms, p->nsyms, sizeof(*p->syms), cmp_symbol);
+	free(offs);
+	return 0;
+nomem:
+	free(offs);
+	free(ar.p);
+	return -1;
+}
+
+/* Symbols of the separate debug file, when there is one. The names point
+ * into *dbg, which the caller ends after copying them (and closes *dfd). */
+static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct raw_vec *rv,
+			   Elf **dbg, int *dfd)
+{
+	char path[4096];
+	int dbg_symtab = 0;
+	size_t before = rv->n;
+
+	if (debug_path(root_or_default(debug_root), p->mod.build_id, path, sizeof(path)) != 0)
+		return 0;
+	*dfd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*dfd < 0)
+		return 0;
+	lm_file_id_of(*dfd, &p->debug_id);
+	*dbg = open_elf(*dfd);
+	if (!*dbg)
+		return 0;
+	if (read_symbols(*dbg, rv, &dbg_symtab) != 0)
+		return -1;
+	if (dbg_symtab && rv->n > before) {
+		p->mod.debug_file = 1;
+		p->mod.has_symtab = 1;
+	}
+	return 0;
+}
+
+/* Layout, build-id and symbols of an open ELF file. */
+static int part_fill(struct lm_modpart *p, Elf *elf, const struct lm_mapping *low,
+		     const char *debug_root)
+{
+	struct raw_vec rv = { 0 };
+	Elf *dbg = NULL;
+	int dfd = -1, rc = 0;
+
+	if (module_layout(elf, low, &p->mod) != 0)
+		return 0;	/* an ELF file we cannot place: no symbols */
+	read_build_id(elf, &p->mod);
+	if (read_symbols(elf, &rv, &p->mod.has_symtab) != 0 ||
+	    (p->mod.build_id[0] && read_debug_file(p, debug_root, &rv, &dbg, &dfd) != 0))
+		rc = -1;
+	if (rc == 0) {
+		dedup_raw(&rv);
+		rc = part_symbols(p, &rv);
+	}
+	free(rv.v);
+	if (dbg)
+		elf_end(dbg);
+	if (dfd >= 0)
+		close(dfd);
+	return rc;
+}
+
+int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root,
+		    struct lm_modpart **out)
+{
+	Elf *elf = open_elf(fd);
+	struct lm_modpart *p;
+	int rc;
+
+	*out = NULL;
+	if (!elf)
+		return 0;	/* a mapped data file, not a module */
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->mod.path = strdup(low->path))) {
+		free(p);
+		elf_end(elf);
+		return -1;
+	}
+	p->refs = 1;
+	p->mod.name = base_name(p->mod.path);
+	rc = part_fill(p, elf, low, debug_root);
+	elf_end(elf);
+	if (rc != 0) {
+		lm_modpart_put(p);
+		return -1;
+	}
+	*out = p;
+	return 1;
+}
+
+struct lm_modpart *lm_modpart_hold(struct lm_modpart *p)
+{
+	p->refs++;
+	return p;
+}
+
+void lm_modpart_put(struct lm_modpart *p)
+{
+	if (!p || --p->refs > 0)
+		return;
+	free(p->mod.path);
+	free(p->syms);
+	free(p->names);
+	free(p);
+}
+
+/* ---------- the table ---------- */
+
+struct lm_symtab *lm_symtab_hold(struct lm_symtab *tab)
+{
+	tab->refs++;
+	return tab;
 }
 
 void lm_symtab_free(struct lm_symtab *tab)
 {
 	size_t i;
 
-	if (!tab)
+	if (!tab || --tab->refs > 0)
 		return;
 	for (i = 0; i < tab->nmods; i++)
-		free(tab->mods[i].path);
+		lm_modpart_put(tab->parts[i]);
+	free(tab->parts);
 	free(tab->mods);
 	free(tab->syms);
-	free(tab->names);
 	free(tab->lk_addr);
 	free(tab->lk_end);
 	free(tab->lk_sym);
@@ -607,115 +712,117 @@ void lm_symtab_free(struct lm_symtab *tab)
 	free(tab);
 }
 
-/* Modules were read in mapping order; sort them by address and renumber the
- * records' module indexes to match. Modules are disjoint, so each one's lo
- * finds its new place. */
-static int sort_modules(struct lm_symtab *tab, struct sym_rec *recs, size_t nrecs)
+/* The modules with a part, in span order; a module's span reaches over its
+ * .bss beyond the file, which lives in an anonymous mapping. */
+static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
+			 const struct lm_modspan *spans, size_t n)
 {
-	unsigned short *newidx = malloc((tab->nmods + 1) * sizeof(*newidx));
-	struct lm_module *sorted = malloc((tab->nmods + 1) * sizeof(*sorted));
 	size_t i;
 
-	if (!newidx || !sorted) {
-		free(newidx);
-		free(sorted);
+	tab->parts = malloc((n + 1) * sizeof(*tab->parts));
+	tab->mods = malloc((n + 1) * sizeof(*tab->mods));
+	if (!tab->parts || !tab->mods)
 		return -1;
+	for (i = 0; i < n; i++) {
+		struct lm_module *m = &tab->mods[tab->nmods];
+		if (!parts[i])
+			continue;
+		tab->parts[tab->nmods++] = lm_modpart_hold(parts[i]);
+		*m = parts[i]->mod;
+		m->lo = spans[i].lo;
+		m->hi = spans[i].hi;
+		if (m->data_hi > m->hi)
+			m->hi = (m->data_hi + LM_PAGE_MASK) & ~LM_PAGE_MASK;
+		tab->nsyms += parts[i]->nsyms;
 	}
-	memcpy(sorted, tab->mods, tab->nmods * sizeof(*sorted));
-	qsort(sorted, tab->nmods, sizeof(*sorted), cmp_module);
-	for (i = 0; i < tab->nmods; i++) {
-		size_t lo = 0, hi = tab->nmods;
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (sorted[mid].lo < tab->mods[i].lo)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		newidx[i] = (unsigned short)lo;
-	}
-	free(tab->mods);
-	tab->mods = sorted;
-	for (i = 0; i < tab->nmods; i++)
-		tab->mods[i].name = base_name(tab->mods[i].path);
-	for (i = 0; i < nrecs; i++)
-		recs[i].module = newidx[recs[i].module];
-	free(newidx);
 	return 0;
 }
 
-static int finish_table(struct lm_symtab *tab, struct sym_rec *recs, size_t nrecs,
-			struct arena *ar)
+/* Concatenate the parts' sorted runs; sort only when modules overlap. */
+static int table_symbols(struct lm_symtab *tab)
 {
-	size_t i;
+	size_t i, k, n = 0;
+	int sorted = 1;
 
-	if (sort_modules(tab, recs, nrecs) != 0)
-		return -1;
-	tab->names = ar->p;
-	ar->p = NULL;
-	tab->syms = malloc((nrecs + 1) * sizeof(*tab->syms));
+	tab->syms = malloc((tab->nsyms + 1) * sizeof(*tab->syms));
 	if (!tab->syms)
 		return -1;
-	for (i = 0; i < nrecs; i++) {
-		struct lm_symbol *s = &tab->syms[i];
-		s->addr = recs[i].addr;
-		s->size = recs[i].size;
-		s->raw = tab->names + recs[i].raw_off;
-		s->name = tab->names + recs[i].name_off;
-		s->kind = recs[i].kind;
-		s->local = recs[i].local;
-		s->module = recs[i].module;
+	for (k = 0; k < tab->nmods; k++) {
+		const struct lm_modpart *p = tab->parts[k];
+		for (i = 0; i < p->nsyms; i++) {
+			tab->syms[n] = p->syms[i];
+			tab->syms[n].module = (unsigned short)k;
+			n++;
+		}
 	}
-	tab->nsyms = nrecs;
-	qsort(tab->syms, tab->nsyms, sizeof(*tab->syms), cmp_symbol);
-	return build_index(tab);
+	for (i = 1; i < n && sorted; i++)
+		if (tab->syms[i].module != tab->syms[i - 1].module)
+			sorted = cmp_symbol(&tab->syms[i - 1], &tab->syms[i]) <= 0;
+	if (!sorted)
+		qsort(tab->syms, n, sizeof(*tab->syms), cmp_symbol);
+	return 0;
+}
+
+int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan *spans,
+		       size_t n, struct lm_symtab **out)
+{
+	struct lm_symtab *tab = calloc(1, sizeof(*tab));
+
+	*out = NULL;
+	if (!tab)
+		return -1;
+	tab->refs = 1;
+	if (table_modules(tab, parts, spans, n) != 0 || table_symbols(tab) != 0 ||
+	    build_index(tab) != 0) {
+		lm_symtab_free(tab);
+		return -1;
+	}
+	*out = tab;
+	return 0;
+}
+
+/* The part of one module, or NULL when its file cannot be opened or is not
+ * ELF. Returns 0, or -1 when out of memory. */
+static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
+		     const char *debug_root, struct lm_modpart **part)
+{
+	struct lm_err ignored;
+	int fd = lm_memsrc_open_mapping_file(src, span->low, &ignored), rc;
+
+	*part = NULL;
+	if (fd < 0)
+		return 0;	/* not readable: skipped */
+	rc = lm_modpart_load(fd, span->low, debug_root, part);
+	close(fd);
+	return rc < 0 ? -1 : 0;
 }
 
 int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opts,
 		   struct lm_symtab **out, struct lm_err *err)
 {
-	const char *debug_root = opts && opts->debug_root ? opts->debug_root : "/usr/lib/debug";
-	struct lm_symtab *tab;
-	struct arena ar = { 0 };
-	struct sym_rec *recs = NULL;
-	size_t nrecs = 0, cap = 0, *first = NULL, i, kept = 0;
+	const char *debug_root = opts ? opts->debug_root : NULL;
+	struct lm_modspan *spans = NULL;
+	struct lm_modpart **parts = NULL;
+	size_t n = 0, i;
 	int rc;
 
 	*out = NULL;
-	if (elf_version(EV_CURRENT) == EV_NONE)
-		return lm_err_set(err, LM_EINVAL, "libelf is too old for this program (elf_version failed)");
-	tab = calloc(1, sizeof(*tab));
-	if (!tab)
-		return lm_err_set(err, LM_ENOMEM, "out of memory loading symbols");
-	rc = group_modules(&src->maps, &tab->mods, &first, &tab->nmods, err);
-	if (rc < 0) {
-		free(tab);
+	if ((rc = lm_symbols_init(err)) < 0 || (rc = lm_modspans(&src->maps, &spans, &n, err)) < 0)
 		return rc;
-	}
-	for (i = 0; i < tab->nmods; i++) {
-		rc = load_module(src, &src->maps.v[first[i]], &tab->mods[i], (unsigned short)kept,
-				 debug_root, &ar, &recs, &nrecs, &cap);
-		if (rc < 0)
-			goto nomem;
-		if (rc == 0) {
-			free(tab->mods[i].path);
-			continue;
-		}
-		tab->mods[kept++] = tab->mods[i];
-	}
-	tab->nmods = kept;
-	if (finish_table(tab, recs, nrecs, &ar) != 0)
-		goto nomem;
-	free(first);
-	free(recs);
-	*out = tab;
+	parts = calloc(n + 1, sizeof(*parts));
+	rc = parts ? 0 : -1;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = load_span(src, &spans[i], debug_root, &parts[i]);
+	if (rc == 0)
+		rc = lm_symtab_assemble(parts, spans, n, out);
+	for (i = 0; parts && i < n; i++)
+		lm_modpart_put(parts[i]);
+	free(parts);
+	free(spans);
+	if (rc != 0)
+		return lm_err_set(err, LM_ENOMEM, "out of memory loading the symbols of pid %d",
+				  (int)src->pid);
 	return 0;
-nomem:
-	free(first);
-	free(recs);
-	free(ar.p);
-	lm_symtab_free(tab);
-	return lm_err_set(err, LM_ENOMEM, "out of memory loading the symbols of pid %d", (int)src->pid);
 }
 
 /* ---------- queries ---------- */

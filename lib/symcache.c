@@ -1,0 +1,278 @@
+/*
+ * symcache.c - symbol tables kept across censuses of one process
+ * (implements symcache.h).
+ *
+ * The cache remembers, for each module of the last load in address order,
+ * what identifies it (its lowest mapping's start, offset and path, the file
+ * the memory source opened for it) and its parsed file (a part, see
+ * symbols_part.h), plus the table built from them. A load groups the
+ * current mappings into modules as lm_symtab_load() does, opens each
+ * module's file as it does (so both read the same file: the mapped one
+ * through map_files when allowed, else whatever the path names now), and
+ * compares. Opening and fstat()ing a file costs microseconds; parsing and
+ * demangling it, milliseconds.
+ *
+ * Files that could not be opened are never cached: they are tried again at
+ * the next load, like lm_symtab_load() would.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "symbols_part.h"
+#include "symcache.h"
+
+enum entry_state { ENT_UNREADABLE, ENT_NOT_ELF, ENT_MODULE };
+
+/* One module of the last load. */
+struct entry {
+	char *path;			/* of its lowest mapping */
+	uint64_t start, offset;		/* of its lowest mapping */
+	uint64_t hi;			/* end of its span */
+	int state;			/* enum entry_state */
+	int reused;			/* kept by the load in progress */
+	struct lm_file_id file;		/* the file that was opened for it */
+	struct lm_modpart *part;	/* ENT_MODULE: held */
+};
+
+struct lm_symcache {
+	unsigned refs;
+	int have_root;			/* debug_root below is the one loaded with */
+	char *debug_root;		/* NULL: the default */
+	struct entry *v;		/* by start */
+	size_t n;
+	struct lm_symtab *last;		/* built from v; held */
+	struct lm_symcache_stats stats;
+};
+
+static void entries_free(struct entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].path);
+		lm_modpart_put(v[i].part);
+	}
+	free(v);
+}
+
+static void cache_clear(struct lm_symcache *c)
+{
+	entries_free(c->v, c->n);
+	c->v = NULL;
+	c->n = 0;
+	lm_symtab_free(c->last);
+	c->last = NULL;
+}
+
+int lm_symcache_new(struct lm_symcache **out, struct lm_err *err)
+{
+	*out = calloc(1, sizeof(**out));
+	if (!*out)
+		return lm_err_set(err, LM_ENOMEM, "out of memory creating a symbol cache");
+	(*out)->refs = 1;
+	return 0;
+}
+
+struct lm_symcache *lm_symcache_hold(struct lm_symcache *c)
+{
+	c->refs++;
+	return c;
+}
+
+void lm_symcache_free(struct lm_symcache *c)
+{
+	if (!c || --c->refs > 0)
+		return;
+	cache_clear(c);
+	free(c->debug_root);
+	free(c);
+}
+
+void lm_symcache_stats(const struct lm_symcache *c, struct lm_symcache_stats *out)
+{
+	*out = c->stats;
+}
+
+/* Parts read with another debug root may hold other debug files' symbols. */
+static int use_root(struct lm_symcache *c, const char *root)
+{
+	char *copy = NULL;
+
+	if (c->have_root && (root == c->debug_root ||
+			     (root && c->debug_root && strcmp(root, c->debug_root) == 0)))
+		return 0;
+	if (root && !(copy = strdup(root)))
+		return -1;
+	cache_clear(c);
+	free(c->debug_root);
+	c->debug_root = copy;
+	c->have_root = 1;
+	return 0;
+}
+
+/* The entry of the last load whose module started at start, or NULL. */
+static struct entry *find_old(struct lm_symcache *c, uint64_t start)
+{
+	size_t lo = 0, hi = c->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (c->v[mid].start < start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < c->n && c->v[lo].start == start ? &c->v[lo] : NULL;
+}
+
+/* Would its debug file be read as it was? (installed, removed, replaced) */
+static int debug_unchanged(const struct lm_symcache *c, const struct lm_modpart *p)
+{
+	struct lm_file_id now;
+	char path[4096];
+
+	if (lm_modpart_debug_path(p, c->debug_root, path, sizeof(path)) != 0)
+		return 1;	/* none was looked for, none would be */
+	lm_file_id_of_path(path, &now);
+	return lm_file_id_equal(&now, lm_modpart_debug_id(p));
+}
+
+static int still_valid(const struct lm_symcache *c, const struct entry *old,
+		       const struct entry *e)
+{
+	return old->state != ENT_UNREADABLE && !old->reused && old->offset == e->offset &&
+	       strcmp(old->path, e->path) == 0 && lm_file_id_equal(&old->file, &e->file) &&
+	       (old->state == ENT_NOT_ELF || debug_unchanged(c, old->part));
+}
+
+/* Fill e for span from the last load's entry when still valid, else from
+ * the file. *old_out: the entry reused, or NULL. 0, or -1 (out of memory). */
+static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
+		     const struct lm_modspan *span, struct entry *e, struct entry **old_out)
+{
+	struct lm_err ignored;
+	struct entry *old;
+	int fd, rc;
+
+	*old_out = NULL;
+	e->start = span->low->start;
+	e->offset = span->low->offset;
+	e->hi = span->hi;
+	if (!(e->path = strdup(span->low->path)))
+		return -1;
+	fd = lm_memsrc_open_mapping_file(src, span->low, &ignored);
+	if (fd < 0)
+		return 0;	/* ENT_UNREADABLE: skipped, as lm_symtab_load does */
+	lm_file_id_of(fd, &e->file);
+	old = find_old(c, e->start);
+	if (old && still_valid(c, old, e)) {
+		close(fd);
+		old->reused = 1;
+		e->state = old->state;
+		e->part = old->part ? lm_modpart_hold(old->part) : NULL;
+		c->stats.modules_reused++;
+		*old_out = old;
+		return 0;
+	}
+	rc = lm_modpart_load(fd, span->low, c->debug_root, &e->part);
+	close(fd);
+	if (rc < 0)
+		return -1;
+	e->state = rc ? ENT_MODULE : ENT_NOT_ELF;
+	c->stats.modules_parsed++;
+	return 0;
+}
+
+/* The entries of the current modules; *same: the last table still fits
+ * (the same modules, all reused, with the same spans). */
+static int fill_entries(struct lm_symcache *c, const struct lm_memsrc *src,
+			const struct lm_modspan *spans, size_t n, struct entry *v, int *same)
+{
+	size_t i;
+
+	*same = c->last != NULL && n == c->n;
+	for (i = 0; i < c->n; i++)
+		c->v[i].reused = 0;
+	for (i = 0; i < n; i++) {
+		struct entry *old;
+		if (entry_for(c, src, &spans[i], &v[i], &old) != 0)
+			return -1;
+		if (!old || old != &c->v[i] || old->hi != v[i].hi)
+			*same = 0;
+	}
+	return 0;
+}
+
+/* A table for the entries v (a new one unless the last one fits). */
+static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, struct entry *v,
+		     size_t n, int same, struct lm_symtab **out)
+{
+	struct lm_modpart **parts;
+	size_t i;
+	int rc;
+
+	if (same) {
+		c->stats.tables_reused++;
+		*out = lm_symtab_hold(c->last);
+		return 0;
+	}
+	parts = calloc(n + 1, sizeof(*parts));
+	if (!parts)
+		return -1;
+	for (i = 0; i < n; i++)
+		parts[i] = v[i].part;
+	rc = lm_symtab_assemble(parts, spans, n, out);
+	free(parts);
+	if (rc != 0)
+		return -1;
+	lm_symtab_free(c->last);
+	c->last = lm_symtab_hold(*out);
+	return 0;
+}
+
+/* The new entries replace the old ones; what was not reused is dropped. */
+static void commit_entries(struct lm_symcache *c, struct entry *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (!c->v[i].reused && c->v[i].state != ENT_UNREADABLE)
+			c->stats.modules_dropped++;
+	entries_free(c->v, c->n);
+	c->v = v;
+	c->n = n;
+}
+
+int lm_symcache_load(struct lm_symcache *c, const struct lm_memsrc *src,
+		     const struct lm_symtab_opts *opts, struct lm_symtab **out,
+		     struct lm_err *err)
+{
+	struct lm_modspan *spans = NULL;
+	struct entry *v = NULL;
+	size_t n = 0;
+	int rc, same;
+
+	*out = NULL;
+	if ((rc = lm_symbols_init(err)) < 0)
+		return rc;
+	if (use_root(c, opts ? opts->debug_root : NULL) != 0)
+		goto nomem;
+	if ((rc = lm_modspans(&src->maps, &spans, &n, err)) < 0)
+		return rc;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v || fill_entries(c, src, spans, n, v, &same) != 0 ||
+	    table_for(c, spans, v, n, same, out) != 0)
+		goto nomem;
+	commit_entries(c, v, n);
+	c->stats.loads++;
+	free(spans);
+	return 0;
+nomem:
+	if (v)
+		entries_free(v, n);
+	free(spans);
+	return lm_err_set(err, LM_ENOMEM, "out of memory loading the symbols of pid %d",
+			  (int)src->pid);
+}

@@ -1,0 +1,159 @@
+/*
+ * t_symcache.c - test driver for the symbol cache (lib/symcache.c): every
+ * census of one process is taken twice, through one cache kept for the
+ * whole run and without any, so that a test can compare the two.
+ *
+ *   t_symcache [-d DIR] PID OUTDIR
+ *
+ * Reads one step name per line on stdin; for each, writes
+ *   OUTDIR/NAME.cached.syms   the symbol table the cached snapshot used
+ *   OUTDIR/NAME.plain.syms    the one loaded afresh (one line per module,
+ *                             one per symbol, every field)
+ *   OUTDIR/NAME.cached.json   the census through the cache (lm_snapshot_census)
+ *   OUTDIR/NAME.plain.json    the census without it
+ * (census JSON without its timings and the target's RSS, which differ from
+ * one census to the next) and prints "NAME loads L tables_reused T parsed P reused R dropped D"
+ * with what the cache did during the step. -d: debug files under DIR.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "census_json.h"
+#include "snapshot.h"
+#include "symcache.h"
+
+static void die(const char *what, const struct lm_err *err)
+{
+	fprintf(stderr, "t_symcache: %s: %s\n", what, err ? err->msg : "failed");
+	exit(2);
+}
+
+static FILE *out_file(const char *dir, const char *step, const char *suffix)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s.%s", dir, step, suffix);
+	f = fopen(path, "w");
+	if (!f)
+		die(path, NULL);
+	return f;
+}
+
+static void dump_symtab(const struct lm_symtab *tab, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < lm_symtab_nmodules(tab); i++) {
+		const struct lm_module *m = lm_symtab_module_at(tab, i);
+		fprintf(f, "module %s %s %#" PRIx64 "-%#" PRIx64 " bias %#" PRIx64
+			" data %#" PRIx64 "-%#" PRIx64 " symtab %d debug %d build_id %s\n",
+			m->path, m->name, m->lo, m->hi, m->bias, m->data_lo, m->data_hi,
+			m->has_symtab, m->debug_file, m->build_id);
+	}
+	for (i = 0; i < lm_symtab_nsymbols(tab); i++) {
+		const struct lm_symbol *s = lm_symtab_symbol_at(tab, i);
+		fprintf(f, "%#" PRIx64 " %" PRIu64 " kind %d local %d module %d %s %s\n",
+			s->addr, s->size, s->kind, s->local, s->module, s->raw, s->name);
+	}
+}
+
+/* The census as JSON, without the fields that change between censuses of
+ * a process that does nothing: timings, and its RSS (file pages come and
+ * go, e.g. when a mapped file is rewritten). */
+static void write_census(const struct lm_census *c, const char *dir, const char *step,
+			 const char *suffix)
+{
+	json_t *j = lm_census_to_json(c, 0);
+	FILE *f = out_file(dir, step, suffix);
+
+	if (!j)
+		die("census to JSON", NULL);
+	json_object_del(j, "taken_at");
+	json_object_del(j, "pause_us");
+	json_object_del(j, "walk_us");
+	json_object_del(json_object_get(j, "totals"), "rss_bytes");
+	json_dumpf(j, f, JSON_INDENT(1) | JSON_SORT_KEYS);
+	fputc('\n', f);
+	fclose(f);
+	json_decref(j);
+}
+
+/* Open a snapshot (keeping its symbols) and dump its table. */
+static void snapshot_dump(struct lm_snapshot_opts *opts, const char *dir, const char *step,
+			  const char *suffix)
+{
+	struct lm_snapshot *snap;
+	struct lm_err err = { 0 };
+	FILE *f;
+
+	if (lm_snapshot_open(opts, &snap, &err) < 0)
+		die("snapshot", &err);
+	f = out_file(dir, step, suffix);
+	dump_symtab(snap->syms, f);
+	fclose(f);
+	lm_snapshot_close(snap);
+}
+
+static void census(struct lm_snapshot_opts *opts, const char *dir, const char *step,
+		   const char *suffix)
+{
+	struct lm_census *c;
+	struct lm_err err = { 0 };
+
+	if (lm_snapshot_census(opts, &c, &err) < 0)
+		die("census", &err);
+	write_census(c, dir, step, suffix);
+	lm_census_free(c);
+}
+
+static void step(struct lm_snapshot_opts *opts, struct lm_symcache *cache, const char *dir,
+		 const char *name)
+{
+	struct lm_symcache_stats a, b;
+
+	lm_symcache_stats(cache, &a);
+	opts->symcache = cache;
+	census(opts, dir, name, "cached.json");
+	lm_symcache_stats(cache, &b);
+	snapshot_dump(opts, dir, name, "cached.syms");
+	opts->symcache = NULL;
+	census(opts, dir, name, "plain.json");
+	snapshot_dump(opts, dir, name, "plain.syms");
+	printf("%s loads %" PRIu64 " tables_reused %" PRIu64 " parsed %" PRIu64 " reused %"
+	       PRIu64 " dropped %" PRIu64 "\n", name, b.loads - a.loads,
+	       b.tables_reused - a.tables_reused, b.modules_parsed - a.modules_parsed,
+	       b.modules_reused - a.modules_reused, b.modules_dropped - a.modules_dropped);
+	fflush(stdout);
+}
+
+int main(int argc, char **argv)
+{
+	struct lm_snapshot_opts opts = { .mode = LM_MODE_LIVE };
+	struct lm_symcache *cache;
+	struct lm_err err = { 0 };
+	char line[256];
+	int a = 1;
+
+	if (argc > 2 && strcmp(argv[1], "-d") == 0) {
+		opts.debug_root = argv[2];
+		a = 3;
+	}
+	if (argc - a != 2) {
+		fprintf(stderr, "usage: t_symcache [-d DIR] PID OUTDIR\n");
+		return 2;
+	}
+	opts.pid = atoi(argv[a]);
+	if (lm_symcache_new(&cache, &err) < 0)
+		die("cache", &err);
+	while (fgets(line, sizeof(line), stdin)) {
+		line[strcspn(line, "\n")] = '\0';
+		if (*line)
+			step(&opts, cache, argv[a + 1], line);
+	}
+	lm_symcache_free(cache);
+	return 0;
+}
