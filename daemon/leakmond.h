@@ -37,6 +37,7 @@ struct lmd_instance {
 	uint64_t nsnapshots, nfailures;	/* this run of the daemon */
 	int64_t last_ok_us;		/* taken_at of the last census stored */
 	struct lm_ratelimit fail_log;
+	struct lm_symcache *symcache;	/* its symbols across snapshots, or NULL */
 };
 
 struct lmd_target {

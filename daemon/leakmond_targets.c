@@ -9,6 +9,14 @@
  * (re)starts is picked up within seconds, not one interval later. An
  * instance is submitted to the worker when its interval has passed and it
  * has no snapshot queued or running: never two at once of one process.
+ *
+ * Each instance keeps a symbol cache (lib/symcache.h) so that its modules'
+ * ELF files are parsed once, not at every snapshot. The worker alone uses
+ * it while a job of the instance runs; the job holds a reference of its
+ * own (taken in submit(), dropped by lmd_job_free() on the loop), so a
+ * process that ends or a target dropped by a reload while its snapshot is
+ * queued or running frees the cache only when that job is handed back.
+ * References are taken and dropped on the loop thread only.
  */
 #include "config.h"
 
@@ -75,6 +83,7 @@ static void instance_free(struct lmd_instance *inst)
 {
 	if (!inst)
 		return;
+	lm_symcache_free(inst->symcache);
 	free(inst->exe);
 	free(inst);
 }
@@ -111,6 +120,8 @@ static void appeared(void *arg, const struct lm_proc_id *id)
 		instance_free(inst);
 		return;	/* tried again at the next resolution */
 	}
+	if (lm_symcache_new(&inst->symcache, &err) < 0)	/* then symbols load afresh */
+		lm_log(LM_LOG_WARNING, "target %s: pid %d: %s", t->name, (int)id->pid, err.msg);
 	inst->memory_limit = lmd_memory_limit(t, inst);
 	inst->next_due = ev_now(s->d->loop);
 	t->waiting_logged = 0;
@@ -233,6 +244,8 @@ static void submit(struct leakmond *d, struct lmd_target *t, struct lmd_instance
 	job->opts.pid = inst->id.pid;
 	job->opts.mode = t->conf->snapshot_mode;
 	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
+	if (inst->symcache)
+		job->opts.symcache = lm_symcache_hold(inst->symcache);
 	inst->in_flight = 1;
 	lm_log(LM_LOG_DEBUG, "target %s: snapshot of pid %d queued", t->name, (int)inst->id.pid);
 	lmd_worker_submit(d->worker, job);

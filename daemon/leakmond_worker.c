@@ -210,6 +210,7 @@ void lmd_job_free(struct lmd_job *job)
 	if (!job)
 		return;
 	lm_census_free(job->census);
+	lm_symcache_free(job->opts.symcache);	/* the job's reference (submit()) */
 	if (job->free_data)
 		job->free_data(job->data);
 	free(job->target);
