@@ -212,7 +212,8 @@ struct walker {
 	void *ctx;
 	struct lm_err *err;
 
-	const struct lm_mapping *heap_map;	/* [heap], or NULL */
+	const struct lm_mapping *heap_map;	/* [heap] (&heap_ext), or NULL */
+	struct lm_mapping heap_ext;	/* the main heap: adjacent [heap] mappings */
 	struct arena *arenas;
 	size_t narenas;
 	struct heap *heaps;
@@ -470,27 +471,56 @@ static int arena_plausible(const struct walker *w, uint64_t a, const uint8_t *ms
 	return 1;
 }
 
+static int heap_part(const struct lm_mapping *m)
+{
+	return (m->prot & LM_PROT_W) && (!m->path || strcmp(m->path, "[heap]") == 0);
+}
+
+/*
+ * The main heap as one range: the mapping m and its neighbours that are
+ * also [heap] and touch it. brk grows one mapping, but anything that changes
+ * the flags of part of it splits it: madvise(MADV_HUGEPAGE) (glibc itself
+ * does that with the glibc.malloc.hugetlb tunable), mprotect, mlock.
+ */
+static void heap_extent(const struct lm_maps *maps, const struct lm_mapping *m,
+			struct lm_mapping *ext)
+{
+	size_t i = (size_t)(m - maps->v), lo = i, hi = i;
+
+	*ext = *m;
+	if (!m->path)		/* an unnamed mapping of a core: only itself */
+		return;
+	while (lo > 0 && maps->v[lo - 1].end == maps->v[lo].start &&
+	       maps->v[lo - 1].path && heap_part(&maps->v[lo - 1]))
+		lo--;
+	while (hi + 1 < maps->n && maps->v[hi].end == maps->v[hi + 1].start &&
+	       maps->v[hi + 1].path && heap_part(&maps->v[hi + 1]))
+		hi++;
+	ext->start = maps->v[lo].start;
+	ext->end = maps->v[hi].end;
+}
+
 /* Is top the top chunk of a main heap? It must lie in an anonymous
  * writable mapping (the [heap], or in a core an unnamed one) and end it:
- * brk moves in whole pages on every path malloc takes. */
-static const struct lm_mapping *main_top_mapping(const struct walker *w, uint64_t top,
-						 uint64_t *tsize)
+ * brk moves in whole pages on every path malloc takes. The heap's extent
+ * goes to *ext. */
+static int main_top_mapping(const struct walker *w, uint64_t top, uint64_t *tsize,
+			    struct lm_mapping *ext)
 {
 	const struct lm_mapping *m;
 	const uint8_t *th;
 
 	if (!top || (top & 15))
-		return NULL;
+		return 0;
 	m = lm_maps_find(&w->src->maps, top);
-	if (!m || !(m->prot & LM_PROT_W) || (m->path && strcmp(m->path, "[heap]") != 0))
-		return NULL;
+	if (!m || !heap_part(m))
+		return 0;
+	heap_extent(&w->src->maps, m, ext);
 	th = lm_mem_view(w->src, top, 16);
 	if (!th)
-		return NULL;
+		return 0;
 	*tsize = ld64(th + 8) & SIZE_MASK;
-	if (*tsize < MINSIZE || top + *tsize > m->end || top + *tsize + PAGE <= m->end)
-		return NULL;
-	return m;
+	return *tsize >= MINSIZE && top + *tsize <= ext->end && top + *tsize + PAGE > ext->end;
 }
 
 /* main_arena: a malloc_state in libc's data whose top is either the chunk
@@ -506,7 +536,8 @@ static int find_main_arena(struct walker *w)
 		uint64_t a;
 		for (a = dm[k]->start; a + L->ms_size <= dm[k]->end; a += 8) {
 			const uint8_t *ms = lm_mem_view(w->src, a, L->ms_size);
-			const struct lm_mapping *hm = NULL;
+			struct lm_mapping ext;
+			int in_heap = 0;
 			uint64_t top, tsize = 0;
 			if (!ms) {
 				a = align_up(a + 1, PAGE) - 8;	/* skip an uncaptured page */
@@ -517,14 +548,16 @@ static int find_main_arena(struct walker *w)
 				if (!arena_plausible(w, a, ms, 1))
 					continue;
 			} else {
-				hm = main_top_mapping(w, top, &tsize);
-				if (!hm || !arena_plausible(w, a, ms, 0))
+				in_heap = main_top_mapping(w, top, &tsize, &ext);
+				if (!in_heap || !arena_plausible(w, a, ms, 0))
 					continue;
 			}
-			w->heap_map = hm;
+			if (in_heap)
+				w->heap_ext = ext;
+			w->heap_map = in_heap ? &w->heap_ext : NULL;
 			w->info->main_arena = a;
 			w->arenas[0].addr = a;
-			w->arenas[0].top = hm ? top : 0;
+			w->arenas[0].top = in_heap ? top : 0;
 			w->arenas[0].top_size = tsize;
 			w->arenas[0].system_mem = ld64(ms + L->ms_system_mem);
 			w->arenas[0].locked = ld64(ms + L->ms_mutex) & 0xffffffffu ? 1 : 0;
@@ -1467,9 +1500,11 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	w.arenas = calloc(LM_MAX_ARENAS, sizeof(*w.arenas));
 	if (!w.arenas)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
-	for (i = 0; i < src->maps.n; i++)
-		if (src->maps.v[i].path && strcmp(src->maps.v[i].path, "[heap]") == 0)
-			w.heap_map = &src->maps.v[i];
+	for (i = 0; i < src->maps.n && !w.heap_map; i++)
+		if (src->maps.v[i].path && strcmp(src->maps.v[i].path, "[heap]") == 0) {
+			heap_extent(&src->maps, &src->maps.v[i], &w.heap_ext);
+			w.heap_map = &w.heap_ext;
+		}
 	if ((rc = find_main_arena(&w)))
 		goto out;
 	find_mp(&w);

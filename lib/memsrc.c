@@ -59,6 +59,27 @@ static int region_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
+static int in_heap_mapping(const struct lm_memsrc *src, const struct lm_region *r)
+{
+	const struct lm_mapping *m = r->map ? r->map : lm_maps_find(&src->maps, r->start);
+
+	return m && m->path && strcmp(m->path, "[heap]") == 0;
+}
+
+/*
+ * The walker reads the main heap through one region. A [heap] split into
+ * several mappings (madvise(MADV_HUGEPAGE) on part of it, as glibc's
+ * glibc.malloc.hugetlb tunable does; mprotect) is captured into one buffer
+ * (live, copy) or into consecutive core segments: where the bytes are
+ * contiguous here too, its regions join.
+ */
+static int joins_heap(const struct lm_memsrc *src, const struct lm_region *prev,
+		      const struct lm_region *r)
+{
+	return prev->end == r->start && prev->data + (prev->end - prev->start) == r->data &&
+	       in_heap_mapping(src, prev) && in_heap_mapping(src, r);
+}
+
 void lm_memsrc_sort_regions(struct lm_memsrc *src)
 {
 	size_t i, n = 0;
@@ -78,6 +99,10 @@ void lm_memsrc_sort_regions(struct lm_memsrc *src)
 		}
 		if (r.start >= r.end)
 			continue;
+		if (n > 0 && joins_heap(src, &src->regions[n - 1], &r)) {
+			src->regions[n - 1].end = r.end;
+			continue;
+		}
 		src->regions[n++] = r;
 	}
 	src->nregions = n;

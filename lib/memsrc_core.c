@@ -374,6 +374,16 @@ static int add_unloaded_files(struct lm_maps *maps, size_t *cap, const struct co
 	return 0;
 }
 
+/* The heap can be several adjacent mappings (madvise or mprotect on part
+ * of it splits it, and the core has one segment per mapping): name each. */
+static void name_heap(struct lm_maps *maps, size_t i)
+{
+	do
+		maps->v[i].path = strdup("[heap]");
+	while (++i < maps->n && maps->v[i].start == maps->v[i - 1].end && !maps->v[i].path &&
+	       (maps->v[i].prot & LM_PROT_W));
+}
+
 /* Name [stack] and [heap], which cores do not record, and [vdso]. */
 static void name_special(struct lm_memsrc *src, const struct core_notes *cn)
 {
@@ -418,7 +428,7 @@ static void name_special(struct lm_memsrc *src, const struct core_notes *cn)
 		if (m->start - exe_end > BRK_RANDOM_MAX)
 			break;
 		if (!m->path && (m->prot & LM_PROT_W)) {
-			m->path = strdup("[heap]");
+			name_heap(maps, i);
 			break;
 		}
 	}

@@ -172,7 +172,11 @@ static size_t request2size(size_t req)
 static size_t chunk_of(void *p, size_t req)
 {
 	size_t usable = malloc_usable_size(p);
-	size_t size = req >= 128 * 1024 ? usable + 16 : usable + 8;
+	/* IS_MMAPPED in our own chunk header, not the request size: glibc's
+	 * tunables (glibc.malloc.hugetlb, mmap_threshold) move the threshold.
+	 * An mmapped chunk has two words of overhead, a heap chunk one. */
+	int mmapped = (((const size_t *)p)[-1] & 2) != 0;
+	size_t size = mmapped ? usable + 16 : usable + 8;
 	if (req < 128 * 1024 && size != request2size(req)) {
 		fprintf(stderr, "census_target: malloc(%zu) gave chunk %zu, not %zu\n", req,
 			size, request2size(req));

@@ -24,6 +24,9 @@
  * "ready". Output uses write(2) on a stack buffer, never stdio (whose
  * buffer would be one more heap chunk after mallinfo2 was taken).
  *
+ * With "split" as argument it splits its [heap] mapping in three (a flag
+ * change on two pages in the middle; `info split 0x...`), as madvise or
+ * glibc's glibc.malloc.hugetlb tunable do in real programs.
  * With "corrupt" as argument it also overwrites the size field of one A
  * chunk with garbage (after everything else) and prints its address as
  * `info corrupt_chunk 0x...`; it must not call malloc or free afterwards.
@@ -36,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define NA 1001
@@ -155,6 +159,15 @@ int main(int argc, char **argv)
 	say("info unsorted_chunks %d\n", NF / 2 + (NT / 2 - 7));
 	say("info small_chunks %d\n", NB / 2 - 7);
 	say("info large_chunks %d\n", NC / 2);
+	if (argc > 1 && strcmp(argv[1], "split") == 0) {
+		/* Split the [heap] mapping in three without touching a byte:
+		 * a flag change on two pages in its middle (glibc's own
+		 * glibc.malloc.hugetlb tunable splits it the same way). */
+		uintptr_t mid = ((uintptr_t)c[NC / 2] + 4095) & ~(uintptr_t)4095;
+		if (madvise((void *)mid, 2 * 4096, MADV_NOHUGEPAGE) != 0)
+			return 6;
+		say("info split %p\n", (void *)mid);
+	}
 	if (corrupt) {
 		uint64_t *hdr = (uint64_t *)a[500] - 1;	/* a live chunk's size field */
 		*hdr = 0x4141414141414141ULL;
