@@ -5,6 +5,8 @@
 #     target's longest stall, as its own stall meter saw it, under a
 #     frozen-copy census, a stopped-live census and `gdb gcore`; plus the
 #     pauses leakmon recorded (the clone stop and the brief reap stop);
+#     then again with the heap in transparent huge pages (the target run
+#     with GLIBC_TUNABLES=glibc.malloc.hugetlb=1; SKIP_THP=1 skips it);
 #  2. on bench/copy_bench (a malloc-heavy loop over a 256 MiB heap): its
 #     malloc/free rate alone and while a frozen-copy census starts every
 #     second, in alternating windows of SECS seconds (WINDOWS pairs).
@@ -24,21 +26,26 @@ trap 'for p in "${pids[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$tmp"' 
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 # ---- 1. stalls (SKIP_STALL=1: only part 2)
-if [ -z "${SKIP_STALL:-}" ]; then
-out=$tmp/bigheap.out
-"$builddir/bench/bigheap" "$count" >"$out" &
+# stall_bench LABEL [VAR=VALUE...]: part 1 on a bigheap started with that
+# environment.
+stall_bench() {
+local label=$1 t=$tmp/$1
+shift
+mkdir -p "$t"
+out=$t/bigheap.out
+env "$@" "$builddir/bench/bigheap" "$count" >"$out" &
 target=$!
 pids+=($target)
 for _ in $(seq 1 1200); do grep -q '^ready' "$out" && break; sleep 0.1; done
 grep -q '^ready' "$out" || { echo "bench target did not start" >&2; exit 1; }
 
-# stall CMD...: run CMD (stdout to $tmp/cmd.out), print the target's
+# stall CMD...: run CMD (stdout to $t/cmd.out), print the target's
 # longest stall (us) meanwhile.
 stall() {
 	local before
 	kill -USR1 $target; sleep 0.2
 	before=$(grep -c '^stall' "$out")
-	"$@" >"$tmp/cmd.out" 2>"$tmp/err"
+	"$@" >"$t/cmd.out" 2>"$t/err"
 	sleep 0.2; kill -USR1 $target
 	for _ in $(seq 1 50); do
 		[ "$(grep -c '^stall' "$out")" -gt "$before" ] && break
@@ -47,46 +54,56 @@ stall() {
 	grep '^stall' "$out" | tail -1 | awk '{print $2}'
 }
 
-echo "# bench/copy_bench.sh: $count chunks, $runs runs ($gruns for gcore), $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB"
+echo "# bench/copy_bench.sh ($label): $count chunks, $runs runs ($gruns for gcore), $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB, of which in huge pages: $(( $(awk '/AnonHugePages/ {print $2}' /proc/$target/smaps_rollup) / 1024 )) MiB"
 # The noise floor: the longest gap the meter sees with nothing attached
 # (a loaded machine delays its wake-ups too).
 for r in $(seq 1 "$runs"); do
-	stall sleep 0.5 >>"$tmp/idle.txt"
+	stall sleep 0.5 >>"$t/idle.txt"
 done
 for r in $(seq 1 "$runs"); do
 	for mode in copy live; do
 		s=$(T_COPY_NOWALK=1 stall "$tcopy" census $target $mode 1)
-		if ! grep -q '^census' "$tmp/cmd.out"; then
-			echo "$mode census failed: $(cat "$tmp/err")" >&2
+		if ! grep -q '^census' "$t/cmd.out"; then
+			echo "$mode census failed: $(cat "$t/err")" >&2
 			continue
 		fi
-		echo "$s $(awk '{print $8, $10}' "$tmp/cmd.out")" >>"$tmp/$mode.txt"
+		echo "$s $(awk '{print $8, $10}' "$t/cmd.out")" >>"$t/$mode.txt"
 	done
 done
 if command -v gdb >/dev/null; then
 	for r in $(seq 1 "$gruns"); do
-		stall gdb -q -batch -p $target -ex "gcore $tmp/core" >>"$tmp/gcore.txt"
-		rm -f "$tmp/core"
+		stall gdb -q -batch -p $target -ex "gcore $t/core" >>"$t/gcore.txt"
+		rm -f "$t/core"
 	done
 fi
 for mode in idle copy live gcore; do
-	[ -s "$tmp/$mode.txt" ] || continue
+	[ -s "$t/$mode.txt" ] || continue
 	if [ $mode = gcore ] || [ $mode = idle ]; then
-		printf '%-6s stall %8s us (all: %s)\n' $mode "$(cut -d' ' -f1 "$tmp/$mode.txt" | median)" \
-			"$(cut -d' ' -f1 "$tmp/$mode.txt" | tr '\n' ' ')"
+		printf '%-6s stall %8s us (all: %s)\n' $mode "$(cut -d' ' -f1 "$t/$mode.txt" | median)" \
+			"$(cut -d' ' -f1 "$t/$mode.txt" | tr '\n' ' ')"
 	else
 		printf '%-6s stall %8s us  recorded pause %8s us  reap stop %6s us (stalls: %s)\n' $mode \
-			"$(cut -d' ' -f1 "$tmp/$mode.txt" | median)" "$(cut -d' ' -f2 "$tmp/$mode.txt" | median)" \
-			"$(cut -d' ' -f3 "$tmp/$mode.txt" | median)" "$(cut -d' ' -f1 "$tmp/$mode.txt" | tr '\n' ' ')"
+			"$(cut -d' ' -f1 "$t/$mode.txt" | median)" "$(cut -d' ' -f2 "$t/$mode.txt" | median)" \
+			"$(cut -d' ' -f3 "$t/$mode.txt" | median)" "$(cut -d' ' -f1 "$t/$mode.txt" | tr '\n' ' ')"
 	fi
 done
-c=$(cut -d' ' -f1 "$tmp/copy.txt" 2>/dev/null | median)
-l=$(cut -d' ' -f1 "$tmp/live.txt" 2>/dev/null | median)
-g=$(cut -d' ' -f1 "$tmp/gcore.txt" 2>/dev/null | median)
+c=$(cut -d' ' -f1 "$t/copy.txt" 2>/dev/null | median)
+l=$(cut -d' ' -f1 "$t/live.txt" 2>/dev/null | median)
+g=$(cut -d' ' -f1 "$t/gcore.txt" 2>/dev/null | median)
 [ -n "$c" ] && [ -n "$l" ] && echo "ratio live/copy stall: $(awk -v a="$l" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
 [ -n "$c" ] && [ -n "$g" ] && echo "ratio gcore/copy stall: $(awk -v a="$g" -v b="$c" 'BEGIN{printf "%.1f", a/b}')"
 kill -KILL $target; wait $target 2>/dev/null
+}
+
+if [ -z "${SKIP_STALL:-}" ]; then
+	stall_bench "4 KiB pages"
+	# A heap in transparent huge pages (glibc's glibc.malloc.hugetlb=1
+	# tunable, the service's own choice): fork copies one entry per 2 MiB.
+	if [ -z "${SKIP_THP:-}" ] &&
+	   grep -qE '\[(always|madvise)\]' /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null; then
+		stall_bench "glibc.malloc.hugetlb=1" GLIBC_TUNABLES=glibc.malloc.hugetlb=1
+	fi
 fi
 
 # ---- 2. throughput: windows alone and with a census every second,
