@@ -9,8 +9,11 @@
  * types with their growth since the first snapshot. On the way out the
  * demo program is stopped; the database stays for sqlite3.
  *
- * The child is reaped by polling waitpid(child) from a timer, never by a
- * SIGCHLD handler: see leakmond.c on why the loop must not reap children.
+ * The child is reaped by polling from a timer, never by a SIGCHLD handler:
+ * see leakmond.c on why the loop must not reap children. The child is also
+ * our tracee while a snapshot runs, and a wait on a traced child reports
+ * its ptrace stops too (even without WUNTRACED): child_exited() looks with
+ * WNOWAIT and reaps only an exit, so a stop stays for the snapshot thread.
  */
 #include "config.h"
 
@@ -165,6 +168,20 @@ int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, char **conf_text,
 	return 0;
 }
 
+/* Has the child exited (then reaped, its status in *st)? */
+static int child_exited(pid_t child, int *st)
+{
+	siginfo_t si;
+
+	memset(&si, 0, sizeof(si));
+	if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) < 0 ||
+	    si.si_pid != child)
+		return 0;
+	if (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED && si.si_code != CLD_DUMPED)
+		return 0;	/* a ptrace stop: not ours to take */
+	return waitpid(child, st, WNOHANG) == child;
+}
+
 static void on_reap(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct leakmond *d = w->data;
@@ -173,7 +190,7 @@ static void on_reap(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (demo->child > 0 && waitpid(demo->child, &st, WNOHANG) == demo->child) {
+	if (demo->child > 0 && child_exited(demo->child, &st)) {
 		demo->child = 0;
 		lm_log(LM_LOG_WARNING, "leakmon-demo ended (%s %d)",
 		       WIFSIGNALED(st) ? "signal" : "exit status",
@@ -302,13 +319,14 @@ void lmd_demo_stop(struct leakmond *d)
 	if (demo->child > 0) {
 		kill(demo->child, SIGTERM);
 		for (tries = 0; tries < 40; tries++) {
-			if (waitpid(demo->child, &st, WNOHANG) == demo->child)
+			if (child_exited(demo->child, &st))
 				break;
 			usleep(50000);
 		}
 		if (tries == 40) {
 			kill(demo->child, SIGKILL);
-			waitpid(demo->child, &st, 0);
+			for (tries = 0; tries < 40 && !child_exited(demo->child, &st); tries++)
+				usleep(50000);
 		}
 	}
 	if (demo->shown)
