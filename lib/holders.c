@@ -5,9 +5,11 @@
  * added); its live chunks are counted, then the k-th of per_type samples is
  * the chunk of rank (2k + 1) * count / (2 * per_type) in address order -
  * the middle of each of per_type equal slices, which spreads the samples
- * over old and new allocations alike. One graph serves every search. Each
- * sample's shortest chain (lm_refgraph_roots, one path) is formatted into a
- * line; equal lines are counted, and the most frequent come first.
+ * over old and new allocations alike. One graph and one walk from the roots
+ * (lm_reach_tree: a parent link per chunk) serve every sample of every type:
+ * a walk per sample cost a second per GiB of heap each. Each sample's chain
+ * (the one lm_refgraph_roots would give first) is formatted into a line;
+ * equal lines are counted, and the most frequent come first.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -234,8 +236,8 @@ static int add_chain(struct lm_holders_type *t, size_t *counts, const char *line
 
 /* The chains of one type; *budget counts the searches left. */
 static int holders_of(const struct lm_snapshot *snap, struct lm_refgraph *g,
-		      struct lm_holders_type *t, size_t per_type, size_t *budget,
-		      struct lm_err *err)
+		      const struct lm_reach_tree *tree, struct lm_holders_type *t,
+		      size_t per_type, size_t *budget, struct lm_err *err)
 {
 	size_t samples[LM_HOLDERS_MAX_PER_TYPE], counts[LM_HOLDERS_MAX_PER_TYPE];
 	size_t n, i, unreachable = 0;
@@ -255,7 +257,7 @@ static int holders_of(const struct lm_snapshot *snap, struct lm_refgraph *g,
 		return lm_err_set(err, LM_ENOMEM, "holders: out of memory");
 	for (i = 0; i < n; i++) {
 		struct lm_root_paths *r = NULL;
-		int rc = lm_refgraph_roots(g, samples[i], 1, &r, err);
+		int rc = lm_reach_tree_path(g, tree, samples[i], &r, err);
 		(*budget)--;
 		if (rc < 0)
 			return rc;
@@ -281,6 +283,7 @@ int lm_holders_find(const struct lm_snapshot *snap, struct lm_holders_type *type
 		    size_t n, size_t per_type, struct lm_err *err)
 {
 	struct lm_refgraph *g = NULL;
+	struct lm_reach_tree *tree = NULL;
 	size_t i, budget = LM_HOLDERS_MAX_SEARCHES;
 	int rc;
 
@@ -295,8 +298,10 @@ int lm_holders_find(const struct lm_snapshot *snap, struct lm_holders_type *type
 		return lm_err_set(err, LM_EINVAL, "holders: the snapshot has no types");
 	if ((rc = lm_refgraph_new(snap, &g, err)) < 0)
 		return rc;
+	rc = lm_reach_tree_new(g, &tree, err);
 	for (i = 0; i < n && rc == 0; i++)
-		rc = holders_of(snap, g, &types[i], per_type, &budget, err);
+		rc = holders_of(snap, g, tree, &types[i], per_type, &budget, err);
+	lm_reach_tree_free(tree);
 	lm_refgraph_free(g);
 	return rc;
 }

@@ -1260,6 +1260,95 @@ out:
 	return 0;
 }
 
+/* ---- 6. one tree for many targets ---- */
+
+/* The BFS of lm_refgraph_roots without a target: its parent links are the
+ * same for every target (root words first, then chunks in queue order), so
+ * following them from any chunk gives the very chain lm_refgraph_roots(.., 1)
+ * would, for one walk instead of one per target. */
+struct lm_reach_tree {
+	struct bfs b;		/* parent per chunk and the root refs; no queue kept */
+};
+
+int lm_reach_tree_new(struct lm_refgraph *g, struct lm_reach_tree **out, struct lm_err *err)
+{
+	struct lm_reach_tree *t = calloc(1, sizeof(*t));
+	size_t i;
+
+	*out = NULL;
+	if (!t || !(t->b.parent = malloc(g->nchunks * sizeof(*t->b.parent))))
+		goto oom;
+	t->b.target = NO_PARENT;	/* no chunk is the target: record no direct root */
+	for (i = 0; i < g->nchunks; i++)
+		t->b.parent[i] = NO_PARENT;
+	if (bfs_run(g, &t->b) < 0)
+		goto oom;
+	/* the queue was only the walk's order; the parents are the tree */
+	free(t->b.queue.v);
+	t->b.queue.v = NULL;
+	*out = t;
+	return 0;
+oom:
+	lm_reach_tree_free(t);
+	return lm_err_set(err, LM_ENOMEM, "out of memory walking the roots of %zu chunks",
+			  g->nchunks);
+}
+
+void lm_reach_tree_free(struct lm_reach_tree *t)
+{
+	if (!t)
+		return;
+	free(t->b.parent);
+	free(t->b.queue.v);
+	free(t->b.refs);
+	free(t);
+}
+
+/* The tree's chain to target: the root word that reached it, or its parent
+ * chunk through the first word pointing into it, as collect_paths picks. */
+static int tree_path(struct lm_refgraph *g, const struct lm_reach_tree *t, uint32_t target,
+		     struct lm_root_paths *res)
+{
+	struct bfs b = t->b;	/* make_path reads the target from the walk */
+	uint32_t holder = b.parent[target];
+	uint64_t v = 0;
+
+	b.target = target;
+	if (!(res->paths = calloc(1, sizeof(*res->paths))))
+		return -1;
+	if (holder == ROOT_PARENT) {
+		const struct root_ref *rr = find_root_ref(&b, target);
+		if (rr && make_path(g, &b, NO_PARENT, 0, rr, &res->paths[0]) == 0)
+			res->npaths = 1;
+	} else if (pointer_offset(g, holder, target, &v) >= 0 &&
+		   make_path(g, &b, holder, v, NULL, &res->paths[0]) == 0) {
+		res->npaths = 1;
+	}
+	return 0;
+}
+
+int lm_reach_tree_path(struct lm_refgraph *g, const struct lm_reach_tree *t, size_t target,
+		       struct lm_root_paths **out, struct lm_err *err)
+{
+	struct lm_root_paths *res;
+
+	*out = NULL;
+	if (target >= g->nchunks || !(g->state[target] & (ST_NODE | ST_INTERNAL)))
+		return lm_err_set(err, LM_ENOTFOUND, "chunk #%zu is not a live allocation", target);
+	if (!(res = calloc(1, sizeof(*res))))
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	res->target = target;
+	if (g->state[target] & ST_INTERNAL)
+		res->leak_state = LM_LEAK_INTERNAL;	/* as lm_refgraph_roots says */
+	res->reachable = t->b.parent[target] != NO_PARENT;
+	if (res->reachable && tree_path(g, t, (uint32_t)target, res) < 0) {
+		lm_root_paths_free(res);
+		return lm_err_set(err, LM_ENOMEM, "out of memory");
+	}
+	*out = res;
+	return 0;
+}
+
 void lm_root_paths_free(struct lm_root_paths *r)
 {
 	size_t i;

@@ -16,8 +16,9 @@
  * freed-then-reused chunks alive.
  *
  * Memory: one byte of state per chunk, a chunk-start bitmap (1 bit per 16
- * bytes of heap) with a rank table (4 bytes per 4 KiB), an explicit work stack; `roots` adds 4 bytes per chunk of parent
- * links and a BFS queue. Nothing per edge.
+ * bytes of heap) with a rank table (4 bytes per 4 KiB), an explicit work stack; `roots` and a reach tree add 4 bytes per chunk
+ * of parent links and a BFS queue (the tree frees its queue after the walk).
+ * Nothing per edge.
  */
 #ifndef LM_REFGRAPH_H
 #define LM_REFGRAPH_H
@@ -132,6 +133,18 @@ struct lm_root_paths {
 int lm_refgraph_roots(struct lm_refgraph *g, size_t target, size_t max_paths,
 		      struct lm_root_paths **out, struct lm_err *err);
 void lm_root_paths_free(struct lm_root_paths *r);
+
+/* One walk from every root for many targets: a parent link (4 bytes) per
+ * chunk and the root words that reached chunks; nothing per edge. A
+ * target's path is the one lm_refgraph_roots(g, target, 1, ..) finds. */
+struct lm_reach_tree;
+
+int lm_reach_tree_new(struct lm_refgraph *g, struct lm_reach_tree **out, struct lm_err *err);
+void lm_reach_tree_free(struct lm_reach_tree *t);
+/* *out as from lm_refgraph_roots with max_paths 1, except leak_state, which
+ * is only ever LM_LEAK_INTERNAL or LM_LEAK_NONE (no leak analysis runs). */
+int lm_reach_tree_path(struct lm_refgraph *g, const struct lm_reach_tree *t, size_t target,
+		       struct lm_root_paths **out, struct lm_err *err);
 
 /* Describe a target address that is not in a chunk: "libc.so.6!main_arena+0x60"
  * into buf when a symbol covers it; returns 0, or -1 (buf untouched). */
