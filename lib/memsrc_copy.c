@@ -552,18 +552,10 @@ uint64_t lm_memsrc_copy_cow_bytes(const struct lm_memsrc *src)
  */
 static uint64_t copy_private_bytes(pid_t child)
 {
-	char path[64], line[256];
 	unsigned long long kib = 0;
-	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)child);
-	f = fopen(path, "re");
-	if (!f)
+	if (lm_proc_field(child, "smaps_rollup", "Private_Dirty", &kib) < 0)
 		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "Private_Dirty: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
 	return (uint64_t)kib * 1024;
 }
 

@@ -397,6 +397,18 @@ static int status_field(const char *text, const char *key, unsigned long long *v
 	return -1;
 }
 
+int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long long *val)
+{
+	char *text;
+	int r;
+
+	if (proc_read_file(pid, file, &text, NULL, NULL) < 0)
+		return -1;
+	r = status_field(text, key, val);
+	free(text);
+	return r;
+}
+
 int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err)
 {
 	char *text;

@@ -55,6 +55,9 @@ struct lm_proc_status {
 	int threads;
 };
 int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err);
+/* The number after "key:" in /proc/PID/FILE ("status", "smaps_rollup": kB
+ * values are left in kB). 0, or -1 when the file or the key is missing. */
+int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long long *val);
 
 /* readlink of /proc/PID/exe into buf (NUL-terminated; " (deleted)" kept). */
 int lm_proc_exe(pid_t pid, char *buf, size_t len, struct lm_err *err);
