@@ -242,7 +242,6 @@ void lm_memsrc_close(struct lm_memsrc *src)
 		return;
 	if (src->impl_free)
 		src->impl_free(src);
-	lm_memsrc_capture_free(src);
 	lm_maps_free(&src->maps);
 	free(src->regions);
 	free(src->threads);

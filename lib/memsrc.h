@@ -53,7 +53,6 @@ struct lm_memsrc {
 	/* Frees impl (and whatever the kind owns), called first by
 	 * lm_memsrc_close; NULL when there is nothing to free. */
 	void (*impl_free)(struct lm_memsrc *src);
-	void *capture;			/* buffers of lm_memsrc_capture_pid (memsrc_live.c) */
 	size_t last_region;		/* lookup cache: index of the last region hit */
 };
 
@@ -115,21 +114,5 @@ int lm_memsrc_add_region(struct lm_memsrc *src, uint64_t start, uint64_t end,
  * writable, not [vvar]/[vsyscall]/[vdso]: heaps, anonymous memory, modules'
  * .data/.bss, thread stacks. */
 int lm_memsrc_wants_mapping(const struct lm_mapping *m);
-
-/* Used by the live and copy sources: copy every private writable mapping of
- * `maps` from process `pid` (which must be stopped) into pre-faulted local
- * buffers, appending regions to src (whose maps must be `maps`). Bounded by
- * max_capture_bytes (0 = none) and by a deadline (CLOCK_MONOTONIC ns, 0 = none). */
-int lm_memsrc_capture_pid(struct lm_memsrc *src, pid_t pid, uint64_t max_capture_bytes,
-			  uint64_t deadline_ns, struct lm_err *err);
-/* Optional, before stopping: allocate and pre-fault the capture buffers for
- * `maps` (read while the target still runs) so that the copy made while it
- * is stopped takes no page faults in our memory. lm_memsrc_capture_pid
- * reuses a prepared buffer for every mapping that has not changed and
- * allocates the rest. LM_ELIMIT when the total exceeds max_capture_bytes. */
-int lm_memsrc_capture_prepare(struct lm_memsrc *src, const struct lm_maps *maps,
-			      uint64_t max_capture_bytes, struct lm_err *err);
-/* Free the capture buffers (lm_memsrc_close calls it). */
-void lm_memsrc_capture_free(struct lm_memsrc *src);
 
 #endif

@@ -26,7 +26,7 @@
  *     handler; a watcher thread sees that stop within a millisecond and
  *     kills the copy, and kills it anyway when its lifetime runs out.
  *  4. Copy the copy's writable memory into local buffers (the same capture
- *     as the live source, lm_memsrc_capture_pid, bounded by the lifetime).
+ *     as the live source, lm_capture_pid, bounded by the lifetime).
  *  5. Kill the copy, reap it as its tracer; it is then a zombie child of
  *     the target, which only a wait in the target can remove: a second
  *     brief stop injects wait4(copy, __WALL|WNOHANG). If that fails, the
@@ -56,7 +56,7 @@
 
 #include "cgroup.h"
 #include "inject.h"
-#include "memsrc.h"
+#include "memsrc_capture.h"
 
 #define COPY_NAME "leakmon-copy"
 #define DEFAULT_LIFETIME_NS (30ull * 1000000000ull)
@@ -69,6 +69,7 @@
 #endif
 
 struct copy_impl {
+	struct lm_capture *cap;	/* the local buffers the regions point into */
 	uint64_t reap_pause_ns;
 	uint64_t cow_bytes;	/* what the target copied while the copy lived */
 };
@@ -524,6 +525,10 @@ static void *watch(void *arg)
 
 static void copy_free(struct lm_memsrc *src)
 {
+	struct copy_impl *ci = src->impl;
+
+	if (ci)
+		lm_capture_free(ci->cap);
 	free(src->impl);
 	src->impl = NULL;
 }
@@ -657,8 +662,8 @@ static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadg
 		src->rss_bytes = ps.rss_bytes;
 	if (pthread_create(&w.th, NULL, watch, &w) != 0)
 		return lm_err_set(err, LM_ENOMEM, "cannot start the copy's watcher thread");
-	r = lm_memsrc_capture_pid(src, child, opts ? opts->max_capture_bytes : 0,
-				  w.deadline_ns, err);
+	r = lm_capture_pid(((struct copy_impl *)src->impl)->cap, src, child,
+			   opts ? opts->max_capture_bytes : 0, w.deadline_ns, err);
 	atomic_store(&w.stop, 1);
 	pthread_join(w.th, NULL);
 	why = atomic_load(&w.why);
@@ -738,7 +743,9 @@ int lm_memsrc_open_copy(pid_t pid, const struct lm_copy_opts *opts,
 	src->pid = pid;
 	src->impl = calloc(1, sizeof(struct copy_impl));
 	src->impl_free = copy_free;
-	if (!src->impl) {
+	if (src->impl)
+		((struct copy_impl *)src->impl)->cap = lm_capture_new();
+	if (!src->impl || !((struct copy_impl *)src->impl)->cap) {
 		lm_memsrc_close(src);
 		return lm_err_set(err, LM_ENOMEM, "out of memory opening a frozen copy");
 	}
