@@ -206,22 +206,33 @@ static void pagemap_close(struct pagemap *pg)
 
 typedef int (*range_fn)(void *ctx, uint64_t addr, uint64_t len, uint8_t *local);
 
+static int is_anonymous(const struct lm_mapping *m)
+{
+	return !m->path || m->path[0] == '[';
+}
+
 /* Call fn(ctx, addr, len, local) for every run of pages of m that exist in
- * the target (local: where addr goes in m's buffer).
+ * the target (local: where addr goes in m's buffer), and gap(ctx, addr,
+ * len, NULL) for every run of a file-backed m that does not (gap may be
+ * NULL).
  * Anonymous memory the process never touched reads as zeros and is not
  * even allocated: copying it would fault every such page into the target
  * (8 MiB per untouched thread stack, whole sparse reservations), and
  * pre-faulting it would cost us memory. The pagemap tells which pages exist
  * (present or swapped); the others stay zero in our fresh buffer.
- * File-backed pages are always taken whole: an absent one reads from the
- * file, not as zeros. */
+ * An absent page of a file-backed mapping is not zeros but the file's
+ * bytes; reading it would fault the file into the target (and block on a
+ * slow or hung FUSE/NFS file, or take 16 GiB for a sparse 16 GiB file), so
+ * it is left out: a gap, no region. The process never wrote there (a written
+ * page is its own anonymous copy, present or swapped), so no pointer it
+ * stored lives there. Without a pagemap every page is taken. */
 static int for_each_existing_run(struct pagemap *pg, const struct lm_mapping *m,
-				 uint8_t *local, range_fn fn, void *ctx)
+				 uint8_t *local, range_fn fn, range_fn gap, void *ctx)
 {
-	int anon = !m->path || m->path[0] == '[';
+	int anon = is_anonymous(m);
 	uint64_t page, npages, first = m->start / PAGE;
 
-	if (!anon || pg->fd < 0)
+	if (pg->fd < 0)
 		return fn(ctx, m->start, m->end - m->start, local);
 	npages = (m->end - m->start) / PAGE;
 	for (page = 0; page < npages;) {
@@ -245,6 +256,11 @@ static int for_each_existing_run(struct pagemap *pg, const struct lm_mapping *m,
 				if (r < 0)
 					return r;
 				run = 0;
+			}
+			if (k < want && !anon && gap) {
+				r = gap(ctx, m->start + (page + k) * PAGE, PAGE, NULL);
+				if (r < 0)
+					return r;
 			}
 		}
 		page += want;
@@ -326,7 +342,8 @@ int lm_capture_prepare(struct lm_capture *c, pid_t pid, const struct lm_maps *ma
 		total = 0;
 		for (i = 0; i < maps->n; i++)
 			if (lm_memsrc_wants_mapping(&maps->v[i]))
-				for_each_existing_run(&pg, &maps->v[i], NULL, count_range, &total);
+				for_each_existing_run(&pg, &maps->v[i], NULL, count_range, NULL,
+						      &total);
 		if (total > max_capture_bytes) {
 			pagemap_close(&pg);
 			return limit_error(err, pid, total, max_capture_bytes);
@@ -355,8 +372,8 @@ int lm_capture_prepare(struct lm_capture *c, pid_t pid, const struct lm_maps *ma
 			const struct lm_mapping *m = &maps->v[k];
 			uint64_t bytes = 0;
 			for_each_existing_run(&pg, m, mem + (m->start - start), prefault_range,
-					      &bytes);
-			if (bytes == m->end - m->start && (!m->path || m->path[0] == '['))
+					      NULL, &bytes);
+			if (bytes == m->end - m->start && is_anonymous(m))
 				note_full(c, m);
 		}
 	}
@@ -588,6 +605,43 @@ static int reader_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
 	return reader_add(rd, addr, len, local, rd->err);
 }
 
+/* A file-backed run the target does not have: not read, not a region. */
+static int reader_gap(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+{
+	struct reader *rd = ctx;
+
+	(void)local;
+	if (holes_add(&rd->h, addr, addr + len) < 0)
+		return lm_err_set(rd->err, LM_ENOMEM, "out of memory noting absent pages");
+	return 0;
+}
+
+static int hole_cmp(const void *a, const void *b)
+{
+	const struct hole *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Gaps are noted while queueing, unreadable pages when a batch is read:
+ * sort them and merge the ones that touch. */
+static void holes_sort(struct holes *h)
+{
+	size_t i, n = 0;
+
+	if (h->n < 2)
+		return;
+	qsort(h->v, h->n, sizeof(*h->v), hole_cmp);
+	for (i = 0; i < h->n; i++) {
+		if (n && h->v[i].start <= h->v[n - 1].end) {
+			if (h->v[i].end > h->v[n - 1].end)
+				h->v[n - 1].end = h->v[i].end;
+			continue;
+		}
+		h->v[n++] = h->v[i];
+	}
+	h->n = n;
+}
+
 int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 		   uint64_t max_capture_bytes, uint64_t deadline_ns, struct lm_err *err)
 {
@@ -630,11 +684,14 @@ int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 			if (was_full(c, mk))
 				r = reader_add(&rd, mk->start, mk->end - mk->start, bufs[k], err);
 			else
-				r = for_each_existing_run(&rd.pg, mk, bufs[k], reader_range, &rd);
+				r = for_each_existing_run(&rd.pg, mk, bufs[k], reader_range,
+							  reader_gap, &rd);
 		}
 	}
 	if (r == 0)
 		r = reader_flush(&rd, err);
+	if (r == 0)
+		holes_sort(&rd.h);
 	for (i = 0; i < src->maps.n && r == 0; i++)
 		if (bufs[i])
 			r = add_mapping_regions(src, &src->maps.v[i], bufs[i], &rd.h, &hi, err);
