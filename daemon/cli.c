@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "conf.h"
 
 int lm_exit_code(int status)
 {
@@ -26,6 +27,7 @@ int lm_exit_code(int status)
 	case LM_ECORRUPT: return LM_EXIT_CORRUPT;
 	case LM_ENOTFOUND: return LM_EXIT_NOTFOUND;
 	case LM_EIO: return LM_EXIT_IO;
+	case LM_ETIMEDOUT: return LM_EXIT_NOTSTOPPED;
 	default: return LM_EXIT_FAILURE;
 	}
 }
@@ -80,6 +82,19 @@ int lm_cli_parse_mode(const char *arg, int *mode)
 		*mode = LM_MODE_AUTO;
 	else
 		return -1;
+	return 0;
+}
+
+int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns)
+{
+	uint64_t ms;
+
+	if (lm_parse_duration_ms(arg, &ms) < 0) {
+		lm_cli_usage_error(cmd, "--max-pause: '%s' is not a duration such as 250ms or 2s "
+				   "(0 = no limit)", arg);
+		return -1;
+	}
+	*ns = ms * 1000000ULL;
 	return 0;
 }
 

@@ -26,6 +26,7 @@ enum lm_exit {
 	LM_EXIT_NOTFOUND = 9,	/* address, type or object not found */
 	LM_EXIT_IO = 10,	/* file could not be read or written */
 	LM_EXIT_PARTIAL = 11,	/* result printed, but partial (see warning) */
+	LM_EXIT_NOTSTOPPED = 12,	/* a thread did not stop within --max-pause: abandoned */
 };
 
 int lm_exit_code(int status);		/* LM_E* (either sign) -> enum lm_exit */
@@ -37,6 +38,19 @@ void lm_cli_usage_error(const char *cmd, const char *fmt, ...)
 int lm_cli_parse_target(const char *arg, struct lm_snapshot_opts *opts);
 /* Parse --mode live|copy|auto. */
 int lm_cli_parse_mode(const char *arg, int *mode);
+
+/* --max-pause DURATION, for every command that stops a target: how long
+ * the target may stay stopped (stopping it and copying its memory); 0 =
+ * no limit. */
+#define LM_CLI_MAX_PAUSE_DEFAULT_MS 1000
+#define LM_CLI_MAX_PAUSE_HELP \
+	"  --max-pause D how long the target may stay stopped, e.g. 250ms or 2s\n" \
+	"                (default 1s; 0 = no limit): a thread that does not stop\n" \
+	"                in time (vfork, disk sleep) or a longer copy abandons the\n" \
+	"                snapshot and lets the target go\n"
+/* Parse DURATION ("250ms", "2s", "0") into ns; on error print a usage
+ * error for cmd and return -1. */
+int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns);
 
 /* "53.2 MB" style, 1000-based like the examples. */
 void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len);

@@ -32,14 +32,16 @@ struct drill_opts {
 	const char *cmd;
 	struct lm_snapshot_opts snap;
 	int json;
+	int max_pause_given;	/* else open_snapshot applies the default */
 };
 
-enum { OPT_MODE = 0x100, OPT_NODEBUG, OPT_LIMIT, OPT_MIN, OPT_MAX, OPT_BYTES, OPT_PATHS };
+enum { OPT_MODE = 0x100, OPT_NODEBUG, OPT_MAX_PAUSE, OPT_LIMIT, OPT_MIN, OPT_MAX, OPT_BYTES, OPT_PATHS };
 
 static const char common_help[] =
 	"  --json        one JSON object instead of text\n"
 	"  --mode M      live: copy the heap while the target is stopped (default);\n"
 	"                copy: analyse a frozen copy-on-write clone; auto: copy if large\n"
+	LM_CLI_MAX_PAUSE_HELP
 	"  --no-debug-symbols  ignore separate debug files (/usr/lib/debug)\n"
 	"  -h, --help    this text\n";
 
@@ -63,6 +65,11 @@ static int common_option(struct drill_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_NODEBUG:
 		o->snap.debug_root = "";
+		return 0;
+	case OPT_MAX_PAUSE:
+		if (lm_cli_parse_max_pause(o->cmd, arg, &o->snap.max_pause_ns) < 0)
+			return 1000 + LM_EXIT_USAGE;
+		o->max_pause_given = 1;
 		return 0;
 	default:
 		return -1;
@@ -136,8 +143,11 @@ static int parse_target_and_addr(struct drill_opts *o, int argc, char **argv,
 static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 {
 	struct lm_err err = { 0 };
-	int rc = lm_snapshot_open(&o->snap, snap, &err);
+	int rc;
 
+	if (!o->max_pause_given)
+		o->snap.max_pause_ns = LM_CLI_MAX_PAUSE_DEFAULT_MS * 1000000ULL;
+	rc = lm_snapshot_open(&o->snap, snap, &err);
 	if (rc < 0) {
 		lm_cli_error(&err);
 		return lm_exit_code(rc);
@@ -397,6 +407,7 @@ int cmd_list(int argc, char **argv)
 		{ "min-size", required_argument, NULL, OPT_MIN },
 		{ "max-size", required_argument, NULL, OPT_MAX },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -701,6 +712,7 @@ int cmd_show(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", required_argument, NULL, OPT_BYTES },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -857,6 +869,7 @@ int cmd_roots(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "max", required_argument, NULL, OPT_PATHS },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1017,6 +1030,7 @@ int cmd_leaks(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "mode", required_argument, NULL, OPT_MODE },
+		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -53,6 +53,8 @@ static void usage(FILE *out)
 		"  9  address, type or object not found\n"
 		" 10  a file could not be read or written\n"
 		" 11  result printed but partial (a warning says what is missing)\n"
+		" 12  abandoned: a thread did not stop within --max-pause (vfork, disk\n"
+		"     sleep); every thread was let go, the target runs on\n"
 		"\nSee leakmon(1).\n");
 }
 

@@ -67,6 +67,7 @@ const char *lm_status_name(int code)
 		[LM_ECONFIG] = "config",
 		[LM_EDB] = "database",
 		[LM_ELIMIT] = "limit",
+		[LM_ETIMEDOUT] = "not-stopped",
 	};
 	if (code < 0)
 		code = -code;

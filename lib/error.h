@@ -28,6 +28,7 @@ enum lm_status {
 	LM_ECONFIG,	/* configuration error */
 	LM_EDB,		/* database error */
 	LM_ELIMIT,	/* a configured bound (pause, size) would be exceeded */
+	LM_ETIMEDOUT,	/* a thread did not stop within the pause budget */
 	LM_STATUS_MAX
 };
 

@@ -60,8 +60,9 @@ struct lm_live_opts {
 	/* Abandon (release the target, return LM_ELIMIT) if a copy would need
 	 * more than this many bytes; 0 = no limit. */
 	uint64_t max_capture_bytes;
-	/* Abandon the capture (release the target, return LM_ELIMIT) once the
-	 * target has been stopped this long; 0 = no limit. */
+	/* Pause budget from the first thread stopped; 0 = no limit. A thread
+	 * not stopped by then: every thread is let go, LM_ETIMEDOUT; the
+	 * capture not done by then: the target is released, LM_ELIMIT. */
 	uint64_t max_pause_ns;
 };
 
@@ -70,6 +71,8 @@ struct lm_copy_opts {
 	uint64_t min_headroom_bytes;	/* refuse (LM_ELIMIT) when the target's cgroup
 					 * has less memory headroom than this */
 	uint64_t max_copy_lifetime_ns;	/* kill the copy after this long */
+	uint64_t max_pause_ns;		/* budget of each stop of the target (stopping
+					 * it, forking the copy; reaping it): as for live */
 };
 
 int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,

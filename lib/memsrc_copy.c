@@ -574,12 +574,13 @@ static int64_t realtime_us(void)
 
 /* Step 2: stop, fork the copy, reap old copies, release. */
 static int fork_copy(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t start,
-		     pid_t *dead, size_t ndead, struct made *m, struct lm_err *err)
+		     pid_t *dead, size_t ndead, struct made *m, uint64_t budget_ns,
+		     struct lm_err *err)
 {
 	struct lm_stopped st;
 	int ti, r;
 
-	r = lm_ptrace_stop(src->pid, &st, err);
+	r = lm_ptrace_stop_within(src->pid, budget_ns, &st, err);
 	if (r < 0)
 		return r;
 	src->taken_at_us = realtime_us();
@@ -614,7 +615,7 @@ static int fork_copy(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 
 /* Step 5: a second brief stop to reap the dead copy in the target. */
 static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t start,
-		     pid_t nspid)
+		     pid_t nspid, uint64_t budget_ns)
 {
 	struct copy_impl *ci = src->impl;
 	struct lm_stopped st;
@@ -624,7 +625,7 @@ static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 
 	n = pending_take(src->pid, start, v, REAP_MAX - 1);
 	v[n++] = nspid;
-	if (lm_ptrace_stop(src->pid, &st, NULL) < 0) {
+	if (lm_ptrace_stop_within(src->pid, budget_ns, &st, NULL) < 0) {
 		while (n)
 			pending_add(src->pid, start, v[--n]);
 		return;
@@ -717,13 +718,13 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 	ndead = pending_take(pid, start, dead, REAP_MAX);
 	ndead = find_dead_copies(pid, dead, ndead, REAP_MAX);
 
-	r = fork_copy(src, &g, start, dead, ndead, &m, err);
+	r = fork_copy(src, &g, start, dead, ndead, &m, opts ? opts->max_pause_ns : 0, err);
 	if (r < 0)
 		return r;
 	r = capture_copy(src, m.child, &g, opts, err);
 	((struct copy_impl *)src->impl)->cow_bytes = copy_private_bytes(m.child);
 	kill_copy(m.child);
-	reap_now(src, &g, start, m.nspid);
+	reap_now(src, &g, start, m.nspid, opts ? opts->max_pause_ns : 0);
 	return r;
 }
 

@@ -103,7 +103,8 @@ int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
 	if (r < 0)
 		goto fail;
 
-	r = lm_ptrace_stop(pid, &st, err);
+	/* The stop and the capture share one budget (st.deadline_ns). */
+	r = lm_ptrace_stop_within(pid, opts ? opts->max_pause_ns : 0, &st, err);
 	if (r < 0)
 		goto fail;
 	r = capture_stopped(src, opts, &st, err);

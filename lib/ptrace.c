@@ -50,6 +50,23 @@
  *
  * All ptrace calls of one lm_stopped must come from the same thread of
  * ours: ptrace ties a tracee to the tracing thread, not to the process.
+ *
+ * The pause budget (lm_ptrace_stop_within): a thread in an uninterruptible
+ * sleep (a vfork() parent until its child execs or exits, a read from a
+ * slow disk, NFS or FUSE) takes our interrupt only when the sleep ends,
+ * which may be never; meanwhile every thread already stopped stays
+ * stopped. So with a budget the waits poll (waitid WNOHANG|WNOWAIT, naps
+ * of 20 us growing to 1 ms) and give up at the deadline: every stopped
+ * thread is detached at once and the call fails with LM_ETIMEDOUT naming
+ * the late thread and its state (thread_why.c). A thread that never
+ * stopped cannot be detached (PTRACE_DETACH wants a stopped tracee): it
+ * stays seized with our interrupt pending and would stop, and stay
+ * stopped, when its sleep ends. It is kept on this thread's "lingering"
+ * list: lm_ptrace_settle() detaches each one that has stopped since, and
+ * the kernel lets all of them go, and cancels the pending interrupt, when
+ * the tracing thread exits (__ptrace_unlink() clears the pending traps).
+ * A caller that lives on (the daemon) must therefore end the thread that
+ * traced them; see lm_ptrace_lingering().
  */
 #include "config.h"
 
@@ -66,9 +83,12 @@
 
 #include "proc.h"
 #include "ptrace.h"
+#include "thread_why.h"
 
 #define ROUNDS_MAX 64
 #define SEIZE_TRIES 10
+#define POLL_FIRST_NS 20000ULL		/* first nap while polling for a stop */
+#define POLL_MAX_NS 1000000ULL		/* longest nap: the overshoot past a deadline */
 
 /* Per-thread bookkeeping while stopping; st->threads gets the result. */
 struct held {
@@ -84,7 +104,18 @@ struct held {
 struct stop_state {
 	struct held *v;
 	size_t n, cap;
+	uint64_t budget_ns;	/* 0 = wait as long as it takes */
+	uint64_t deadline_ns;	/* first stop + budget, once the first stop is known */
+	pid_t late_tid;		/* the thread that did not stop in time */
 };
+
+/* Threads this thread of ours still traces after a stop that timed out:
+ * seized, interrupted, never seen stopped. Per thread because ptrace
+ * is. */
+static __thread struct {
+	pid_t *v;
+	size_t n, cap;
+} lingering;
 
 uint64_t lm_now_ns(void)
 {
@@ -153,6 +184,15 @@ static int eperm_error(struct lm_err *err, pid_t pid, pid_t tid)
 	long tracer = tracer_pid(tid);
 	int scope = yama_scope();
 
+	if (tracer == (long)getpid()) {
+		/* Ours: another of our threads still holds it, after a stop it
+		 * never reached (it is let go when that thread ends). */
+		char why[160];
+		lm_thread_why(pid, tid, why, sizeof(why));
+		return lm_err_set(err, LM_ETIMEDOUT,
+				  "thread %d of pid %d has not stopped since an earlier attempt: %s; "
+				  "retry later", (int)tid, (int)pid, why);
+	}
 	if (tracer > 0)
 		return lm_err_set(err, LM_EPERM,
 				  "cannot attach to pid %d: thread %d is already traced by pid %ld "
@@ -200,18 +240,41 @@ static int held_add(struct stop_state *s, pid_t tid)
  * exit_code (wait_task_stopped(): infop->status = exit_code): S for a
  * signal-delivery-stop, SIG | PTRACE_EVENT_STOP << 8 for an interrupt or
  * group-stop trap. */
-static void wait_stop(struct held *h)
+static void nap_ns(uint64_t ns)
 {
+	struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+
+	nanosleep(&ts, NULL);
+}
+
+/* With a deadline (not 0) the wait polls and returns 1 when the deadline
+ * passed before the thread stopped; 0 otherwise. */
+static int wait_stop(struct held *h, uint64_t deadline_ns)
+{
+	uint64_t nap = POLL_FIRST_NS;
+	int nohang = deadline_ns ? WNOHANG : 0;
+
 	for (;;) {
 		siginfo_t si;
 		int status;
+		uint64_t now;
 
 		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)h->tid, &si, WEXITED | WSTOPPED | WNOWAIT | __WALL) < 0) {
+		if (waitid(P_PID, (id_t)h->tid, &si,
+			   WEXITED | WSTOPPED | WNOWAIT | __WALL | nohang) < 0) {
 			if (errno == EINTR)
 				continue;
 			h->gone = 1;	/* ECHILD: not ours any more */
-			return;
+			return 0;
+		}
+		if (si.si_pid == 0) {	/* WNOHANG: nothing to report yet */
+			now = lm_now_ns();
+			if (now >= deadline_ns)
+				return 1;
+			nap_ns(nap < deadline_ns - now ? nap : deadline_ns - now);
+			if (nap < POLL_MAX_NS)
+				nap *= 2;
+			continue;
 		}
 		if (si.si_code == CLD_TRAPPED || si.si_code == CLD_STOPPED) {
 			if ((si.si_status >> 8) != 0)
@@ -219,20 +282,79 @@ static void wait_stop(struct held *h)
 			else
 				h->sig = si.si_status;	/* signal-delivery-stop: give it back later */
 			h->stopped = 1;
-			return;
+			return 0;
 		}
 		/* CLD_EXITED, CLD_KILLED or CLD_DUMPED: reap it (WNOWAIT left
 		 * it waitable). */
 		while (waitpid(h->tid, &status, __WALL) < 0 && errno == EINTR)
 			;
 		h->gone = 1;
-		return;
+		return 0;
 	}
 }
 
-/* Detach every held, stopped thread, giving back consumed signals. */
+static int lingering_has(pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < lingering.n; i++)
+		if (lingering.v[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Remember a thread we could not detach. If even that fails (out of
+ * memory), the thread is still released when this thread of ours exits. */
+static void lingering_add(pid_t tid)
+{
+	if (lingering.n == lingering.cap) {
+		size_t cap = lingering.cap ? lingering.cap * 2 : 8;
+		pid_t *nv = realloc(lingering.v, cap * sizeof(*nv));
+		if (!nv)
+			return;
+		lingering.v = nv;
+		lingering.cap = cap;
+	}
+	lingering.v[lingering.n++] = tid;
+}
+
+size_t lm_ptrace_settle(void)
+{
+	size_t i = 0;
+
+	while (i < lingering.n) {
+		struct held h = { .tid = lingering.v[i] };
+		/* A deadline in the past: one look, no wait. */
+		wait_stop(&h, 1);
+		if (h.stopped)
+			ptrace(PTRACE_DETACH, h.tid, NULL, (void *)(long)h.sig);
+		if (h.stopped || h.gone)
+			lingering.v[i] = lingering.v[--lingering.n];
+		else
+			i++;
+	}
+	if (!lingering.n) {
+		free(lingering.v);
+		lingering.v = NULL;
+		lingering.cap = 0;
+	}
+	return lingering.n;
+}
+
+size_t lm_ptrace_lingering(void)
+{
+	return lm_ptrace_settle();
+}
+
+/* Detach every held, stopped thread, giving back consumed signals. With a
+ * deadline, a thread that has not stopped by then joins the lingering
+ * list instead (see the top of this file). */
 static void detach_all(struct stop_state *s)
 {
+	/* No deadline yet with a budget: we failed before the first stop
+	 * (seizing a later thread); the threads seized so far get the budget. */
+	uint64_t deadline = s->deadline_ns ? s->deadline_ns :
+			    s->budget_ns ? lm_now_ns() + s->budget_ns : 0;
 	size_t i;
 
 	for (i = 0; i < s->n; i++) {
@@ -244,7 +366,19 @@ static void detach_all(struct stop_state *s)
 			 * be detached, so interrupt it first. */
 			if (!h->interrupted)
 				ptrace(PTRACE_INTERRUPT, h->tid, NULL, NULL);
-			wait_stop(h);
+			h->interrupted = 1;
+		}
+	}
+	for (i = 0; i < s->n; i++) {
+		struct held *h = &s->v[i];
+		if (h->gone)
+			continue;
+		/* Without a budget this waits as it always did; with one,
+		 * once the deadline has passed, it is one look. */
+		if (!h->stopped && wait_stop(h, deadline)) {
+			lingering_add(h->tid);
+			h->gone = 1;
+			continue;
 		}
 		if (!h->gone)
 			ptrace(PTRACE_DETACH, h->tid, NULL, (void *)(long)h->sig);
@@ -277,6 +411,23 @@ static int seize_thread(pid_t pid, pid_t tid)
 	return -EPERM;
 }
 
+/* LM_ETIMEDOUT for a thread that did not stop within budget_ns, or (0)
+ * that still has not stopped since an earlier attempt of ours. */
+static int late_error(struct lm_err *err, pid_t pid, pid_t tid, uint64_t budget_ns)
+{
+	char why[160];
+
+	lm_thread_why(pid, tid, why, sizeof(why));
+	if (!budget_ns)
+		return lm_err_set(err, LM_ETIMEDOUT,
+				  "thread %d of pid %d has not stopped since an earlier attempt: %s; "
+				  "retry later", (int)tid, (int)pid, why);
+	return lm_err_set(err, LM_ETIMEDOUT,
+			  "thread %d of pid %d did not stop within %llu ms: %s; every thread was "
+			  "let go again; retry later or allow a longer pause", (int)tid, (int)pid,
+			  (unsigned long long)((budget_ns + 999999) / 1000000), why);
+}
+
 /* One round: seize + interrupt every thread not yet held, then wait for
  * them. Returns the number of new threads, or a negative code. */
 static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
@@ -295,6 +446,10 @@ static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
 		pid_t tid = tids[i];
 		if (held_has(s, tid))
 			continue;
+		if (lingering_has(tid)) {
+			free(tids);
+			return late_error(err, pid, tid, 0);
+		}
 		/* Reserve the slot first: a thread seized but not recorded
 		 * would never be detached (and would stop for good at its
 		 * next signal). */
@@ -319,15 +474,22 @@ static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
 		added++;
 	}
 	free(tids);
-	if (!st->stopped_at_ns && added)
+	if (!st->stopped_at_ns && added) {
 		st->stopped_at_ns = lm_now_ns();
+		if (s->budget_ns)
+			s->deadline_ns = st->deadline_ns = st->stopped_at_ns + s->budget_ns;
+	}
 	/* A failed interrupt means the thread is exiting: the wait reports it. */
 	for (i = first_new; i < s->n; i++) {
 		ptrace(PTRACE_INTERRUPT, s->v[i].tid, NULL, NULL);
 		s->v[i].interrupted = 1;
 	}
-	for (i = first_new; i < s->n; i++)
-		wait_stop(&s->v[i]);
+	for (i = first_new; i < s->n; i++) {
+		if (wait_stop(&s->v[i], s->deadline_ns)) {
+			s->late_tid = s->v[i].tid;
+			return late_error(err, pid, s->late_tid, s->budget_ns);
+		}
+	}
 	return added;
 }
 
@@ -369,6 +531,12 @@ static int save_registers(pid_t pid, struct stop_state *s, struct lm_stopped *st
 
 int lm_ptrace_stop(pid_t pid, struct lm_stopped *st, struct lm_err *err)
 {
+	return lm_ptrace_stop_within(pid, 0, st, err);
+}
+
+int lm_ptrace_stop_within(pid_t pid, uint64_t budget_ns, struct lm_stopped *st,
+			  struct lm_err *err)
+{
 	struct stop_state *s;
 	int r = 0, round;
 
@@ -378,9 +546,11 @@ int lm_ptrace_stop(pid_t pid, struct lm_stopped *st, struct lm_err *err)
 		return lm_err_set(err, LM_EINVAL, "invalid pid %d", (int)pid);
 	if (pid == getpid())
 		return lm_err_set(err, LM_EINVAL, "pid %d is leakmon itself", (int)pid);
+	lm_ptrace_settle();
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return lm_err_set(err, LM_ENOMEM, "out of memory stopping pid %d", (int)pid);
+	s->budget_ns = budget_ns;
 	for (round = 0; round < ROUNDS_MAX; round++) {
 		r = stop_round(pid, s, st, err);
 		if (r <= 0)

@@ -70,6 +70,7 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 	struct lm_copy_opts co = {
 		.max_capture_bytes = opts->max_capture_bytes,
 		.max_copy_lifetime_ns = COPY_MAX_LIFETIME_NS,
+		.max_pause_ns = opts->max_pause_ns,
 	};
 	struct lm_proc_status st;
 	struct lm_err cerr = { 0 };
@@ -93,7 +94,7 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 		return 0;
 	/* These say something about the target, not about copying: no point
 	 * in trying the live source. */
-	if (rc == -LM_ENOPROC || rc == -LM_EPERM || rc == -LM_EEXITED) {
+	if (rc == -LM_ENOPROC || rc == -LM_EPERM || rc == -LM_EEXITED || rc == -LM_ETIMEDOUT) {
 		if (err)
 			*err = cerr;
 		return rc;

@@ -97,7 +97,7 @@ static int open_src(pid_t pid, const char *mode, struct lm_memsrc **src, struct 
 	if (strcmp(mode, "live") == 0)
 		return lm_memsrc_open_live(pid, NULL, src, err);
 	{
-		struct lm_copy_opts o = { 0, 0, 0 };
+		struct lm_copy_opts o = { 0, 0, 0, 0 };
 		const char *h = getenv("T_COPY_MIN_HEADROOM");
 		o.min_headroom_bytes = h ? strtoull(h, NULL, 0) : 0;
 		return lm_memsrc_open_copy(pid, &o, src, err);
