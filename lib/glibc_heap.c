@@ -228,6 +228,8 @@ struct walker {
 	uint64_t lookup_max;		/* largest chunk size a tcache/fastbin holds */
 	uint64_t tcache_count_max;	/* bound on a tcache bin's count */
 	uint64_t list_limit;		/* bound on any free list's length */
+	struct chunkset tcchecked;	/* tcache candidates checked: 1 valid, 2 not */
+	uint64_t tc_work, tc_work_max;	/* tcache entries visited, and the bound */
 
 	char corrupt_msg[LM_ERRMSG_MAX];	/* the first corruption seen */
 	int ncorrupt;
@@ -520,7 +522,9 @@ static int main_top_mapping(const struct walker *w, uint64_t top, uint64_t *tsiz
 	if (!th)
 		return 0;
 	*tsize = ld64(th + 8) & SIZE_MASK;
-	return *tsize >= MINSIZE && top + *tsize <= ext->end && top + *tsize + PAGE > ext->end;
+	/* the size is the target's: compare without letting top + size wrap */
+	return top < ext->end && *tsize >= MINSIZE && *tsize <= ext->end - top &&
+	       ext->end - top - *tsize < PAGE;
 }
 
 /* main_arena: a malloc_state in libc's data whose top is either the chunk
@@ -734,7 +738,18 @@ static int list_heaps_of(struct walker *w, unsigned ai)
 		if (n == 0) {
 			hp.top = ar->top;
 			hp.end = ar->top + ar->top_size;
-			if (hp.end != h + used || ar->top < hp.first)
+			/* A top outside the heap's own bytes, or a size that wraps
+			 * around to land on the heap's end, would let the walk run
+			 * off the captured region: the arena is not walked. */
+			if ((ar->top & 15) || ar->top_size > L->heap_max_size ||
+			    ar->top < hp.first || ar->top - h >= L->heap_max_size ||
+			    hp.end < ar->top) {
+				note_corrupt(w, ai, "top chunk 0x%" PRIx64 " (size 0x%" PRIx64 ") of "
+					     "arena 0x%" PRIx64 " lies outside its heap 0x%" PRIx64,
+					     ar->top, ar->top_size, ar->addr, h);
+				break;
+			}
+			if (hp.end != h + used)
 				note_corrupt(w, ai, "top chunk 0x%" PRIx64 " of arena 0x%" PRIx64
 					     " (size 0x%" PRIx64 ") does not end its heap 0x%" PRIx64
 					     " (0x%" PRIx64 " bytes used)", ar->top, ar->addr,
@@ -817,9 +832,10 @@ static int skim_heap(struct walker *w, const struct heap *hp)
 		return 0;
 	d = r->data;
 	off = hp->first - r->start;
-	end = (hp->top ? hp->top : hp->end) - r->start;
+	/* bounded by the captured heap, whatever the target's top says */
+	end = (hp->top && hp->top < hp->end ? hp->top : hp->end) - r->start;
 	pf = off & ~63ULL;
-	while (off < end) {
+	while (off < end && end - off >= CHUNK_HDR) {
 		uint64_t sz = ld64(d + off + 8) & SIZE_MASK;
 		prefetch_to(d, &pf, off + PREFETCH_AHEAD, end);
 		if (sz < MINSIZE || (sz & 15) || sz > end - off)
@@ -863,6 +879,8 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 			uint64_t stored, key;
 			if (k >= cnt || (e & 15) || !(ch = lm_mem_view(w->src, e - 16, 32)))
 				return 0;
+			if (++w->tc_work > w->tc_work_max)
+				return 0;	/* more than the heaps can hold: see tc_budget */
 			if ((ld64(ch + 8) & SIZE_MASK) != 32 + 16ULL * i)
 				return 0;
 			key = ld64(ch + 24);
@@ -891,6 +909,45 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 	tc->nentries = n;
 	tc->empty = n == 0;
 	return 1;
+}
+
+/* check_tcache for one candidate address, remembered: the TLS scan meets
+ * the same pointer in many words and threads. Only the verdict is kept
+ * (tc is cleared); 1, 0, or -LM_ENOMEM. */
+static int check_tcache_once(struct walker *w, uint64_t c, struct tc_check *tc,
+			     uint64_t **tmp, size_t *tmp_cap)
+{
+	int seen = cs_get(&w->tcchecked, c), ok;
+
+	if (seen > 0) {
+		memset(tc, 0, sizeof(*tc));
+		return seen == 1;
+	}
+	ok = check_tcache(w, c, tc, tmp, tmp_cap);
+	if (ok >= 0 && cs_add(&w->tcchecked, c, ok == 1 ? 1 : 2, NULL) < 0)
+		return -LM_ENOMEM;
+	return ok;
+}
+
+/* The tcache checks together visit at most this many entries: every entry
+ * is a free chunk of at least MINSIZE bytes in a captured heap, and each
+ * valid struct is walked at most three times (TLS vote, key, collection).
+ * A hostile struct (64 bins of 65535 entries, met by every TLS word) cannot
+ * make the work exceed the captured bytes. */
+static uint64_t tc_budget(const struct walker *w)
+{
+	uint64_t bytes = 0;
+	size_t i;
+
+	for (i = 0; i < w->nheaps; i++) {
+		const struct lm_region *r = lm_mem_region(w->src, w->heaps[i].first);
+		if (r && w->heaps[i].end > w->heaps[i].first)
+			bytes += (w->heaps[i].end < r->end ? w->heaps[i].end : r->end) -
+				 w->heaps[i].first;
+	}
+	if (bytes > w->src->capture_bytes)
+		bytes = w->src->capture_bytes;
+	return 3 * (16 + bytes / MINSIZE);
 }
 
 static unsigned arena_of_chunk(const struct walker *w, uint64_t c)
@@ -955,15 +1012,27 @@ static int tcaches_from_tls(struct walker *w)
 	if (!w->src->nthreads || !w->L->tcache_bins || w->opts->tcache_by_content)
 		return 0;
 	for (i = 0; i < w->src->nthreads && voters < TLS_VOTERS; i++) {
-		uint64_t tp = w->src->threads[i].regs.fs_base, lo, a;
+		uint64_t tp = w->src->threads[i].regs.fs_base, lo, a, top, k, nwords;
 		const struct lm_region *r = tp >= 8 ? lm_mem_region(w->src, tp - 8) : NULL;
 		int voted = 0;
 		if (!r)
 			continue;
 		lo = tp - r->start > TLS_WINDOW ? tp - TLS_WINDOW : r->start;
-		for (a = (tp - 8) & ~7ULL; a >= lo && a + 8 <= r->end; a -= 8) {
-			uint64_t u = ld64(r->data + (a - r->start));
-			if (!tcache_sized(w, u) || check_tcache(w, u - 16, &tc, &tmp, &tmp_cap) != 1)
+		/* fs_base is the target's: step down from it by a count of
+		 * words, so that nothing wraps below address 0 (a region at 0) */
+		top = (tp - 8) & ~7ULL;
+		nwords = top >= lo ? (top - lo) / 8 + 1 : 0;
+		for (k = 0; k < nwords; k++) {
+			uint64_t u;
+			int ok;
+			a = top - 8 * k;
+			if (r->end - a < 8)
+				continue;
+			u = ld64(r->data + (a - r->start));
+			ok = tcache_sized(w, u) ? check_tcache_once(w, u - 16, &tc, &tmp, &tmp_cap) : 0;
+			if (ok < 0)
+				break;
+			if (ok != 1)
 				continue;
 			for (j = 0; j < nv && votes_off[j] != tp - a; j++)
 				;
@@ -1243,11 +1312,21 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 	d = r->data;
 	off = hp->first - r->start;
 	end = hp->end - r->start;
-	stop = (hp->top ? hp->top : hp->end) - r->start;
+	/* The chunk loop stays inside the captured heap [first, end): a top
+	 * pointer elsewhere is the target's word, not a bound. */
+	stop = (hp->top && hp->top < hp->end ? hp->top : hp->end) - r->start;
 	pf = off & ~63ULL;
 	while (off < stop) {
-		uint64_t szw = ld64(d + off + 8), sz = szw & SIZE_MASK, noff;
+		uint64_t szw, sz, noff;
 		int state;
+		if (end - off < CHUNK_HDR) {
+			note_corrupt(w, hp->arena, "chunk at 0x%" PRIx64 " is cut by the end of its "
+				     "heap 0x%" PRIx64 " of arena 0x%" PRIx64, r->start + off,
+				     hp->end, ar->addr);
+			return 0;
+		}
+		szw = ld64(d + off + 8);
+		sz = szw & SIZE_MASK;
 		prefetch_to(d, &pf, off + PREFETCH_AHEAD, end);
 		if (sz < MINSIZE || (sz & 15) || sz > stop - off) {
 			if (!hp->top && fencepost_at(d, off, end, sz)) {
@@ -1270,7 +1349,7 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 			return 0;
 		}
 		noff = off + sz;
-		if (noff < end && !(ld64(d + noff + 8) & FLAG_P)) {
+		if (end - noff >= CHUNK_HDR && !(ld64(d + noff + 8) & FLAG_P)) {
 			state = cs_get(&w->freeset, r->start + off);
 			if (state < LM_CHUNK_FREE_UNSORTED || state > LM_CHUNK_FREE_LARGE)
 				state = sz < 1024 ? LM_CHUNK_FREE_SMALL : LM_CHUNK_FREE_LARGE;
@@ -1289,7 +1368,7 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 			return rc;
 		off = noff;
 	}
-	if (hp->top && off == stop && stop < end) {
+	if (hp->top && off == stop && end - stop >= CHUNK_HDR) {
 		rc = emit(w, t, hp->top, ld64(d + stop + 8), LM_CHUNK_TOP, hp->arena);
 		if (rc)
 			return rc;
@@ -1341,9 +1420,11 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 		while (p + 16 <= r->end && found < want) {
 			const uint8_t *h = r->data + (p - r->start);
 			uint64_t szw = ld64(h + 8), sz = szw & SIZE_MASK;
-			/* set_head (p, size | IS_MMAPPED), prev_size 0 unless memalign */
+			/* set_head (p, size | IS_MMAPPED), prev_size 0 unless memalign;
+			 * the chunk must lie in the captured bytes, not just in its
+			 * mapping: readers of the chunk look at those bytes */
 			if ((szw & 7) == FLAG_M && ld64(h) == 0 && sz >= PAGE && !(sz & (PAGE - 1)) &&
-			    sz <= m->end - p) {
+			    sz <= r->end - p) {
 				rc = emit(w, t, p, szw, LM_CHUNK_MMAPPED, NO_ARENA);
 				if (rc)
 					return rc;
@@ -1458,6 +1539,11 @@ static int walk_all(struct walker *w)
 	}
 	if ((rc = find_tcaches(w)))
 		return rc;
+	if (w->tc_work > w->tc_work_max) {
+		w->info->partial = 1;
+		add_warning(w->info, "tcache checks stopped: their lists hold more entries than "
+			    "the captured heaps have chunks; some free chunks count as in use");
+	}
 	for (i = 0; i < w->narenas; i++) {
 		if ((rc = walk_fastbins(w, (unsigned)i)) || (rc = walk_bins(w, (unsigned)i)))
 			return rc;
@@ -1513,6 +1599,7 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	w.list_limit = 16;
 	for (i = 0; i < w.nheaps; i++)
 		w.list_limit += (w.heaps[i].end - w.heaps[i].base) / MINSIZE;
+	w.tc_work_max = tc_budget(&w);
 	rc = walk_all(&w);
 	if (rc)
 		goto out;
@@ -1528,6 +1615,7 @@ out:
 	cs_free(&w.freeset);
 	cs_free(&w.tcstructs);
 	cs_free(&w.heapset);
+	cs_free(&w.tcchecked);
 	free(w.tc_cand);
 	free(w.heaps);
 	free(w.arenas);

@@ -213,16 +213,19 @@ static int build_runs(struct lm_refgraph *g)
 }
 
 /* Can this run use the start bitmap: every chunk 16-aligned relative to the
- * run, and a sane span (a hostile size could make it absurd)? */
-static int run_indexable(const struct lm_refgraph *g, const struct run *r)
+ * run, and a span within what is left of *budget? The bitmaps together
+ * cover at most the captured bytes: chunk sizes are the target's, and a
+ * hostile one must not make us allocate a bit per granule of 2^64 bytes. */
+static int run_indexable(const struct lm_refgraph *g, const struct run *r, uint64_t *budget)
 {
 	size_t i;
 
-	if (r->hi - r->lo > (1ULL << 42))
+	if (r->hi - r->lo > *budget)
 		return 0;
 	for (i = r->first; i < r->end; i++)
 		if ((g->chunks[i].addr - r->lo) % GRANULE != 0)
 			return 0;
+	*budget -= r->hi - r->lo;
 	return 1;
 }
 
@@ -233,11 +236,12 @@ static int run_indexable(const struct lm_refgraph *g, const struct run *r)
 static int build_bitmap(struct lm_refgraph *g)
 {
 	size_t i, nwords = 0, nblocks = 0;
+	uint64_t budget = g->src->capture_bytes;
 
 	for (i = 0; i < g->nruns; i++) {
 		struct run *x = &g->runs[i];
 		uint64_t ngran = (x->hi - x->lo + GRANULE - 1) / GRANULE;
-		x->indexed = run_indexable(g, x);
+		x->indexed = run_indexable(g, x, &budget);
 		if (!x->indexed)
 			continue;
 		x->word0 = nwords;
@@ -406,6 +410,10 @@ static int add_region_spans(struct lm_refgraph *g, size_t *cap, const struct lm_
 	struct span s = *proto;
 	size_t i;
 
+	/* addresses near 2^64 (a hostile core's segment, a clamped run end)
+	 * must not wrap to 0 when rounded up */
+	if (lo > UINT64_MAX - 7)
+		return 0;
 	lo = (lo + 7) & ~7ULL;
 	hi &= ~7ULL;
 	for (i = 0; i < nex && lo < hi; i++) {
@@ -420,6 +428,8 @@ static int add_region_spans(struct lm_refgraph *g, size_t *cap, const struct lm_
 			if (add_span(g, cap, &s) < 0)
 				return -1;
 		}
+		if (ex[i].hi > UINT64_MAX - 7)
+			return 0;
 		lo = (ex[i].hi + 7) & ~7ULL;
 	}
 	if (lo < hi) {
