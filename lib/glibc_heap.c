@@ -232,6 +232,7 @@ struct walker {
 	uint64_t tc_work, tc_work_max;	/* tcache entries visited, and the bound */
 
 	char corrupt_msg[LM_ERRMSG_MAX];	/* the first corruption seen */
+	int borrowed;			/* L is the newest layout, not this glibc's own */
 	int ncorrupt;
 };
 
@@ -358,8 +359,10 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		    struct lm_heap_info *info, struct lm_err *err)
 {
 	const struct lm_mapping *libc = NULL;
+	const struct lm_glibc_layout *layout;
 	char supported[256];
 	size_t i;
+	int exact;
 
 	(void)syms;
 	for (i = 0; i < src->maps.n; i++) {
@@ -394,12 +397,14 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 				  "banner in the file)", libc->path);
 	}
 found:
-	if (!lm_glibc_layout_find(info->glibc_version)) {
+	layout = lm_glibc_layout_nearest(info->glibc_version, &exact);
+	if (!layout) {
 		lm_glibc_layout_list(supported, sizeof(supported), 0);
 		return lm_err_set(err, LM_EVERSION,
 				  "glibc %s (%s) is not supported: leakmon knows the malloc "
 				  "layouts of glibc %s", info->glibc_version, libc->path, supported);
 	}
+	snprintf(info->layout_version, sizeof(info->layout_version), "%s", layout->version);
 	return 0;
 }
 
@@ -597,6 +602,7 @@ static void find_mp(struct walker *w)
 		for (a = dm[k]->start; a + L->mp_size <= dm[k]->end; a += 8) {
 			const uint8_t *mp = lm_mem_view(w->src, a, L->mp_size);
 			int32_t n, nmax, maxn;
+			uint32_t no_dyn;
 			uint64_t d;
 			if (!mp) {
 				a = align_up(a + 1, PAGE) - 8;
@@ -618,14 +624,15 @@ static void find_mp(struct walker *w)
 			/* tunables within glibc's own bounds: mmap_threshold (at 16 in
 			 * every era) <= HEAP_MAX_SIZE / 2, no_dyn_threshold a flag, at
 			 * least one tcache bin, tcache_max_bytes <= the largest bin */
-			if (ld64(mp + 16) > L->heap_max_size / 2 ||
-			    ld64(mp + L->mp_max_n_mmaps + 4) > 1)
+			memcpy(&no_dyn, mp + L->mp_max_n_mmaps + 4, 4);	/* an int: before
+				 * 2.35 mmapped_mem follows it without padding */
+			if (ld64(mp + 16) > L->heap_max_size / 2 || no_dyn > 1)
 				continue;
 			if (L->tcache_bins &&
 			    (ld64(mp + L->mp_tcache_bins) < 1 ||
 			     ld64(mp + L->mp_tcache_bins) > L->tcache_bins ||
 			     ld64(mp + L->mp_tcache_count) > 65535 ||
-			     ld64(mp + L->mp_tcache_max_bytes) > 16ULL * L->tcache_bins + 8))
+			     ld64(mp + L->mp_tcache_max_bytes) > L->tcache_max_bytes_max))
 				continue;
 			d = a > w->info->main_arena ? a - w->info->main_arena : w->info->main_arena - a;
 			if (d < bestd) {
@@ -646,6 +653,19 @@ static void find_mp(struct walker *w)
 	} else {
 		w->info->sbrk_base = lo;
 	}
+}
+
+/* With size-range tcache bins (2.42+) a tcache may hold chunks up to
+ * mp_.tcache_max_bytes (a tunable): free chunks of that size must be looked
+ * up in the free set, but in-use chunks above it need not be. */
+static void tcache_lookup_max(struct walker *w)
+{
+	uint64_t v = w->L->tcache_max_bytes_max;
+
+	if (w->info->mp && rd64(w, w->info->mp + w->L->mp_tcache_max_bytes, &v) < 0)
+		v = w->L->tcache_max_bytes_max;
+	if (v > w->lookup_max)
+		w->lookup_max = v + 16;	/* the bound is a chunk size, or below 2.42 a usable one */
 }
 
 /* ---- 3. arenas and heaps ---------------------------------------------- */
@@ -848,6 +868,21 @@ static int skim_heap(struct walker *w, const struct heap *hp)
 	return 0;
 }
 
+/* Can tcache bin i hold a chunk of size sz? Bins below tcache_small_bins
+ * hold one size each (32 + 16 i); each later bin (2.42+) holds the sizes
+ * above the last small one whose highest bit is one more than the bin's
+ * predecessor's. */
+static int tcache_bin_holds(const struct lm_glibc_layout *L, unsigned i, uint64_t sz)
+{
+	uint64_t small_max = 32 + 16ULL * (L->tcache_small_bins - 1);
+
+	if (i < L->tcache_small_bins)
+		return sz == 32 + 16ULL * i;
+	return sz > small_max && !(sz & 15) &&
+	       63 - __builtin_clzll(sz) == 63 - __builtin_clzll(small_max) +
+					    (int)(i - L->tcache_small_bins);
+}
+
 struct tc_check {
 	uint64_t key;		/* common key of its entries (random-key era) */
 	size_t nentries;
@@ -863,6 +898,9 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 	const struct lm_glibc_layout *L = w->L;
 	uint64_t u = c + 16, cmax = w->tcache_count_max ? w->tcache_count_max : 65535;
 	size_t cw = L->tcache_count_width, ents_off = (size_t)L->tcache_bins * cw, n = 0;
+	/* counting down needs mp_.tcache_count; without mp_ lists are only
+	 * bounded, not matched against a count */
+	int known = !L->tcache_counts_down || w->tcache_count_max;
 	const uint8_t *t = lm_mem_view(w->src, u, ents_off + (size_t)L->tcache_bins * 8);
 	unsigned i;
 
@@ -872,7 +910,11 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 	for (i = 0; i < L->tcache_bins; i++) {
 		uint64_t cnt = cw == 2 ? (uint64_t)(t[2 * i] | (t[2 * i + 1] << 8)) : t[i];
 		uint64_t e = ld64(t + ents_off + 8 * i), k;
-		if ((cnt == 0) != (e == 0) || cnt > cmax)
+		if (cnt > cmax)
+			return 0;
+		if (L->tcache_counts_down)
+			cnt = known ? cmax - cnt : cmax;
+		if (known && (cnt == 0) != (e == 0))
 			return 0;
 		for (k = 0; e; k++) {
 			const uint8_t *ch;
@@ -881,7 +923,7 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 				return 0;
 			if (++w->tc_work > w->tc_work_max)
 				return 0;	/* more than the heaps can hold: see tc_budget */
-			if ((ld64(ch + 8) & SIZE_MASK) != 32 + 16ULL * i)
+			if (!tcache_bin_holds(L, i, ld64(ch + 8) & SIZE_MASK))
 				return 0;
 			key = ld64(ch + 24);
 			if (L->tcache_key == LM_TCKEY_STRUCT && key != u)
@@ -903,7 +945,7 @@ static int check_tcache(struct walker *w, uint64_t c, struct tc_check *tc,
 			stored = ld64(ch + 16);
 			e = L->safe_linking ? stored ^ (e >> 12) : stored;
 		}
-		if (k != cnt)
+		if (known && k != cnt)
 			return 0;
 	}
 	tc->nentries = n;
@@ -986,10 +1028,18 @@ static int tcache_sized(const struct walker *w, uint64_t u)
 		return 0;
 	sz = ld64(h + 8) & SIZE_MASK;
 	if ((ld64(h + 8) & 7) == FLAG_M)
-		return sz >= w->L->tcache_chunk_size && !(sz & (PAGE - 1));
+		return sz >= w->L->tcache_chunk_size && !((sz + w->L->mmap_tail) & (PAGE - 1));
 	if (sz != w->L->tcache_chunk_size || !(h = lm_mem_view(w->src, u - 16 + sz, 16)))
 		return 0;
 	return (ld64(h + 8) & FLAG_P) != 0;
+}
+
+/* Does u point into libc's own mappings? */
+static int points_into_libc(const struct walker *w, uint64_t u)
+{
+	const struct lm_mapping *m = lm_maps_find(&w->src->maps, u);
+
+	return m && m->path && is_libc_path(m->path);
 }
 
 #define TLS_WINDOW 65536	/* how far below a thread pointer libc's TLS may lie */
@@ -1057,8 +1107,13 @@ static int tcaches_from_tls(struct walker *w)
 		uint64_t tp = w->src->threads[i].regs.fs_base, u;
 		if (tp < best_off || lm_mem_word(w->src, tp - best_off, &u) < 0)
 			return 0;
+		if (!u && w->L->tcache_dummy)
+			return 0;	/* never 0 there: this word is not `tcache` (a
+					 * core whose TLS page was lost) */
 		if (!u)
 			continue;	/* this thread never used malloc */
+		if (w->L->tcache_dummy && points_into_libc(w, u))
+			continue;	/* the dummy of a thread without a tcache */
 		if (!tcache_sized(w, u))
 			return 0;
 		for (j = 0; j < w->ntc_cand && w->tc_cand[j] != u - 16; j++)
@@ -1277,7 +1332,9 @@ static inline int emit(struct walker *w, struct totals *t, uint64_t addr, uint64
 		return 0;
 	c.addr = addr;
 	c.size = sz;
-	c.usable = state == LM_CHUNK_MMAPPED ? sz - 16 : sz - 8;
+	/* an mmapped chunk has no next chunk whose prev_size it could use,
+	 * unless glibc leaves a tail for one (mmap_tail) */
+	c.usable = state == LM_CHUNK_MMAPPED && !w->L->mmap_tail ? sz - 16 : sz - 8;
 	c.state = (uint8_t)state;
 	c.flags = (uint8_t)(szw & 7);
 	c.arena = (uint16_t)arena;
@@ -1420,16 +1477,17 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 		while (p + 16 <= r->end && found < want) {
 			const uint8_t *h = r->data + (p - r->start);
 			uint64_t szw = ld64(h + 8), sz = szw & SIZE_MASK;
+			uint64_t span = sz + w->L->mmap_tail;	/* the whole mapping */
 			/* set_head (p, size | IS_MMAPPED), prev_size 0 unless memalign;
 			 * the chunk must lie in the captured bytes, not just in its
 			 * mapping: readers of the chunk look at those bytes */
-			if ((szw & 7) == FLAG_M && ld64(h) == 0 && sz >= PAGE && !(sz & (PAGE - 1)) &&
-			    sz <= r->end - p) {
+			if ((szw & 7) == FLAG_M && ld64(h) == 0 && sz >= PAGE - w->L->mmap_tail &&
+			    !(span & (PAGE - 1)) && sz <= UINT64_MAX - PAGE && span <= r->end - p) {
 				rc = emit(w, t, p, szw, LM_CHUNK_MMAPPED, NO_ARENA);
 				if (rc)
 					return rc;
 				found++;
-				p += sz;
+				p += span;
 				skip_until = p;
 			} else {
 				p += PAGE;
@@ -1559,6 +1617,103 @@ out:
 	return rc;	/* 0, an error, or the callback's non-zero value */
 }
 
+/* ---- a layout borrowed for a newer glibc ------------------------------ */
+
+/* Refuse a walk with a borrowed layout; `why` names the check that failed. */
+static int refuse_borrowed(struct walker *w, const char *why)
+{
+	return lm_err_set(w->err, LM_EVERSION,
+			  "glibc %s of process %d is newer than leakmon's layouts (newest %s), "
+			  "and its heap does not fit the %s layout: %s; a leakmon that knows "
+			  "glibc %s is needed", w->info->glibc_version, (int)w->src->pid,
+			  w->L->version, w->L->version, why, w->info->glibc_version);
+}
+
+/* Is p a chunk inside one of arena ai's heaps? */
+static int in_arena_heaps(const struct walker *w, unsigned ai, uint64_t p)
+{
+	size_t i;
+
+	for (i = 0; i < w->nheaps; i++)
+		if (w->heaps[i].arena == ai && p >= w->heaps[i].first && p < w->heaps[i].end)
+			return 1;
+	return 0;
+}
+
+/* Every bin of arena ai empty (self-linked) or linked into its heaps. */
+static int bins_in_heaps(const struct walker *w, unsigned ai, char *why, size_t len)
+{
+	const struct lm_glibc_layout *L = w->L;
+	uint64_t a = w->arenas[ai].addr;
+	unsigned i;
+
+	for (i = 1; i < L->nbins; i++) {
+		uint64_t hdr = a + L->ms_bins + (uint64_t)(i - 1) * 16 - 16, fd, bk;
+		if (rd64(w, hdr + 16, &fd) < 0 || rd64(w, hdr + 24, &bk) < 0)
+			return 0;
+		if (fd == hdr && bk == hdr)
+			continue;
+		if (!in_arena_heaps(w, ai, fd) || !in_arena_heaps(w, ai, bk)) {
+			snprintf(why, len, "bin %u of arena 0x%" PRIx64 " links to 0x%" PRIx64
+				 "/0x%" PRIx64 ", outside the arena's heaps", i, a, fd, bk);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * The structural checks a borrowed layout must pass before its walk is
+ * trusted: each names what it found when it fails. The walk has run (its
+ * chunks were reported); on failure the caller gets -LM_EVERSION and must
+ * drop them.
+ */
+static int check_borrowed_layout(struct walker *w, size_t nbad)
+{
+	char why[LM_ERRMSG_MAX], msg[LM_ERRMSG_MAX];
+	size_t i, h;
+
+	if (nbad)
+		return refuse_borrowed(w, w->corrupt_msg);
+	if (!w->info->mp)
+		return refuse_borrowed(w, "no malloc_par (mp_) in libc's data fits it");
+	for (i = 0; i < w->narenas; i++) {
+		const struct arena *ar = &w->arenas[i];
+		uint64_t heap_sum = 0;
+		if (!bins_in_heaps(w, (unsigned)i, why, sizeof(why)))
+			return refuse_borrowed(w, why);
+		if (ar->top && !in_arena_heaps(w, (unsigned)i, ar->top)) {
+			snprintf(why, sizeof(why), "the top chunk 0x%" PRIx64 " of arena 0x%"
+				 PRIx64 " is outside its heaps", ar->top, ar->addr);
+			return refuse_borrowed(w, why);
+		}
+		for (h = 0; h < w->nheaps; h++)
+			if (w->heaps[h].arena == i)
+				heap_sum += w->heaps[h].end - w->heaps[h].base;
+		if (ar->nheaps && ar->system_mem != heap_sum) {
+			snprintf(why, sizeof(why), "arena 0x%" PRIx64 " says system_mem 0x%" PRIx64
+				 " but its heaps span 0x%" PRIx64 " bytes", ar->addr,
+				 ar->system_mem, heap_sum);
+			return refuse_borrowed(w, why);
+		}
+	}
+	if (w->nheaps && w->L->tcache_bins && !w->info->tcache_structs)
+		return refuse_borrowed(w, "no thread's tcache_perthread_struct fits it");
+	if (w->tc_from_tls && w->info->tcache_structs != w->ntc_cand)
+		return refuse_borrowed(w, "a thread's tcache counts and lists disagree");
+	if (w->info->mmapped_count != w->info->mp_n_mmaps) {
+		snprintf(why, sizeof(why), "mp_ counts %" PRIu64 " mmapped chunks, the walk "
+			 "found %" PRIu64, w->info->mp_n_mmaps, w->info->mmapped_count);
+		return refuse_borrowed(w, why);
+	}
+	w->info->layout_checked = 1;
+	snprintf(msg, sizeof(msg), "glibc %s is newer than leakmon's layouts: walked with "
+		 "the %s layout, which its heap fits (bins, tops, system_mem, tcaches, "
+		 "mmapped chunks checked)", w->info->glibc_version, w->L->version);
+	add_warning(w->info, msg);
+	return 0;
+}
+
 int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		  const struct lm_walk_opts *opts, struct lm_heap_info *info,
 		  lm_chunk_fn fn, void *ctx, struct lm_err *err)
@@ -1573,16 +1728,17 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	rc = lm_glibc_detect(src, syms, info, err);
 	if (rc)
 		return rc;
-	w.L = lm_glibc_layout_find(info->glibc_version);
-	info->layout_verified = w.L->verified;
-	if (!w.L->verified) {
+	w.L = lm_glibc_layout_find(info->layout_version);
+	w.borrowed = strcmp(info->layout_version, info->glibc_version) != 0;
+	info->layout_verified = w.L->verified && !w.borrowed;
+	if (!w.L->verified && !w.borrowed) {
 		char msg[128];
 		snprintf(msg, sizeof(msg), "glibc %s layout is not verified", w.L->version);
 		add_warning(info, msg);
 	}
 	/* the largest chunk a tcache (bins of 32 + 16 i) or fastbin may hold */
-	w.lookup_max = 32 + 16ULL * (w.L->tcache_bins > w.L->nfastbins ?
-				     w.L->tcache_bins - 1 : w.L->nfastbins - 1);
+	w.lookup_max = 32 + 16ULL * (w.L->tcache_small_bins > w.L->nfastbins ?
+				     w.L->tcache_small_bins - 1 : w.L->nfastbins - 1);
 	w.arenas = calloc(LM_MAX_ARENAS, sizeof(*w.arenas));
 	if (!w.arenas)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
@@ -1591,9 +1747,14 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 			heap_extent(&src->maps, &src->maps.v[i], &w.heap_ext);
 			w.heap_map = &w.heap_ext;
 		}
-	if ((rc = find_main_arena(&w)))
+	if ((rc = find_main_arena(&w))) {
+		if (w.borrowed && rc == -LM_ECORRUPT)
+			rc = refuse_borrowed(&w, "no main_arena in libc's data fits it");
 		goto out;
+	}
 	find_mp(&w);
+	if (w.L->tcache_bins > w.L->tcache_small_bins)
+		tcache_lookup_max(&w);
 	if ((rc = list_arenas(&w)) || (rc = check_locks(&w)) || (rc = list_heaps(&w)))
 		goto out;
 	w.list_limit = 16;
@@ -1605,6 +1766,11 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		goto out;
 	for (i = 0; i < w.narenas; i++)
 		nbad += w.arenas[i].corrupt != 0;
+	if (w.borrowed) {
+		rc = check_borrowed_layout(&w, nbad);
+		if (rc)
+			goto out;
+	}
 	if (nbad && nbad >= w.narenas) {
 		rc = lm_err_set(err, LM_ECORRUPT, "process %d: %s", (int)src->pid, w.corrupt_msg);
 	} else if (nbad) {

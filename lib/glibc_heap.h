@@ -96,6 +96,10 @@ struct lm_heap_info {
 	uint64_t heap_bytes;	/* bytes of arena heaps walked (chunks + headers) */
 	int tcache_from_tls;	/* tcaches found through the threads' TLS pointers
 				 * (else recognised by content in a skim pass) */
+	char layout_version[16];	/* the table's layout walked with: glibc_version,
+					 * or for a newer glibc the newest one (then
+					 * layout_checked says the heap fits it) */
+	int layout_checked;	/* a borrowed layout passed the structural checks */
 };
 
 /* Called once per chunk; return non-zero to stop the walk (that value is

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "glibc_layout.h"
@@ -21,6 +22,14 @@
 	.ms_size = 2200, .ms_mutex = 0, .ms_fastbins = 16, .ms_top = 96, \
 	.ms_bins = 112, .ms_next = 2160, .ms_system_mem = 2184, \
 	.nfastbins = 10, .nbins = 128, .heap_max_size = 64 * MIB
+
+/* malloc_state without fastbins (2.43+): mutex, flags, top, last_remainder,
+ * bins, binmap, next, next_free, attached_threads, system_mem,
+ * max_system_mem: 2112 bytes. */
+#define ARENA_2_43 \
+	.ms_size = 2112, .ms_mutex = 0, .ms_fastbins = 0, .ms_top = 8, \
+	.ms_bins = 24, .ms_next = 2072, .ms_system_mem = 2096, \
+	.nfastbins = 0, .nbins = 128, .heap_max_size = 64 * MIB
 
 /* heap_info before 2.35: ar_ptr, prev, size, mprotect_size (32 bytes). */
 #define HEAPINFO_OLD .hi_size = 32, .hi_ar_ptr = 0, .hi_prev = 8, .hi_used = 16
@@ -40,8 +49,22 @@
 	.mp_max_mmapped_mem = 88, .mp_sbrk_base = 96, .mp_tcache_bins = 104, \
 	.mp_tcache_max_bytes = 112, .mp_tcache_count = 120
 
-#define TCACHE_CHAR   .tcache_bins = 64, .tcache_count_width = 1, .tcache_chunk_size = 0x250
-#define TCACHE_UINT16 .tcache_bins = 64, .tcache_count_width = 2, .tcache_chunk_size = 0x290
+/* malloc_par since 2.43: thp_mode (an enum, padded to 8) before thp_pagesize. */
+#define MP_2_43 \
+	.mp_size = 144, .mp_arena_test = 24, .mp_n_mmaps = 68, \
+	.mp_n_mmaps_max = 72, .mp_max_n_mmaps = 76, .mp_mmapped_mem = 88, \
+	.mp_max_mmapped_mem = 96, .mp_sbrk_base = 104, .mp_tcache_bins = 112, \
+	.mp_tcache_max_bytes = 120, .mp_tcache_count = 128
+
+/* tcache_max_bytes up to 2.41 is a usable size, at most that of bin 63. */
+#define TCACHE_CHAR   .tcache_bins = 64, .tcache_small_bins = 64, .tcache_count_width = 1, \
+	.tcache_chunk_size = 0x250, .tcache_max_bytes_max = 16 * 64 + 8
+#define TCACHE_UINT16 .tcache_bins = 64, .tcache_small_bins = 64, .tcache_count_width = 2, \
+	.tcache_chunk_size = 0x290, .tcache_max_bytes_max = 16 * 64 + 8
+/* 2.42+: 64 + 12 bins (the last for chunks below 4 MiB), num_slots counting
+ * down; tcache_max_bytes is a chunk size up to that of the last bin. */
+#define TCACHE_2_42   .tcache_bins = 76, .tcache_small_bins = 64, .tcache_count_width = 2, \
+	.tcache_chunk_size = 0x300, .tcache_counts_down = 1, .tcache_max_bytes_max = 4 * MIB
 
 static const struct lm_glibc_layout layouts[] = {
 	{ .version = "2.28", ARENA_2_27, HEAPINFO_OLD, MP_OLD, TCACHE_CHAR,
@@ -71,16 +94,68 @@ static const struct lm_glibc_layout layouts[] = {
 	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
 	{ .version = "2.40", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
 	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.41", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_UINT16,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.42", ARENA_2_27, HEAPINFO_2_35, MP_2_35, TCACHE_2_42,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
+	{ .version = "2.43", ARENA_2_43, HEAPINFO_2_35, MP_2_43, TCACHE_2_42,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1, .mmap_tail = 16, .tcache_dummy = 1 },
 };
+
+#define NLAYOUTS (sizeof(layouts) / sizeof(layouts[0]))
 
 const struct lm_glibc_layout *lm_glibc_layout_find(const char *version)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+	for (i = 0; i < NLAYOUTS; i++)
 		if (strcmp(layouts[i].version, version) == 0)
 			return &layouts[i];
 	return NULL;
+}
+
+/* "2.43" -> 2043; "2.42.9000" -> 2042; -1 when not "N.M...". */
+static long version_key(const char *v)
+{
+	char *end;
+	long major, minor;
+
+	if (!v || *v < '0' || *v > '9')
+		return -1;
+	major = strtol(v, &end, 10);
+	if (*end != '.' || end[1] < '0' || end[1] > '9')
+		return -1;
+	minor = strtol(end + 1, &end, 10);
+	if (major > 1000 || minor >= 1000)
+		return -1;
+	return major * 1000 + minor;
+}
+
+const struct lm_glibc_layout *lm_glibc_layout_nearest(const char *version, int *exact)
+{
+	const char *hook = getenv("LEAKMON_GLIBC_TABLE_END");
+	long want = version_key(version), end = hook ? version_key(hook) : -1;
+	const struct lm_glibc_layout *best = NULL;
+	size_t i;
+
+	*exact = 0;
+	if (want < 0)
+		return NULL;
+	for (i = 0; i < NLAYOUTS; i++) {
+		long k = version_key(layouts[i].version);
+		if (end >= 0 && k > end)
+			break;
+		if (strcmp(layouts[i].version, version) == 0) {
+			*exact = 1;
+			return &layouts[i];
+		}
+		best = &layouts[i];
+	}
+	/* only newer versions borrow a layout: older ones predate the table's
+	 * first era and differ in ways no check would notice (tcache absent) */
+	if (!best || want <= version_key(best->version))
+		return NULL;
+	return best;
 }
 
 void lm_glibc_layout_list(char *buf, size_t len, int mark_verified)

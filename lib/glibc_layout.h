@@ -17,6 +17,18 @@
  *   2.34  tcache key becomes the process-wide random tcache_key
  *   2.35  malloc_par gains thp_pagesize/hp_pagesize/hp_flags (+24 bytes),
  *         heap_info gains pagesize (32 -> 48 bytes)
+ *   2.41  small chunks are freed straight into their small bin (no layout
+ *         change; only where free chunks wait)
+ *   2.42  tcache: 64 exact-size bins + 12 bins of size ranges (76 bins,
+ *         chunk 0x300); counts[] becomes num_slots[] (free slots left,
+ *         counting down from mp_.tcache_count); tcache_max_bytes a chunk size
+ *   2.43  fastbins removed (malloc_state loses have_fastchunks and
+ *         fastbinsY: 2112 bytes); malloc_par gains thp_mode (+8); an
+ *         mmapped chunk's size leaves out a 16-byte tail; tcache fill 16
+ *
+ * docs/glibc-layouts.md has the facts per version and how each was checked.
+ * A version newer than the table is walked with the newest layout, on
+ * condition that structural checks hold (lm_glibc_layout_nearest).
  */
 #ifndef LM_GLIBC_LAYOUT_H
 #define LM_GLIBC_LAYOUT_H
@@ -60,15 +72,37 @@ struct lm_glibc_layout {
 	unsigned mp_tcache_bins, mp_tcache_max_bytes, mp_tcache_count;
 
 	/* tcache_perthread_struct */
-	unsigned tcache_bins;		/* TCACHE_MAX_BINS: 64 */
+	unsigned tcache_bins;		/* TCACHE_MAX_BINS: 64, 76 since 2.42 */
+	unsigned tcache_small_bins;	/* bins of one chunk size (32 + 16 i); the
+					 * rest hold a power-of-two size range each */
 	unsigned tcache_count_width;	/* bytes per counts[] entry: 1 or 2 */
-	unsigned tcache_chunk_size;	/* chunk size of the struct: 0x250 or 0x290 */
+	unsigned tcache_chunk_size;	/* chunk size of the struct: 0x250, 0x290, 0x300 */
+	int tcache_counts_down;		/* the entry is num_slots: mp_.tcache_count
+					 * minus the chunks held (2.42+) */
+	uint64_t tcache_max_bytes_max;	/* bound on mp_.tcache_max_bytes */
+	int tcache_dummy;		/* a thread without a tcache points its `tcache`
+					 * at a dummy in libc instead of NULL (2.43+) */
 	int tcache_key;			/* enum lm_tcache_key_kind */
 	int safe_linking;		/* fastbin fd / tcache next are mangled */
+
+	/* mmapped chunks: size field = mapping - prev_size - mmap_tail */
+	unsigned mmap_tail;		/* 0 before 2.43, 16 since */
 };
 
 /* The layout of glibc `version` ("2.36"), or NULL when not in the table. */
 const struct lm_glibc_layout *lm_glibc_layout_find(const char *version);
+
+/*
+ * The layout to walk glibc `version` with: its own entry (*exact = 1), or
+ * for a version newer than the table the newest entry (*exact = 0: the
+ * caller must check the heap against it before trusting a walk); NULL for
+ * a version older than the table or not a version.
+ *
+ * Test hook: LEAKMON_GLIBC_TABLE_END=X.Y in the environment makes the table
+ * end at X.Y, so that the path for an unknown newer glibc can be tested on
+ * any glibc the machine has.
+ */
+const struct lm_glibc_layout *lm_glibc_layout_nearest(const char *version, int *exact);
 
 /* Every version in the table, comma separated ("2.28, 2.29, ... 2.40"),
  * verified ones marked with a '*' when mark_verified is set. */

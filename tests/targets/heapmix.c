@@ -18,6 +18,15 @@
  *      freed -> 7 in its tcache, 43 in its arena's unsorted bin; then it
  *      sleeps forever
  *
+ * The numbers above are glibc 2.36's; the target measures what its own
+ * glibc does instead of assuming it: how many chunks of a run went to the
+ * tcache (the run's free chunks that mallinfo2() does not see as fastbin or
+ * bin chunks: tcache chunks look in use to it; 16 per bin since 2.43), and
+ * whether the rest went to fastbins (none since 2.43). Small chunks freed
+ * outside a fastbin go to their small bin directly since 2.41 (to the
+ * unsorted bin before), and an mmapped chunk's size is read from its own
+ * header (2.43 leaves a 16-byte tail out of it).
+ *
  * Then it prints `expect size NAME COUNT BYTES` for the live blocks (names
  * as lib/classify.h: "size 104", "size 1025-2048"), `info` lines with its
  * own mallinfo2() and the counts it knows are in tcaches and fastbins, and
@@ -31,6 +40,7 @@
  * chunk with garbage (after everything else) and prints its address as
  * `info corrupt_chunk 0x...`; it must not call malloc or free afterwards.
  */
+#include <gnu/libc-version.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -50,6 +60,45 @@
 
 static void *a[NA], *b[NB], *c[NC], *f[NF], *d, *m[3], *t[NT];
 static sem_t thread_done;
+static long t_tcache, t_bins;
+
+/* mallinfo2() appeared in glibc 2.33; older ones (the matrix builds this
+ * target against them) have only mallinfo(), whose int fields suffice here. */
+#if __GLIBC_PREREQ(2, 33)
+typedef struct mallinfo2 minfo;
+#define minfo_get mallinfo2
+#else
+typedef struct mallinfo minfo;
+#define minfo_get mallinfo
+#endif	/* the second thread's run: to its tcache, to bins */
+
+/* Free the odd elements of v[n]: how many mallinfo2() then sees as new
+ * fastbin chunks (*fast) and bin chunks (*bins); the rest went to the
+ * thread's tcache (returned). No two freed chunks touch, so each free adds
+ * exactly one chunk somewhere. */
+static long free_odd(void **v, int n, long *fast, long *bins)
+{
+	minfo before = minfo_get(), after;
+	int i;
+
+	for (i = 1; i < n; i += 2)
+		free(v[i]);
+	after = minfo_get();
+	*fast = (long)(after.smblks - before.smblks);
+	*bins = (long)(after.ordblks - before.ordblks);
+	return n / 2 - *fast - *bins;
+}
+
+/* glibc's version as 2036 for 2.36. */
+static int glibc_version(void)
+{
+	const char *v = gnu_get_libc_version();
+	int major = atoi(v), minor = 0;
+
+	if (strchr(v, '.'))
+		minor = atoi(strchr(v, '.') + 1);
+	return major * 1000 + minor;
+}
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -86,11 +135,12 @@ static void *second_arena(void *arg)
 {
 	int i;
 
+	long fast;
+
 	(void)arg;
 	for (i = 0; i < NT; i++)
 		t[i] = xmalloc(184);
-	for (i = 1; i < NT; i += 2)
-		free(t[i]);
+	t_tcache = free_odd(t, NT, &fast, &t_bins);
 	sem_post(&thread_done);
 	for (;;)
 		pause();
@@ -105,9 +155,11 @@ static void expect(const char *name, long count, size_t chunk)
 int main(int argc, char **argv)
 {
 	int corrupt = argc > 1 && strcmp(argv[1], "corrupt") == 0;
-	size_t mm_chunk = (300 * 1024 + 8 + 4095) & ~(size_t)4095;
-	struct mallinfo2 mi;
+	size_t mm_chunk;
+	minfo mi;
 	pthread_t th;
+	long a_tc, a_fast, a_bins, b_tc, b_fast, b_bins, c_fast, c_bins, f_fast, f_bins;
+	int small_to_smallbin = glibc_version() >= 2041;
 	int i;
 
 	sem_init(&thread_done, 0, 0);
@@ -117,6 +169,7 @@ int main(int argc, char **argv)
 
 	for (i = 0; i < 3; i++)
 		m[i] = xmalloc(300 * 1024);
+	mm_chunk = ((size_t *)m[0])[-1] & ~(size_t)7;	/* its own chunk header */
 	for (i = 0; i < NA; i++)
 		a[i] = xmalloc(104);
 	for (i = 0; i < NB; i++)
@@ -126,17 +179,13 @@ int main(int argc, char **argv)
 	for (i = 0; i < NF; i++)
 		f[i] = xmalloc(1496);
 
-	for (i = 1; i < NC; i += 2)
-		free(c[i]);		/* unsorted, for now */
-	for (i = 1; i < NB; i += 2)
-		free(b[i]);		/* 7 to tcache, the rest unsorted */
+	free_odd(c, NC, &c_fast, &c_bins);	/* unsorted, for now */
+	b_tc = free_odd(b, NB, &b_fast, &b_bins);	/* 7 to tcache, the rest unsorted */
 	d = xmalloc(5000);		/* sorts unsorted into small and large bins */
-	for (i = 1; i < NF; i += 2)
-		free(f[i]);		/* stay unsorted */
-	for (i = 1; i < NA; i += 2)
-		free(a[i]);		/* 7 to tcache, 493 fastbin */
+	free_odd(f, NF, &f_fast, &f_bins);	/* stay unsorted */
+	a_tc = free_odd(a, NA, &a_fast, &a_bins);	/* 7 to tcache, 493 fastbin */
 
-	mi = mallinfo2();
+	mi = minfo_get();
 
 	expect("size 104", NA - NA / 2, chunk_of(104));
 	expect("size 312", NB - NB / 2, chunk_of(312));
@@ -145,20 +194,21 @@ int main(int argc, char **argv)
 	expect("size 1025-2048", NF - NF / 2, chunk_of(1496));
 	expect("size 184", NT - NT / 2, chunk_of(184));
 	expect("size 262145-524288", 3, mm_chunk);
-	say("info arena %zu\n", mi.arena);
-	say("info ordblks %zu\n", mi.ordblks);
-	say("info smblks %zu\n", mi.smblks);
-	say("info hblks %zu\n", mi.hblks);
-	say("info hblkhd %zu\n", mi.hblkhd);
-	say("info uordblks %zu\n", mi.uordblks);
-	say("info fordblks %zu\n", mi.fordblks);
-	say("info fsmblks %zu\n", mi.fsmblks);
-	say("info keepcost %zu\n", mi.keepcost);
-	say("info tcache_chunks %d\n", 7 + 7 + 7);
-	say("info fast_chunks %d\n", NA / 2 - 7);
-	say("info unsorted_chunks %d\n", NF / 2 + (NT / 2 - 7));
-	say("info small_chunks %d\n", NB / 2 - 7);
-	say("info large_chunks %d\n", NC / 2);
+	say("info arena %zu\n", (size_t)mi.arena);
+	say("info ordblks %zu\n", (size_t)mi.ordblks);
+	say("info smblks %zu\n", (size_t)mi.smblks);
+	say("info hblks %zu\n", (size_t)mi.hblks);
+	say("info hblkhd %zu\n", (size_t)mi.hblkhd);
+	say("info uordblks %zu\n", (size_t)mi.uordblks);
+	say("info fordblks %zu\n", (size_t)mi.fordblks);
+	say("info fsmblks %zu\n", (size_t)mi.fsmblks);
+	say("info keepcost %zu\n", (size_t)mi.keepcost);
+	say("info tcache_chunks %ld\n", a_tc + b_tc + t_tcache);
+	say("info fast_chunks %ld\n", a_fast);
+	say("info unsorted_chunks %ld\n", f_bins + (small_to_smallbin ? 0 : t_bins));
+	say("info small_chunks %ld\n", b_bins + a_bins + (small_to_smallbin ? t_bins : 0));
+	say("info large_chunks %ld\n", c_bins);
+	say("info glibc %s\n", gnu_get_libc_version());
 	if (argc > 1 && strcmp(argv[1], "split") == 0) {
 		/* Split the [heap] mapping in three without touching a byte:
 		 * a flag change on two pages in its middle (glibc's own
