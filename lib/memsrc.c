@@ -236,6 +236,11 @@ int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
 	return fd;
 }
 
+int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err)
+{
+	return src->impl_check ? src->impl_check(src, err) : 0;
+}
+
 void lm_memsrc_close(struct lm_memsrc *src)
 {
 	if (!src)

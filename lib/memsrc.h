@@ -53,6 +53,9 @@ struct lm_memsrc {
 	/* Frees impl (and whatever the kind owns), called first by
 	 * lm_memsrc_close; NULL when there is nothing to free. */
 	void (*impl_free)(struct lm_memsrc *src);
+	/* For lm_memsrc_check; NULL when every byte is read before open
+	 * returns. */
+	int (*impl_check)(const struct lm_memsrc *src, struct lm_err *err);
 	size_t last_region;		/* lookup cache: index of the last region hit */
 };
 
@@ -85,7 +88,19 @@ int lm_memsrc_open_core(const char *path, struct lm_memsrc **out,
  * then falls back to lm_memsrc_open_live. */
 int lm_memsrc_open_copy(pid_t pid, const struct lm_copy_opts *opts,
 			struct lm_memsrc **out, struct lm_err *err);
+/* As lm_memsrc_open_copy, but the copy is not copied: it lives, frozen,
+ * until lm_memsrc_close and is read on demand, with at most window_bytes of
+ * it in our memory at once (memsrc_window.h). When this kernel gives us no
+ * userfaultfd it is copied whole as by lm_memsrc_open_copy. */
+int lm_memsrc_open_copy_window(pid_t pid, const struct lm_copy_opts *opts,
+			       uint64_t window_bytes, struct lm_memsrc **out,
+			       struct lm_err *err);
 void lm_memsrc_close(struct lm_memsrc *src);
+/* 0 when every byte read so far is the target's. A source read on demand
+ * (lm_memsrc_open_copy_window) reads zeros where its process could not be
+ * read (the copy was killed: lifetime, signal): then a negative LM_E* code
+ * and why. Call it after an analysis, before trusting its result. */
+int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err);
 
 /* Pointer to len captured bytes at addr, or NULL. Valid until close. */
 const void *lm_mem_view(const struct lm_memsrc *src, uint64_t addr, size_t len);

@@ -57,6 +57,7 @@
 #include "cgroup.h"
 #include "inject.h"
 #include "memsrc_capture.h"
+#include "memsrc_window.h"
 
 #define COPY_NAME "leakmon-copy"
 #define DEFAULT_LIFETIME_NS (30ull * 1000000000ull)
@@ -68,8 +69,18 @@
 #define SYS_close_range 436
 #endif
 
+struct watcher;
+
 struct copy_impl {
 	struct lm_capture *cap;	/* the local buffers the regions point into */
+	/* Read on demand: the copy lives, watched, until the source is
+	 * closed, and the regions point into the window's shadows. */
+	uint64_t window_bytes;	/* asked for; 0 = copy whole */
+	struct lm_window *win;	/* NULL when copied whole */
+	struct watcher *watch;
+	struct lm_gadget g;	/* to reap the copy at close */
+	pid_t child, nspid;
+	uint64_t start, budget_ns, life_ns;
 	uint64_t reap_pause_ns;
 	uint64_t cow_bytes;	/* what the target copied while the copy lived */
 };
@@ -523,14 +534,63 @@ static void *watch(void *arg)
 
 /* ------------------------------------------------------------- the whole */
 
+static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t start,
+		     pid_t nspid, uint64_t budget_ns);
+static uint64_t copy_private_bytes(pid_t child);
+static int stop_watching(struct lm_memsrc *src, struct watcher *w, int r, uint64_t life,
+			 struct lm_err *err);
+
+/* A copy read on demand: close the window (no reader is left), stop
+ * watching, kill and reap the copy. */
+static void end_window(struct lm_memsrc *src, struct copy_impl *ci)
+{
+	lm_window_close(ci->win);
+	ci->win = NULL;
+	stop_watching(src, ci->watch, 0, ci->life_ns, NULL);
+	free(ci->watch);
+	ci->watch = NULL;
+	ci->cow_bytes = copy_private_bytes(ci->child);
+	kill_copy(ci->child);
+	reap_now(src, &ci->g, ci->start, ci->nspid, ci->budget_ns);
+}
+
 static void copy_free(struct lm_memsrc *src)
 {
 	struct copy_impl *ci = src->impl;
 
+	if (ci && ci->win)
+		end_window(src, ci);
 	if (ci)
 		lm_capture_free(ci->cap);
 	free(src->impl);
 	src->impl = NULL;
+}
+
+/* Was every byte the readers saw read from the copy? The watcher kills a
+ * copy that outlives its lifetime or receives a signal; a window that then
+ * loads a block gets nothing and gives zeros. */
+static int copy_check(const struct lm_memsrc *src, struct lm_err *err)
+{
+	const struct copy_impl *ci = src->impl;
+	int why, r;
+
+	if (!ci || !ci->win)
+		return 0;
+	r = lm_window_check(ci->win, err);
+	if (r == 0)
+		return 0;
+	why = atomic_load(&ci->watch->why);
+	if (why == WHY_LIFETIME)
+		return lm_err_set(err, LM_ELIMIT,
+				  "the frozen copy of pid %d outlived its maximum lifetime of "
+				  "%llu ms while being read and was killed", (int)src->pid,
+				  (unsigned long long)(ci->life_ns / 1000000));
+	if (why == WHY_SIGNAL)
+		return lm_err_set(err, LM_EBUSY,
+				  "the frozen copy of pid %d received a signal while being read "
+				  "(the service is being stopped?) and was killed", (int)src->pid);
+	lm_err_prefix(err, "the frozen copy of pid %d", (int)src->pid);
+	return r;
 }
 
 uint64_t lm_memsrc_copy_reap_pause_ns(const struct lm_memsrc *src)
@@ -544,6 +604,8 @@ uint64_t lm_memsrc_copy_cow_bytes(const struct lm_memsrc *src)
 {
 	const struct copy_impl *ci = src && src->kind == LM_SRC_COPY ? src->impl : NULL;
 
+	if (ci && ci->win)
+		return copy_private_bytes(ci->child);	/* so far: the copy lives */
 	return ci ? ci->cow_bytes : 0;
 }
 
@@ -641,38 +703,21 @@ static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 	lm_stopped_free(&st);
 }
 
-/* Steps 3 and 4: prepare the copy, watch it, capture it. */
-static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadget *g,
-			const struct lm_copy_opts *opts, struct lm_err *err)
+/* Stop watching the copy (the capture is over); turn what the watcher saw
+ * into the result of the capture r. */
+static int stop_watching(struct lm_memsrc *src, struct watcher *w, int r, uint64_t life,
+			 struct lm_err *err)
 {
-	uint64_t life = opts && opts->max_copy_lifetime_ns ? opts->max_copy_lifetime_ns
-							   : DEFAULT_LIFETIME_NS;
-	struct watcher w;
-	struct lm_proc_status ps;
-	int r, why;
+	int why;
 
-	memset(&w, 0, sizeof(w));
-	w.child = child;
-	w.deadline_ns = lm_now_ns() + life;
-	r = lm_proc_read_maps(child, &src->maps, err);
-	if (r == 0)
-		r = prepare_copy(child, &src->maps, g, &w.parked, err);
-	if (r < 0)
-		return r;
-	if (lm_proc_status(src->pid, &ps, NULL) == 0)
-		src->rss_bytes = ps.rss_bytes;
-	if (pthread_create(&w.th, NULL, watch, &w) != 0)
-		return lm_err_set(err, LM_ENOMEM, "cannot start the copy's watcher thread");
-	r = lm_capture_pid(((struct copy_impl *)src->impl)->cap, src, child,
-			   opts ? opts->max_capture_bytes : 0, w.deadline_ns, err);
-	atomic_store(&w.stop, 1);
-	pthread_join(w.th, NULL);
-	why = atomic_load(&w.why);
+	atomic_store(&w->stop, 1);
+	pthread_join(w->th, NULL);
+	why = atomic_load(&w->why);
 	if (why == WHY_SIGNAL)
 		return lm_err_set(err, LM_EBUSY,
 				  "the frozen copy of pid %d received a signal (the service is "
 				  "being stopped?) and was killed", (int)src->pid);
-	if (why == WHY_LIFETIME || (r == -LM_ELIMIT && lm_now_ns() > w.deadline_ns))
+	if (why == WHY_LIFETIME || (r == -LM_ELIMIT && lm_now_ns() > w->deadline_ns))
 		return lm_err_set(err, LM_ELIMIT,
 				  "the frozen copy of pid %d outlived its maximum lifetime of "
 				  "%llu ms and was killed", (int)src->pid,
@@ -681,6 +726,58 @@ static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadg
 		return r < 0 ? r : lm_err_set(err, LM_EIO, "the frozen copy of pid %d vanished",
 					      (int)src->pid);
 	return 0;
+}
+
+/* Read the copy on demand instead of copying it: 0 when the window is
+ * open. Any failure (no userfaultfd here) leaves src as it was. */
+static int try_window(struct lm_memsrc *src, struct copy_impl *ci, pid_t child)
+{
+	if (!ci->window_bytes)
+		return -1;
+	if (lm_window_open(src, child, ci->window_bytes, &ci->win, NULL) == 0)
+		return 0;
+	src->nregions = 0;
+	src->capture_bytes = 0;
+	return -1;
+}
+
+/* Steps 3 and 4: prepare the copy, watch it, capture it (or open a window
+ * on it, and keep watching it until the source is closed). */
+static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadget *g,
+			const struct lm_copy_opts *opts, struct lm_err *err)
+{
+	struct copy_impl *ci = src->impl;
+	uint64_t life = opts && opts->max_copy_lifetime_ns ? opts->max_copy_lifetime_ns
+							   : DEFAULT_LIFETIME_NS;
+	struct watcher *w = calloc(1, sizeof(*w));
+	struct lm_proc_status ps;
+	int r;
+
+	if (!w)
+		return lm_err_set(err, LM_ENOMEM, "out of memory watching the frozen copy");
+	w->child = child;
+	w->deadline_ns = lm_now_ns() + life;
+	r = lm_proc_read_maps(child, &src->maps, err);
+	if (r == 0)
+		r = prepare_copy(child, &src->maps, g, &w->parked, err);
+	if (r == 0 && pthread_create(&w->th, NULL, watch, w) != 0)
+		r = lm_err_set(err, LM_ENOMEM, "cannot start the copy's watcher thread");
+	if (r < 0) {
+		free(w);
+		return r;
+	}
+	if (lm_proc_status(src->pid, &ps, NULL) == 0)
+		src->rss_bytes = ps.rss_bytes;
+	ci->life_ns = life;
+	if (try_window(src, ci, child) == 0) {
+		ci->watch = w;
+		return 0;
+	}
+	r = lm_capture_pid(ci->cap, src, child, opts ? opts->max_capture_bytes : 0,
+			   w->deadline_ns, err);
+	r = stop_watching(src, w, r, life, err);
+	free(w);
+	return r;
 }
 
 static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
@@ -722,6 +819,16 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 	if (r < 0)
 		return r;
 	r = capture_copy(src, m.child, &g, opts, err);
+	if (r == 0 && ((struct copy_impl *)src->impl)->win) {
+		/* Read on demand: killed and reaped when the source closes. */
+		struct copy_impl *ci = src->impl;
+		ci->g = g;
+		ci->child = m.child;
+		ci->nspid = m.nspid;
+		ci->start = start;
+		ci->budget_ns = opts ? opts->max_pause_ns : 0;
+		return 0;
+	}
 	((struct copy_impl *)src->impl)->cow_bytes = copy_private_bytes(m.child);
 	kill_copy(m.child);
 	reap_now(src, &g, start, m.nspid, opts ? opts->max_pause_ns : 0);
@@ -730,6 +837,13 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 
 int lm_memsrc_open_copy(pid_t pid, const struct lm_copy_opts *opts,
 			struct lm_memsrc **out, struct lm_err *err)
+{
+	return lm_memsrc_open_copy_window(pid, opts, 0, out, err);
+}
+
+int lm_memsrc_open_copy_window(pid_t pid, const struct lm_copy_opts *opts,
+			       uint64_t window_bytes, struct lm_memsrc **out,
+			       struct lm_err *err)
 {
 	struct lm_memsrc *src;
 	char exe[4096];
@@ -750,6 +864,8 @@ int lm_memsrc_open_copy(pid_t pid, const struct lm_copy_opts *opts,
 		lm_memsrc_close(src);
 		return lm_err_set(err, LM_ENOMEM, "out of memory opening a frozen copy");
 	}
+	((struct copy_impl *)src->impl)->window_bytes = window_bytes;
+	src->impl_check = copy_check;
 	if (lm_proc_exe(pid, exe, sizeof(exe), NULL) == 0)
 		src->exe = strdup(exe);
 	r = open_copy(src, opts, err);

@@ -29,6 +29,9 @@
  * it lives: refuse it unless the cgroup has the target's RSS to spare, and
  * kill it after this long whatever the analysis is doing. */
 #define COPY_MAX_LIFETIME_NS (30ULL * 1000000000ULL)
+/* How much of a frozen copy is in our memory at once: it is read on demand
+ * (memsrc_window.h), so a census costs this much, not the heap's size. */
+#define COPY_WINDOW_BYTES (64ULL << 20)
 
 static const char *source_name(int kind)
 {
@@ -89,7 +92,7 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 
 	if (lm_proc_status(opts->pid, &st, NULL) == 0)
 		co.min_headroom_bytes = st.rss_bytes;
-	rc = lm_memsrc_open_copy(opts->pid, &co, src, &cerr);
+	rc = lm_memsrc_open_copy_window(opts->pid, &co, COPY_WINDOW_BYTES, src, &cerr);
 	if (rc == 0)
 		return 0;
 	/* These say something about the target, not about copying: no point
@@ -290,6 +293,10 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while classifying the heap");
 		goto fail;
 	}
+	if (rc < 0)
+		goto fail;
+	/* A source read on demand may have lost its process meanwhile. */
+	rc = lm_memsrc_check(src, err);
 	if (rc < 0)
 		goto fail;
 	c = census_new(src);
