@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "escape.h"
 
 int lm_exit_code(int status)
 {
@@ -32,9 +33,21 @@ int lm_exit_code(int status)
 	}
 }
 
+/* Messages may quote what a target chose (paths, names): escaped. */
 void lm_cli_error(const struct lm_err *err)
 {
-	fprintf(stderr, "leakmon: %s\n", err->msg[0] ? err->msg : lm_status_name(err->code));
+	char msg[sizeof(err->msg) * 4];
+
+	lm_escape_str(err->msg[0] ? err->msg : lm_status_name(err->code), msg, sizeof(msg));
+	fprintf(stderr, "leakmon: %s\n", msg);
+}
+
+void lm_cli_warning(const char *text)
+{
+	char *msg = lm_escape_dup(text);
+
+	fprintf(stderr, "leakmon: warning: %s\n", msg ? msg : "(out of memory)");
+	free(msg);
 }
 
 void lm_cli_usage_error(const char *cmd, const char *fmt, ...)

@@ -31,6 +31,7 @@ enum lm_exit {
 
 int lm_exit_code(int status);		/* LM_E* (either sign) -> enum lm_exit */
 void lm_cli_error(const struct lm_err *err);	/* "leakmon: MESSAGE" on stderr */
+void lm_cli_warning(const char *text);		/* "leakmon: warning: TEXT" on stderr */
 void lm_cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

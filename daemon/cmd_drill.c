@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "census_json.h"
 #include "cli.h"
+#include "escape.h"
 #include "ptrace.h"
 #include "holders.h"
 #include "refgraph.h"
@@ -159,7 +161,7 @@ static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 static int finish(const struct lm_snapshot *snap)
 {
 	if (snap->census && snap->census->warning)
-		fprintf(stderr, "leakmon: warning: %s\n", snap->census->warning);
+		lm_cli_warning(snap->census->warning);
 	if (snap->heap.partial || (snap->census && snap->census->partial))
 		return LM_EXIT_PARTIAL;
 	return LM_EXIT_OK;
@@ -192,7 +194,7 @@ static json_t *json_addr(uint64_t a)
 static void json_set_type(json_t *o, const struct lm_type *t)
 {
 	json_object_set_new(o, "kind", t ? json_string(lm_kind_name(t->kind)) : json_null());
-	json_object_set_new(o, "name", t ? json_string(t->name) : json_null());
+	json_object_set_new(o, "name", t ? lm_json_name(t->name) : json_null());
 }
 
 /* Levenshtein distance, bounded inputs (type names are short). */
@@ -268,6 +270,17 @@ static void print_closest_types(const struct lm_snapshot *snap, const char *arg)
 	fprintf(stderr, " (leakmon stat lists them all)\n");
 }
 
+/* Is this the type's name, raw or as printed (escaped, see escape.h)? */
+static int name_matches(const char *type_name, const char *arg)
+{
+	char shown[1024];
+
+	if (!strcmp(type_name, arg))
+		return 1;
+	return lm_escape(type_name, strlen(type_name), shown, sizeof(shown)) < sizeof(shown) &&
+	       !strcmp(shown, arg);
+}
+
 /* TYPE: "kind:name", "class Foo" as stat prints it, or a bare name.
  * Returns the type id, or -LM_ENOTFOUND / -LM_EINVAL (message printed). */
 static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
@@ -277,7 +290,7 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 	int kind = -1;
 	const char *name = arg;
 	int64_t found = -1;
-	char kbuf[32];
+	char kbuf[32], shown[1024];
 
 	/* kind:name (but "ns::Foo" is a name) */
 	if (colon && colon[1] != ':' && (size_t)(colon - arg) < sizeof(kbuf)) {
@@ -298,7 +311,7 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 	}
 	for (i = 0; i < n; i++) {
 		const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
-		if (strcmp(t->name, name) || (kind >= 0 && t->kind != kind))
+		if (!name_matches(t->name, name) || (kind >= 0 && t->kind != kind))
 			continue;
 		if (nmatch++ == 0)
 			found = (int64_t)i;
@@ -310,8 +323,9 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 			nmatch);
 		for (i = 0; i < n; i++) {
 			const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
-			if (!strcmp(t->name, name))
-				fprintf(stderr, " %s:%s", lm_kind_name(t->kind), t->name);
+			if (name_matches(t->name, name))
+				fprintf(stderr, " %s:%s", lm_kind_name(t->kind),
+					lm_escape_str(t->name, shown, sizeof(shown)));
 		}
 		fprintf(stderr, "\n");
 		return -LM_EINVAL;
@@ -530,7 +544,7 @@ static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint
 			   size_t *out)
 {
 	ptrdiff_t i = lm_snapshot_find_chunk(snap, addr);
-	char why[256];
+	char why[256], shown[1024];
 
 	if (i >= 0 && snap->chunks[i].state != LM_CHUNK_TOP &&
 	    snap->chunks[i].state != LM_CHUNK_FENCEPOST) {
@@ -538,8 +552,9 @@ static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint
 		return 0;
 	}
 	describe_outside(snap, addr, why, sizeof(why));
+	lm_escape_str(why, shown, sizeof(shown));	/* symbol and mapping names */
 	fprintf(stderr, "leakmon %s: 0x%" PRIx64 " is not inside any heap allocation: %s\n",
-		cmd, addr, why);
+		cmd, addr, shown);
 	return LM_EXIT_NOTFOUND;
 }
 
@@ -623,13 +638,14 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 		}
 		n++;
 		if (!json) {
-			printf("  +0x%-6zx 0x%-14" PRIx64 " -> %s\n", k * 8, v, sym);
+			printf("  +0x%-6zx 0x%-14" PRIx64 " -> %s\n", k * 8, v,
+			       lm_escape_str(sym, label, sizeof(label)));
 			continue;
 		}
 		r = json_object();
 		json_object_set_new(r, "offset", json_integer((json_int_t)(k * 8)));
 		json_object_set_new(r, "value", json_addr(v));
-		json_object_set_new(r, "symbol", json_string(sym));
+		json_object_set_new(r, "symbol", lm_json_name(sym));
 		json_array_append_new(arr, r);
 	}
 	if (!json && n == 0)
@@ -720,7 +736,7 @@ int cmd_show(int argc, char **argv)
 	struct drill_opts o = { .cmd = "show", .snap = { .mode = LM_MODE_LIVE } };
 	uint64_t nbytes = DEFAULT_SHOW_BYTES, addr;
 	struct lm_snapshot *snap = NULL;
-	size_t idx;
+	size_t idx = 0;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
@@ -769,9 +785,10 @@ static void roots_usage(FILE *out)
 		DEFAULT_ROOT_PATHS, common_help, target_help);
 }
 
+/* Root names, modules, symbols, functions: the target's, escaped. */
 static json_t *json_str_or_null(const char *s)
 {
-	return s && *s ? json_string(s) : json_null();
+	return s && *s ? lm_json_name(s) : json_null();
 }
 
 static const char *leak_word(int st)
@@ -801,7 +818,7 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 		json_t *jp = json_object(), *root = json_object(), *steps = json_array();
 
 		json_object_set_new(root, "kind", json_string(lm_root_kind_name(rt->kind)));
-		json_object_set_new(root, "name", json_string(rt->name));
+		json_object_set_new(root, "name", lm_json_name(rt->name));
 		json_object_set_new(root, "module", json_str_or_null(rt->module));
 		json_object_set_new(root, "symbol", json_str_or_null(rt->symbol));
 		json_object_set_new(root, "section", json_str_or_null(rt->section));
@@ -849,7 +866,8 @@ static void roots_text(const struct lm_snapshot *snap, const struct lm_root_path
 	printf("is reachable; %zu shortest chain%s:\n", r->npaths, r->npaths == 1 ? "" : "s");
 	for (p = 0; p < r->npaths; p++) {
 		const struct lm_path *path = &r->paths[p];
-		printf("#%zu  %-8s %s\n", p + 1, lm_root_kind_name(path->root.kind), path->root.name);
+		printf("#%zu  %-8s %s\n", p + 1, lm_root_kind_name(path->root.kind),
+		       lm_escape_str(path->root.name, label, sizeof(label)));
 		for (k = 0; k < path->nsteps; k++) {
 			const struct lm_path_step *s = &path->steps[k];
 			lm_holders_type_label(lm_holders_chunk_type(snap, s->chunk), label, sizeof(label));

@@ -10,6 +10,7 @@
 
 #include "census_json.h"
 #include "cli.h"
+#include "escape.h"
 
 #define DEFAULT_TOP 30
 
@@ -33,13 +34,17 @@ static void stat_usage(FILE *out)
 		"See leakmon --help for exit codes.\n", DEFAULT_TOP);
 }
 
-/* "class shop::Cart<int>", "string", "size 72" */
+/* "class shop::Cart<int>", "string", "size 72"; the name escaped (the
+ * target chose it: no escape sequence reaches the terminal). */
 static void type_label(const struct lm_type_stat *t, char *buf, size_t len)
 {
+	char name[1024];
+
+	lm_escape_str(t->name, name, sizeof(name));
 	if (t->kind == LM_KIND_STRING || t->kind == LM_KIND_SIZE)
-		snprintf(buf, len, "%s", t->name);
+		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "%s %s", lm_kind_name(t->kind), t->name);
+		snprintf(buf, len, "%s %s", lm_kind_name(t->kind), name);
 }
 
 static void print_table(const struct lm_census *c, size_t top)
@@ -158,7 +163,7 @@ int cmd_stat(int argc, char **argv)
 	}
 	rc = LM_EXIT_OK;
 	if (census->warning)
-		fprintf(stderr, "leakmon: warning: %s\n", census->warning);
+		lm_cli_warning(census->warning);
 	if (census->partial)
 		rc = LM_EXIT_PARTIAL;
 	lm_census_free(census);

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "census_json.h"
 #include "cli.h"
+#include "escape.h"
 #include "selector.h"
 #include "store.h"
 
@@ -156,13 +158,17 @@ static void sparkline(const struct lm_store_point *p, size_t n, size_t width,
 	buf[used] = '\0';
 }
 
-/* "class Order", "string", "size 72": like `leakmon stat`. */
+/* "class Order", "string", "size 72": like `leakmon stat`, the name
+ * escaped (the database keeps it as the target chose it). */
 static void type_label(const struct lm_store_growth *g, char *buf, size_t len)
 {
+	char name[1024];
+
+	lm_escape_str(g->name, name, sizeof(name));
 	if (!strcmp(g->kind, "string") || !strcmp(g->kind, "size"))
-		snprintf(buf, len, "%s", g->name);
+		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "%s %s", g->kind, g->name);
+		snprintf(buf, len, "%s %s", g->kind, name);
 }
 
 static uint64_t last_bytes(const struct lm_store_point *p, size_t n)
@@ -278,7 +284,7 @@ static json_t *trend_json(const struct trend *t)
 		      "censuses", (json_int_t)t->nheap);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "exe", t->in->exe ? json_string(t->in->exe) : json_null());
+	json_object_set_new(o, "exe", lm_json_name(t->in->exe));
 	fmt_time(t->in->started_at_us, ts, sizeof(ts));
 	json_object_set_new(o, "started_at", json_string(ts));
 	fmt_time(t->in->ended_at_us, ts, sizeof(ts));
@@ -293,8 +299,8 @@ static json_t *trend_json(const struct trend *t)
 		const struct trend_type *ty = &t->types[i];
 
 		json_array_append_new(types, json_pack(
-			"{s:s, s:s, s:I, s:I, s:I, s:I, s:f, s:f, s:o}",
-			"kind", ty->g->kind, "name", ty->g->name,
+			"{s:s, s:o, s:I, s:I, s:I, s:I, s:f, s:f, s:o}",
+			"kind", ty->g->kind, "name", lm_json_name(ty->g->name),
 			"samples", (json_int_t)ty->g->samples,
 			"bytes", (json_int_t)last_bytes(ty->pts, ty->npts),
 			"count", (json_int_t)last_count(ty->pts, ty->npts),

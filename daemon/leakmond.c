@@ -41,6 +41,8 @@
 #define RETENTION_FIRST_S 5.0	/* after start: catch up after a downtime */
 #define RETENTION_EVERY_S 3600.0
 #define FAIL_LOG_EVERY_S 600
+#define BACKOFF_MAX_S 3600.0	/* longest wait after abandoned snapshots */
+#define BACKOFF_MAX_SHIFT 10	/* at most 2^10 intervals */
 
 int64_t lmd_now_us(void)
 {
@@ -77,7 +79,7 @@ static const char *status_of(const struct lmd_job *job)
 {
 	if (job->rc == 0)
 		return job->census->partial ? LM_STORE_PARTIAL : LM_STORE_OK;
-	if (job->rc == -LM_ELIMIT)
+	if (job->rc == -LM_ELIMIT || job->rc == -LM_ETIMEDOUT)
 		return LM_STORE_ABANDONED;
 	return LM_STORE_FAILED;
 }
@@ -147,6 +149,37 @@ static void log_result(struct lmd_instance *inst,
 		       (int)job->id.pid, status, job->err.msg);
 }
 
+/*
+ * Every abandoned attempt stops the target for up to max_pause for nothing
+ * (a thread in vfork or disk sleep, a heap too big to copy in time). After
+ * the second in a row, wait 2, 4, 8... intervals (at most BACKOFF_MAX_S,
+ * never less than one interval); any other outcome ends the streak.
+ */
+static void back_off(struct leakmond *d, struct lmd_target *t, struct lmd_instance *inst,
+		     const struct lmd_job *job, const char *status)
+{
+	double interval = (double)t->conf->interval_ms / 1000.0, delay;
+	unsigned n;
+
+	if (strcmp(status, LM_STORE_ABANDONED) != 0) {
+		if (inst->abandoned_streak > 1)
+			lm_log(LM_LOG_NOTICE, "target %s: pid %d: back to one snapshot every %.0f s",
+			       job->target, (int)job->id.pid, interval);
+		inst->abandoned_streak = 0;
+		return;
+	}
+	n = ++inst->abandoned_streak;
+	if (n < 2)
+		return;
+	delay = interval * (double)(1u << (n - 1 < BACKOFF_MAX_SHIFT ? n - 1 : BACKOFF_MAX_SHIFT));
+	if (delay > BACKOFF_MAX_S)
+		delay = interval > BACKOFF_MAX_S ? interval : BACKOFF_MAX_S;
+	if (inst->next_due < ev_now(d->loop) + delay)
+		inst->next_due = ev_now(d->loop) + delay;
+	lm_log(LM_LOG_NOTICE, "target %s: pid %d: %u abandoned snapshots in a row; backing off, "
+	       "next attempt in %.0f s", job->target, (int)job->id.pid, n, delay);
+}
+
 /* A job is back from the worker (loop thread). */
 static void on_job_done(struct lmd_job *job, void *ctx)
 {
@@ -173,6 +206,7 @@ static void on_job_done(struct lmd_job *job, void *ctx)
 		else
 			inst->last_ok_us = job->census->taken_at_us;
 		inst->memory_limit = lmd_memory_limit(t, inst);
+		back_off(d, t, inst, job, status);
 	}
 	if (t && (job->rc == -LM_EEXITED || job->rc == -LM_ENOPROC))
 		t->next_resolve = ev_now(d->loop);	/* close the instance now */

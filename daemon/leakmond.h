@@ -35,6 +35,7 @@ struct lmd_instance {
 	int in_flight;			/* a snapshot is queued or running */
 	uint64_t memory_limit;		/* effective limit, bytes (see lmd_memory_limit) */
 	uint64_t nsnapshots, nfailures;	/* this run of the daemon */
+	unsigned abandoned_streak;	/* abandoned snapshots in a row (back-off) */
 	int64_t last_ok_us;		/* taken_at of the last census stored */
 	struct lm_ratelimit fail_log;
 	struct lm_symcache *symcache;	/* its symbols across snapshots, or NULL */

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "alert.h"
+#include "census_json.h"
 #include "holders.h"
 #include "leakmond.h"
 #include "webhook.h"
@@ -170,11 +171,11 @@ static json_t *holders_fields(const struct lm_holders_type *t)
 		return NULL;
 	}
 	for (i = 0; i < t->nchains; i++)
-		json_array_append_new(a, json_string(t->chains[i]));
+		json_array_append_new(a, lm_json_name(t->chains[i]));	/* target's names */
 	json_object_set_new(f, "holders", a);
 	if (!t->nchains)
-		json_object_set_new(f, "holders_error", json_string(t->error[0] ? t->error :
-								     "no holder chain found"));
+		json_object_set_new(f, "holders_error", lm_json_name(t->error[0] ? t->error :
+								      "no holder chain found"));
 	return f;
 }
 

@@ -14,6 +14,13 @@
  * Signals are blocked in the worker: they belong to the loop, and a signal
  * handler interrupting the engine's waitpid() calls would only get in the
  * way.
+ *
+ * A snapshot abandoned because a thread of the target did not stop within
+ * max_pause (vfork, disk sleep) leaves that thread traced by the worker,
+ * with our interrupt pending: it would stop, and stay stopped, the moment
+ * its sleep ends. The kernel lets such threads go, interrupt cancelled,
+ * when the thread that traced them exits (ptrace.h). So after such a job
+ * the worker hands a fresh thread its place and ends.
  */
 #include "config.h"
 
@@ -24,6 +31,7 @@
 #include <time.h>
 
 #include "leakmond.h"
+#include "ptrace.h"
 
 struct lmd_worker {
 	struct ev_loop *loop;
@@ -48,6 +56,23 @@ static void append(struct lmd_job **head, struct lmd_job **tail, struct lmd_job 
 	else
 		*head = job;
 	*tail = job;
+}
+
+static void *worker_main(void *arg);
+
+/* With w->lock held: start the thread that takes over from this one (it
+ * inherits our all-blocked signal mask). 0, or -1 when it could not be
+ * started: then this thread carries on, and the lingering threads are let
+ * go by lm_ptrace_settle() once they stop, or when the daemon exits. */
+static int hand_over(struct lmd_worker *w)
+{
+	pthread_t next;
+
+	if (pthread_create(&next, NULL, worker_main, w) != 0)
+		return -1;
+	pthread_detach(pthread_self());
+	w->thread = next;
+	return 0;
 }
 
 static void *worker_main(void *arg)
@@ -77,6 +102,10 @@ static void *worker_main(void *arg)
 		w->running = NULL;
 		append(&w->done, &w->done_tail, job);
 		ev_async_send(w->loop, &w->async);
+		if (lm_ptrace_lingering() > 0 && hand_over(w) == 0) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;	/* our exit lets the lingering threads go */
+		}
 	}
 	pthread_mutex_unlock(&w->lock);
 	return NULL;
@@ -181,6 +210,7 @@ struct lmd_job *lmd_worker_take_queued(struct lmd_worker *w)
 
 int lmd_worker_stop(struct lmd_worker *w)
 {
+	pthread_t thread;
 	int busy;
 
 	if (!w)
@@ -188,12 +218,13 @@ int lmd_worker_stop(struct lmd_worker *w)
 	pthread_mutex_lock(&w->lock);
 	w->quit = 1;
 	busy = w->running != NULL;
-	pthread_cond_signal(&w->wake);
+	thread = w->thread;	/* hand_over() may have replaced it */
+	pthread_cond_broadcast(&w->wake);
 	pthread_mutex_unlock(&w->lock);
 	ev_async_stop(w->loop, &w->async);
 	if (busy)
 		return -1;	/* the process exit ends it; a SEIZEd target runs on */
-	pthread_join(w->thread, NULL);
+	pthread_join(thread, NULL);
 	while (w->done) {
 		struct lmd_job *next = w->done->next;
 		lmd_job_free(w->done);

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "alert.h"
+#include "census_json.h"
 #include "cgroup.h"
 #include "conf.h"
 #include "store.h"
@@ -646,9 +647,11 @@ static json_t *build_payload(struct eval *e, const char *event, int level,
 	json_object_set_new(p, "host", json_string(e->host));
 	json_object_set_new(p, "target", json_string(e->inst.target ? e->inst.target : ""));
 	json_object_set_new(p, "pid", json_integer(e->inst.pid));
-	json_object_set_new(p, "exe", e->inst.exe ? json_string(e->inst.exe) : json_null());
+	/* The exe path and the type name are the target's: escaped, so that
+	 * invalid UTF-8 cannot make json_string() drop them. */
+	json_object_set_new(p, "exe", lm_json_name(e->inst.exe));
 	json_object_set_new(type, "kind", json_string(f->ser->kind));
-	json_object_set_new(type, "name", json_string(f->ser->name));
+	json_object_set_new(type, "name", lm_json_name(f->ser->name));
 	json_object_set_new(p, "type", type);
 	json_object_set_new(p, "count", json_integer((json_int_t)f->last_count));
 	json_object_set_new(p, "bytes", json_integer((json_int_t)f->last_bytes));

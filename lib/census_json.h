@@ -12,6 +12,11 @@
 /* New reference, or NULL when out of memory. */
 json_t *lm_census_to_json(const struct lm_census *c, size_t top);
 
+/* A JSON string of a name or path a target chose, escaped (escape.h):
+ * always valid UTF-8, never NULL but when out of memory; json null for
+ * NULL. New reference. */
+json_t *lm_json_name(const char *s);
+
 /* "2026-11-24T22:00:00Z" from microseconds since the epoch. */
 void lm_format_utc(int64_t us, char *buf, size_t len);
 

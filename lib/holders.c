@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escape.h"
 #include "holders.h"
 
 #define MAX_ELEMS 9	/* elements of a chain line before its middle is elided */
@@ -35,12 +36,18 @@ const struct lm_type *lm_holders_chunk_type(const struct lm_snapshot *snap, size
 
 void lm_holders_type_label(const struct lm_type *t, char *buf, size_t len)
 {
-	if (!t)
+	char name[512];
+
+	if (!t) {
 		snprintf(buf, len, "-");
-	else if (t->kind == LM_KIND_STRING || t->kind == LM_KIND_SIZE)
-		snprintf(buf, len, "%s", t->name);
+		return;
+	}
+	/* The name is the target's choice: shown escaped, in text and JSON. */
+	lm_escape_str(t->name, name, sizeof(name));
+	if (t->kind == LM_KIND_STRING || t->kind == LM_KIND_SIZE)
+		snprintf(buf, len, "%s", name);
 	else
-		snprintf(buf, len, "%s %s", lm_kind_name(t->kind), t->name);
+		snprintf(buf, len, "%s %s", lm_kind_name(t->kind), name);
 }
 
 /* The root without addresses: refgraph names stacks without a frame and
@@ -93,6 +100,7 @@ static void push_elem(struct line *l, const char *fmt, ...)
 static void push_elem(struct line *l, const char *fmt, ...)
 {
 	const size_t head = MAX_ELEMS / 2;
+	char tmp[ELEM_MAX];
 	va_list ap;
 
 	if (l->n == MAX_ELEMS) {	/* drop the oldest of the tail part */
@@ -101,8 +109,11 @@ static void push_elem(struct line *l, const char *fmt, ...)
 		l->dropped++;
 	}
 	va_start(ap, fmt);
-	vsnprintf(l->elems[l->n++], ELEM_MAX, fmt, ap);
+	vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
+	/* Function, symbol and mapping names are the target's: escaped, which
+	 * also mends a UTF-8 sequence the cut above split. */
+	lm_escape(tmp, strlen(tmp), l->elems[l->n++], ELEM_MAX);
 }
 
 static void append(char *buf, size_t len, size_t *at, const char *s)

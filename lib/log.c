@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "log.h"
 
 static int log_level = LM_LOG_INFO;
@@ -87,8 +88,8 @@ const char *lm_log_level_name(int level)
 
 void lm_log(int level, const char *fmt, ...)
 {
-	char line[2048];
-	size_t len = 0;
+	char msg[2048], line[2048];
+	size_t len = 0, mlen;
 	va_list ap;
 	int saved = errno;
 
@@ -99,13 +100,17 @@ void lm_log(int level, const char *fmt, ...)
 	else if (level <= LM_LOG_WARNING)
 		len = (size_t)snprintf(line, sizeof(line), "%s: ", level_names[level]);
 	va_start(ap, fmt);
-	vsnprintf(line + len, sizeof(line) - len, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	len = strlen(line);
+	mlen = strlen(msg);
 	/* Keep one message on one line: journald splits on newlines. */
-	for (size_t i = 0; i < len; i++)
-		if (line[i] == '\n')
-			line[i] = ' ';
+	for (size_t i = 0; i < mlen; i++)
+		if (msg[i] == '\n')
+			msg[i] = ' ';
+	/* Messages carry names a target chose (types, paths, process names):
+	 * no control character or invalid UTF-8 reaches the log as is. */
+	lm_escape(msg, mlen, line + len, sizeof(line) - len);
+	len = strlen(line);
 	if (len >= sizeof(line) - 1)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
