@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "glibc_heap.h"
+#include "mapfile.h"
 #include "glibc_layout.h"
 
 #define MINSIZE 32ULL

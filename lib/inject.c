@@ -73,6 +73,7 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "mapfile.h"
 
 #define TEXT_MAX (64u << 20)	/* bound on the text we scan per mapping */
 #define FILTERS_MAX 1024	/* bound on stacked seccomp filters */
@@ -197,7 +198,6 @@ static int is_libc_path(const char *p)
 static void find_pad(pid_t pid, const struct lm_mapping *m, struct lm_gadget *g)
 {
 	uint8_t t[4096];
-	char path[128];
 	size_t n = sizeof(t), z, at;
 	uint64_t base = m->end - n;
 	ssize_t got;
@@ -205,11 +205,7 @@ static void find_pad(pid_t pid, const struct lm_mapping *m, struct lm_gadget *g)
 
 	if (m->end - m->start < n)
 		return;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
-		 (unsigned long long)m->start, (unsigned long long)m->end);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	fd = lm_mapfile_open_live(pid, m, NULL);
 	if (fd < 0)
 		return;
 	memset(t, 0, sizeof(t));

@@ -1,6 +1,6 @@
 /*
  * memsrc.c - the part of a memory source every kind shares: the region
- * index, the read functions, opening a mapping's file, closing.
+ * index, the read functions, closing.
  *
  * Regions are sorted by start and disjoint, so a lookup is a binary search.
  * The walker asks for one chunk at a time, millions of times, nearly always
@@ -205,35 +205,6 @@ int lm_memsrc_wants_mapping(const struct lm_mapping *m)
 			!strcmp(m->path, "[vdso]") || !strncmp(m->path, "[vvar_", 6)))
 		return 0;
 	return 1;
-}
-
-int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
-				const struct lm_mapping *map, struct lm_err *err)
-{
-	char path[96];
-	int fd;
-
-	if (!map->path || map->path[0] != '/')
-		return lm_err_set(err, LM_EINVAL, "mapping %#llx-%#llx is not backed by a file",
-				  (unsigned long long)map->start, (unsigned long long)map->end);
-	if (src->kind != LM_SRC_CORE && src->pid > 0) {
-		/* map_files reaches the very file mapped, even when it was
-		 * replaced or deleted on disk since; it needs CAP_SYS_ADMIN,
-		 * so fall back to the path. */
-		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)src->pid,
-			 (unsigned long long)map->start, (unsigned long long)map->end);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0)
-			return fd;
-	}
-	fd = open(map->path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		int e = errno;
-		return lm_err_errno(err, e == ENOENT ? LM_ENOTFOUND : e == EACCES ? LM_EPERM : LM_EIO,
-				    e, "cannot open %s (mapped at %#llx)", map->path,
-				    (unsigned long long)map->start);
-	}
-	return fd;
 }
 
 int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err)

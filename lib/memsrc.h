@@ -111,13 +111,6 @@ int lm_mem_word(const struct lm_memsrc *src, uint64_t addr, uint64_t *val);
 /* The captured region containing addr, or NULL. */
 const struct lm_region *lm_mem_region(const struct lm_memsrc *src, uint64_t addr);
 
-/* Open the file behind a file-backed mapping for reading (ELF symbols,
- * libc version): /proc/PID/map_files/ for live targets (works even when the
- * file was replaced on disk), the path otherwise. Returns an fd or a
- * negative LM_E* code. */
-int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
-				const struct lm_mapping *map, struct lm_err *err);
-
 /* Used by the source implementations: sort and index regions. */
 void lm_memsrc_sort_regions(struct lm_memsrc *src);
 

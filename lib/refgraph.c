@@ -43,6 +43,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mapfile.h"
 #include "refgraph.h"
 #include "unwind.h"
 

@@ -233,17 +233,23 @@ static void fill_totals(struct lm_census *c, const struct lm_heap_info *h,
 	c->totals.rss_bytes = src->rss_bytes;
 }
 
-static int set_warning(struct lm_census *c, const char *a, const char *b)
+/* The census warning: the non-empty ones of a, b, d joined by "; ". */
+static int set_warning(struct lm_census *c, const char *a, const char *b, const char *d)
 {
-	size_t len;
+	const char *part[3] = { a, b, d };
+	size_t len = 1, at = 0, i;
 
-	if (!*a && !*b)
+	for (i = 0; i < 3; i++)
+		len += strlen(part[i]) + 2;
+	if (!*a && !*b && !*d)
 		return 0;
-	len = strlen(a) + strlen(b) + 3;
 	c->warning = malloc(len);
 	if (!c->warning)
 		return -1;
-	snprintf(c->warning, len, "%s%s%s", a, *a && *b ? "; " : "", b);
+	for (i = 0; i < 3; i++)
+		if (*part[i])
+			at += (size_t)snprintf(c->warning + at, len - at, "%s%s", at ? "; " : "",
+					       part[i]);
 	return 0;
 }
 
@@ -278,12 +284,14 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	struct lm_symtab *syms = NULL;
 	struct lm_census *c = NULL;
 	uint64_t t0 = lm_now_ns();
+	char unread[4 * LM_ERRMSG_MAX];	/* modules without symbols, and why */
 	int rc;
 
 	rc = opts->symcache ? lm_symcache_load(opts->symcache, src, &so, &syms, err)
 			    : lm_symtab_load(src, &so, &syms, err);
 	if (rc < 0)
 		return rc;
+	lm_symtab_unreadable(syms, unread, sizeof(unread));
 	rc = lm_classifier_new(src, syms, &t->cls, err);
 	if (rc < 0)
 		goto fail;
@@ -301,7 +309,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		goto fail;
 	c = census_new(src);
 	if (!c || build_types(c, t) < 0 ||
-	    set_warning(c, fallback, heap->partial ? heap->warning : "") < 0) {
+	    set_warning(c, fallback, heap->partial ? heap->warning : "", unread) < 0) {
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while building the census");
 		goto fail;
 	}

@@ -45,6 +45,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mapfile.h"
 #include "symbols.h"
 #include "symbols_part.h"
 
@@ -102,7 +103,13 @@ struct lm_symtab {
 	uint32_t *lk_sym;
 	int32_t *lk_parent;
 	size_t nlk;
+	/* modules whose file was not opened: how many, the first few reasons */
+	size_t nunread;
+	char *unread;			/* "why; why; ...", or NULL */
 };
+
+/* Reasons kept word for word in a warning; the rest are counted. */
+#define LM_UNREAD_KEPT 3
 
 /* ---------- demangling ---------- */
 
@@ -180,17 +187,6 @@ void lm_file_id_of(int fd, struct lm_file_id *id)
 	id->size = st.st_size;
 	id->mtime = st.st_mtim;
 	id->ctime = st.st_ctim;
-}
-
-void lm_file_id_of_path(const char *path, struct lm_file_id *id)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	memset(id, 0, sizeof(*id));
-	if (fd < 0)
-		return;
-	lm_file_id_of(fd, id);
-	close(fd);
 }
 
 int lm_file_id_equal(const struct lm_file_id *a, const struct lm_file_id *b)
@@ -509,18 +505,37 @@ static const char *root_or_default(const char *debug_root)
 	return debug_root ? debug_root : LM_DEFAULT_DEBUG_ROOT;
 }
 
-static int debug_path(const char *root, const char *build_id, char *buf, size_t len)
+/* The debug file of a module with this build-id: ".build-id/xx/rest.debug"
+ * below the debug root, opened as lm_mapfile_open_debug() does (nothing
+ * below the root followed, regular files of bounded size only; the name is
+ * hex digits read_build_id wrote, so it stays below the root). An fd, -1
+ * when there is nothing to look for, -2 when no usable file is there. */
+static int open_debug_file(const char *debug_root, const char *build_id)
 {
+	const char *root = root_or_default(debug_root);
+	char rel[64];
+	int fd;
+
 	if (!*root || strlen(build_id) < 4)
 		return -1;
-	snprintf(buf, len, "%s/.build-id/%.2s/%s.debug", root, build_id, build_id + 2);
-	return 0;
+	snprintf(rel, sizeof(rel), ".build-id/%.2s/%s.debug", build_id, build_id + 2);
+	fd = lm_mapfile_open_debug(root, rel, NULL);
+	return fd < 0 ? -2 : fd;
 }
 
-int lm_modpart_debug_path(const struct lm_modpart *p, const char *debug_root, char *buf,
-			  size_t len)
+int lm_modpart_debug_id_now(const struct lm_modpart *p, const char *debug_root,
+			    struct lm_file_id *id)
 {
-	return debug_path(root_or_default(debug_root), p->mod.build_id, buf, len);
+	int fd = open_debug_file(debug_root, p->mod.build_id);
+
+	memset(id, 0, sizeof(*id));
+	if (fd == -1)
+		return -1;
+	if (fd >= 0) {
+		lm_file_id_of(fd, id);
+		close(fd);
+	}
+	return 0;
 }
 
 const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p)
@@ -594,13 +609,10 @@ nomem:
 static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct raw_vec *rv,
 			   Elf **dbg, int *dfd)
 {
-	char path[4096];
 	int dbg_symtab = 0;
 	size_t before = rv->n;
 
-	if (debug_path(root_or_default(debug_root), p->mod.build_id, path, sizeof(path)) != 0)
-		return 0;
-	*dfd = open(path, O_RDONLY | O_CLOEXEC);
+	*dfd = open_debug_file(debug_root, p->mod.build_id);
 	if (*dfd < 0)
 		return 0;
 	lm_file_id_of(*dfd, &p->debug_id);
@@ -709,7 +721,38 @@ void lm_symtab_free(struct lm_symtab *tab)
 	free(tab->lk_end);
 	free(tab->lk_sym);
 	free(tab->lk_parent);
+	free(tab->unread);
 	free(tab);
+}
+
+int lm_symtab_note_unreadable(struct lm_symtab *tab, const char *why)
+{
+	size_t have = tab->unread ? strlen(tab->unread) : 0, add = strlen(why);
+	char *v;
+
+	if (tab->nunread++ >= LM_UNREAD_KEPT)
+		return 0;
+	v = realloc(tab->unread, have + add + 3);
+	if (!v)
+		return -1;
+	snprintf(v + have, add + 3, "%s%s", have ? "; " : "", why);
+	tab->unread = v;
+	return 0;
+}
+
+size_t lm_symtab_unreadable(const struct lm_symtab *tab, char *buf, size_t len)
+{
+	if (len)
+		buf[0] = '\0';
+	if (!tab || !tab->nunread)
+		return 0;
+	if (tab->nunread > LM_UNREAD_KEPT)
+		snprintf(buf, len, "symbols missing for %zu modules: %s (and %zu more)",
+			 tab->nunread, tab->unread ? tab->unread : "", tab->nunread - LM_UNREAD_KEPT);
+	else
+		snprintf(buf, len, "symbols missing for %zu module%s: %s", tab->nunread,
+			 tab->nunread == 1 ? "" : "s", tab->unread ? tab->unread : "");
+	return tab->nunread;
 }
 
 /* The modules with a part, in span order; a module's span reaches over its
@@ -784,14 +827,16 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 /* The part of one module, or NULL when its file cannot be opened or is not
  * ELF. Returns 0, or -1 when out of memory. */
 static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
-		     const char *debug_root, struct lm_modpart **part)
+		     const char *debug_root, struct lm_modpart **part, char **why)
 {
-	struct lm_err ignored;
-	int fd = lm_memsrc_open_mapping_file(src, span->low, &ignored), rc;
+	struct lm_err err;
+	int fd = lm_memsrc_open_mapping_file(src, span->low, &err), rc;
 
 	*part = NULL;
-	if (fd < 0)
-		return 0;	/* not readable: skipped */
+	if (fd < 0) {
+		*why = strdup(err.msg);	/* not readable: skipped, said in a warning */
+		return *why ? 0 : -1;
+	}
 	rc = lm_modpart_load(fd, span->low, debug_root, part);
 	close(fd);
 	return rc < 0 ? -1 : 0;
@@ -803,6 +848,7 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 	const char *debug_root = opts ? opts->debug_root : NULL;
 	struct lm_modspan *spans = NULL;
 	struct lm_modpart **parts = NULL;
+	char **why = NULL;
 	size_t n = 0, i;
 	int rc;
 
@@ -810,13 +856,24 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 	if ((rc = lm_symbols_init(err)) < 0 || (rc = lm_modspans(&src->maps, &spans, &n, err)) < 0)
 		return rc;
 	parts = calloc(n + 1, sizeof(*parts));
-	rc = parts ? 0 : -1;
+	why = calloc(n + 1, sizeof(*why));
+	rc = parts && why ? 0 : -1;
 	for (i = 0; i < n && rc == 0; i++)
-		rc = load_span(src, &spans[i], debug_root, &parts[i]);
+		rc = load_span(src, &spans[i], debug_root, &parts[i], &why[i]);
 	if (rc == 0)
 		rc = lm_symtab_assemble(parts, spans, n, out);
+	for (i = 0; rc == 0 && i < n; i++)
+		if (why[i])
+			rc = lm_symtab_note_unreadable(*out, why[i]);
+	if (rc != 0 && *out) {
+		lm_symtab_free(*out);
+		*out = NULL;
+	}
 	for (i = 0; parts && i < n; i++)
 		lm_modpart_put(parts[i]);
+	for (i = 0; why && i < n; i++)
+		free(why[i]);
+	free(why);
 	free(parts);
 	free(spans);
 	if (rc != 0)

@@ -73,6 +73,12 @@ const struct lm_symbol *lm_symtab_symbol_at(const struct lm_symtab *tab, size_t 
 /* By raw or demangled name, first match; NULL if none. */
 const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const char *name);
 
+/* The modules whose file was not opened (their symbols are missing), for a
+ * warning: their number, and in buf "symbols missing for N modules: PATH:
+ * not opened: why; ..." (the first few word for word). 0 and buf "" when
+ * every module's file was opened. */
+size_t lm_symtab_unreadable(const struct lm_symtab *tab, char *buf, size_t len);
+
 /* Demangle a C++ symbol or type name; returns malloc'd text or NULL if the
  * name is not mangled. Types: pass "3Foo" style (no _Z prefix) with is_type. */
 char *lm_demangle(const char *mangled, int is_type);

@@ -56,15 +56,14 @@ void lm_modpart_put(struct lm_modpart *p);
 /* The debug file lm_modpart_load() looked for (present 0 when it had no
  * build-id, the lookup was disabled, or no file was there). */
 const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p);
-/* Where a debug file for p would be: 0 and the path in buf, or -1 when p has
- * no build-id or debug files are disabled. */
-int lm_modpart_debug_path(const struct lm_modpart *p, const char *debug_root, char *buf,
-			  size_t len);
+/* What is known now of the debug file lm_modpart_load() would read for p
+ * (present 0 when no usable file is there): 0, or -1 when p has no build-id
+ * or debug files are disabled (none is looked for). */
+int lm_modpart_debug_id_now(const struct lm_modpart *p, const char *debug_root,
+			    struct lm_file_id *id);
 
 /* What is known of the file open on fd (present 0 if fstat fails). */
 void lm_file_id_of(int fd, struct lm_file_id *id);
-/* The same for the file at path, as opening it would find it. */
-void lm_file_id_of_path(const char *path, struct lm_file_id *id);
 int lm_file_id_equal(const struct lm_file_id *a, const struct lm_file_id *b);
 
 /* A table of the modules spans[i] with parts[i] (NULL: not a module,
@@ -72,6 +71,9 @@ int lm_file_id_equal(const struct lm_file_id *a, const struct lm_file_id *b);
  * -1 (out of memory). */
 int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan *spans,
 		       size_t n, struct lm_symtab **out);
+/* Record a module whose file was not opened (why: "PATH: not opened: ..."),
+ * for lm_symtab_unreadable(). 0, or -1 (out of memory). */
+int lm_symtab_note_unreadable(struct lm_symtab *tab, const char *why);
 /* One more reference: lm_symtab_free() drops one, the last frees it. */
 struct lm_symtab *lm_symtab_hold(struct lm_symtab *tab);
 

@@ -20,6 +20,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "mapfile.h"
 #include "symbols_part.h"
 #include "symcache.h"
 
@@ -34,6 +35,7 @@ struct entry {
 	int reused;			/* kept by the load in progress */
 	struct lm_file_id file;		/* the file that was opened for it */
 	struct lm_modpart *part;	/* ENT_MODULE: held */
+	char *why;			/* ENT_UNREADABLE: why its file was not opened */
 };
 
 struct lm_symcache {
@@ -52,6 +54,7 @@ static void entries_free(struct entry *v, size_t n)
 
 	for (i = 0; i < n; i++) {
 		free(v[i].path);
+		free(v[i].why);
 		lm_modpart_put(v[i].part);
 	}
 	free(v);
@@ -131,11 +134,9 @@ static struct entry *find_old(struct lm_symcache *c, uint64_t start)
 static int debug_unchanged(const struct lm_symcache *c, const struct lm_modpart *p)
 {
 	struct lm_file_id now;
-	char path[4096];
 
-	if (lm_modpart_debug_path(p, c->debug_root, path, sizeof(path)) != 0)
+	if (lm_modpart_debug_id_now(p, c->debug_root, &now) != 0)
 		return 1;	/* none was looked for, none would be */
-	lm_file_id_of_path(path, &now);
 	return lm_file_id_equal(&now, lm_modpart_debug_id(p));
 }
 
@@ -152,7 +153,7 @@ static int still_valid(const struct lm_symcache *c, const struct entry *old,
 static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 		     const struct lm_modspan *span, struct entry *e, struct entry **old_out)
 {
-	struct lm_err ignored;
+	struct lm_err err;
 	struct entry *old;
 	int fd, rc;
 
@@ -162,9 +163,9 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 	e->hi = span->hi;
 	if (!(e->path = strdup(span->low->path)))
 		return -1;
-	fd = lm_memsrc_open_mapping_file(src, span->low, &ignored);
-	if (fd < 0)
-		return 0;	/* ENT_UNREADABLE: skipped, as lm_symtab_load does */
+	fd = lm_memsrc_open_mapping_file(src, span->low, &err);
+	if (fd < 0)	/* ENT_UNREADABLE: skipped, as lm_symtab_load does */
+		return (e->why = strdup(err.msg)) ? 0 : -1;
 	lm_file_id_of(fd, &e->file);
 	old = find_old(c, e->start);
 	if (old && still_valid(c, old, e)) {
@@ -225,8 +226,14 @@ static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, stru
 		parts[i] = v[i].part;
 	rc = lm_symtab_assemble(parts, spans, n, out);
 	free(parts);
-	if (rc != 0)
+	for (i = 0; rc == 0 && i < n; i++)
+		if (v[i].why)
+			rc = lm_symtab_note_unreadable(*out, v[i].why);
+	if (rc != 0) {
+		lm_symtab_free(*out);
+		*out = NULL;
 		return -1;
+	}
 	lm_symtab_free(c->last);
 	c->last = lm_symtab_hold(*out);
 	return 0;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mapfile.h"
 #include "unwind.h"
 
 struct thread_frames {
@@ -42,9 +43,59 @@ struct lm_unwinder {
 #define DWARF_RSP 7
 #define DWARF_NREGS 17
 
+#define LM_UNWIND_DEBUG_ROOT "/usr/lib/debug"
+
+/* Every module is reported with its file already open (report_modules), so
+ * libdwfl never needs to find one: its own finder would open the paths the
+ * target's mappings name, following whatever is there now. */
+static int cb_find_elf(Dwfl_Module *mod, void **userdata, const char *modname,
+		       Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	(void)mod, (void)userdata, (void)modname, (void)base, (void)file_name;
+	*elfp = NULL;
+	return -1;
+}
+
+/* The separate debug file (for .debug_frame) by build-id, else by debug
+ * link below the debug root: libdwfl's standard finder would also look next
+ * to the module's path and follow symbolic links, with names the target's
+ * file supplies. lm_mapfile_open_debug follows nothing below the root. */
+static int cb_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+			     Dwarf_Addr base, const char *file_name,
+			     const char *debuglink_file, GElf_Word debuglink_crc,
+			     char **debuginfo_file_name)
+{
+	const unsigned char *bits;
+	GElf_Addr vaddr;
+	char rel[4096];
+	const char *slash;
+	int n = dwfl_module_build_id(mod, &bits, &vaddr), k, len = 0, fd;
+
+	(void)userdata, (void)modname, (void)base, (void)debuglink_crc;
+	*debuginfo_file_name = NULL;
+	if (n >= 2 && n <= 64) {
+		len = snprintf(rel, sizeof(rel), ".build-id/%02x/", bits[0]);
+		for (k = 1; k < n; k++)
+			len += snprintf(rel + len, sizeof(rel) - (size_t)len, "%02x", bits[k]);
+		snprintf(rel + len, sizeof(rel) - (size_t)len, ".debug");
+		fd = lm_mapfile_open_debug(LM_UNWIND_DEBUG_ROOT, rel, NULL);
+		if (fd >= 0)
+			return fd;
+	}
+	if (!lm_mapfile_name_ok(debuglink_file) || !file_name ||
+	    !(slash = strrchr(file_name, '/')))
+		return -1;
+	/* the module's directory below the root; ".." cannot climb out */
+	if (snprintf(rel, sizeof(rel), "%.*s/%s", (int)(slash - file_name), file_name,
+		     debuglink_file) >= (int)sizeof(rel))
+		return -1;
+	fd = lm_mapfile_open_debug(LM_UNWIND_DEBUG_ROOT, rel, NULL);
+	return fd >= 0 ? fd : -1;
+}
+
 static const Dwfl_Callbacks dwfl_callbacks = {
-	.find_elf = dwfl_linux_proc_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_elf = cb_find_elf,
+	.find_debuginfo = cb_find_debuginfo,
 };
 
 /* The per-thread argument libdwfl carries for us is the thread's saved
