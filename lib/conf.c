@@ -48,6 +48,7 @@ enum vtype {
 	V_LIST,		/* names separated by commas */
 	V_SELECTOR,	/* unit / exe / name / pid */
 	V_HEADER,	/* "Name: value", repeatable */
+	V_BOOL,		/* yes | no */
 };
 
 struct key {
@@ -65,6 +66,7 @@ static const struct key daemon_keys[] = {
 	{ "database", V_PATH, D(database), 0 },
 	{ "interval", V_DURATION, D(interval_ms), 0 },
 	{ "max_pause", V_DURATION0, D(max_pause_ms), 0 },
+	{ "max_memory", V_SIZE, D(max_memory), 0 },
 	{ "snapshot_mode", V_MODE, D(snapshot_mode), 0 },
 	{ "log_level", V_LEVEL, D(log_level), 0 },
 	{ "retain_full", V_DURATION, D(retain_full_ms), 0 },
@@ -87,6 +89,7 @@ static const struct key target_keys[] = {
 	{ "pid", V_SELECTOR, 0, 0 },
 	{ "interval", V_DURATION, T(interval_ms), 1 },
 	{ "max_pause", V_DURATION0, T(max_pause_ms), 1 },
+	{ "max_memory", V_SIZE, T(max_memory), 1 },
 	{ "snapshot_mode", V_MODE, T(snapshot_mode), 1 },
 	{ "memory_limit", V_SIZE, T(memory_limit), 0 },
 	{ "warmup", V_DURATION0, T(detect.warmup_ms), 1 },
@@ -106,6 +109,7 @@ static const struct key webhook_keys[] = {
 	{ "timeout", V_DURATION, W(timeout_ms), 0 },
 	{ "header", V_HEADER, 0, 0 },
 	{ "max_age", V_DURATION, W(max_age_ms), 0 },
+	{ "allow_insecure", V_BOOL, W(allow_insecure), 0 },
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
@@ -566,6 +570,36 @@ static int parse_mode(const char *v)
 	return -1;
 }
 
+static int parse_bool(const char *v)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1", NULL };
+	static const char *const no[] = { "no", "false", "off", "0", NULL };
+	size_t i;
+
+	for (i = 0; yes[i]; i++)
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+	for (i = 0; no[i]; i++)
+		if (strcasecmp(v, no[i]) == 0)
+			return 0;
+	return -1;
+}
+
+/* The user:password@ of a URL becomes ***@ (scheme and host kept):
+ * credentials in a URL never reach a message. */
+void lm_url_redact(const char *url, char *buf, size_t len)
+{
+	const char *scheme = strstr(url, "://"), *auth, *end, *at;
+
+	auth = scheme ? scheme + 3 : url;
+	end = auth + strcspn(auth, "/?#");
+	at = memrchr(auth, '@', (size_t)(end - auth));
+	if (at)
+		snprintf(buf, len, "%.*s***%s", (int)(auth - url), url, at);
+	else
+		snprintf(buf, len, "%s", url);
+}
+
 static void set_selector(struct parser *p, const char *key, const char *v)
 {
 	struct lm_conf_target *t = cur_target(p);
@@ -653,8 +687,17 @@ static void add_header(struct parser *p, const char *v)
 		p->oom = 1;
 		return;
 	}
+	/* Header values are often credentials (Authorization: Bearer ...):
+	 * errors say what is wrong, never what the value is. */
 	if (!valid_header(h)) {
-		parse_error(p, p->lineno, "header = %s: expected \"Name: value\"", v);
+		parse_error(p, p->lineno, "header = (value not shown): expected \"Name: value\" "
+			    "with a name of letters, digits, '-' and '_', on one line");
+		free(h);
+		return;
+	}
+	if (strlen(h) > LM_CONF_HEADER_MAX) {
+		parse_error(p, p->lineno, "header = (value not shown): %zu bytes, more than the "
+			    "%d a header may have", strlen(h), LM_CONF_HEADER_MAX);
 		free(h);
 		return;
 	}
@@ -743,8 +786,10 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 		}
 		if (k->type == V_URL && strncmp(s, "https://", 8) != 0 &&
 		    strncmp(s, "http://", 7) != 0) {
+			char shown[256];
+			lm_url_redact(s, shown, sizeof(shown));
 			parse_error(p, p->lineno, "%s = %s: expected an http:// or https:// URL",
-				    k->name, v);
+				    k->name, shown);
 			free(s);
 			return;
 		}
@@ -776,6 +821,14 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 			seen->webhooks_line = p->lineno;
 		return;
 	}
+	case V_BOOL:
+		i = parse_bool(v);
+		if (i < 0) {
+			parse_error(p, p->lineno, "%s = %s: expected yes or no", k->name, v);
+			return;
+		}
+		*(int *)(base + k->off) = i;
+		return;
 	case V_SELECTOR:
 	case V_HEADER:
 		return;	/* handled by the caller */
@@ -865,6 +918,38 @@ static char *next_line(struct parser *p)
 	return line;
 }
 
+/*
+ * A "header = Name: value" line of a [webhook] section, taken here rather
+ * than by inih: inih's line buffer (200 bytes in Debian's build) is shorter
+ * than a bearer token. Same syntax as inih's (the key, '=' or ':', the
+ * value without surrounding blanks and without a " ;" comment); the length
+ * limit is the header's own (LM_CONF_HEADER_MAX). 1 if it was one.
+ */
+static int header_line(struct parser *p, char *s)
+{
+	static const char key[] = "header";
+	char *v, *end, *c;
+
+	if (p->sec != SEC_WEBHOOK || strncmp(s, key, sizeof(key) - 1) != 0)
+		return 0;
+	v = s + sizeof(key) - 1;
+	v += strspn(v, " \t");
+	if (*v != '=' && *v != ':')
+		return 0;
+	v++;
+	v += strspn(v, " \t");
+	for (c = v; (c = strchr(c, ';')); c++)
+		if (c > v && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	end = v + strlen(v);
+	while (end > v && strchr(" \t\r\n", end[-1]))
+		*--end = '\0';
+	on_key(p, "webhook", key, v);
+	return 1;
+}
+
 static char *reader(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
@@ -879,6 +964,11 @@ static char *reader(char *str, int num, void *stream)
 		s += 3;	/* a UTF-8 byte order mark */
 	for (; *s == ' ' || *s == '\t'; s++)
 		;
+	if (header_line(p, s)) {
+		free(line);
+		memcpy(str, "#\n", 3);	/* done: inih sees a comment */
+		return str;
+	}
 	len = strlen(s);
 	if (len + 1 > (size_t)num) {
 		static char empty[] = "\n";
@@ -902,6 +992,7 @@ static void set_defaults(struct lm_conf *c)
 {
 	c->interval_ms = LM_CONF_DEFAULT_INTERVAL_MS;
 	c->max_pause_ms = LM_CONF_DEFAULT_MAX_PAUSE_MS;
+	c->max_memory = LM_CONF_DEFAULT_MAX_MEMORY;
 	c->snapshot_mode = LM_MODE_LIVE;
 	c->log_level = LM_LOG_INFO;
 	c->retain_full_ms = (uint64_t)LM_STORE_RETAIN_FULL_S * 1000;
@@ -1024,6 +1115,36 @@ static void check_secret(struct parser *p, const struct lm_conf_webhook *w, int 
 	memset(buf, 0, sizeof(buf));
 }
 
+/* Does the URL carry user:password@? */
+static int url_has_userinfo(const char *url)
+{
+	const char *auth = strstr(url, "://");
+
+	auth = auth ? auth + 3 : url;
+	return memchr(auth, '@', strcspn(auth, "/?#")) != NULL;
+}
+
+/* Over http:// anyone on the path reads the signature, the headers and
+ * the URL's credentials (and can replay them): only with allow_insecure. */
+static void check_insecure(struct parser *p, const struct lm_conf_webhook *w, int line)
+{
+	const char *what;
+
+	if (!w->url || strncmp(w->url, "http://", 7) != 0 || w->allow_insecure)
+		return;
+	if (w->secret_file)
+		what = "the signature made with secret_file";
+	else if (w->nheaders)
+		what = "its header = lines";
+	else if (url_has_userinfo(w->url))
+		what = "the user:password in the URL";
+	else
+		return;
+	parse_error(p, line, "[webhook %s] url = http://...: %s would travel in clear text; "
+		    "use https://, or set allow_insecure = yes in [webhook %s] to accept that",
+		    w->name, what, w->name);
+}
+
 static void finish(struct parser *p)
 {
 	struct lm_conf *c = p->conf;
@@ -1045,6 +1166,8 @@ static void finish(struct parser *p)
 				    c->webhooks[i].name);
 		find_key(webhook_keys, NKEYS(webhook_keys), "secret_file", &si);
 		check_secret(p, &c->webhooks[i], p->webhook_seen[i].line[si]);
+		find_key(webhook_keys, NKEYS(webhook_keys), "url", &si);
+		check_insecure(p, &c->webhooks[i], p->webhook_seen[i].line[si]);
 	}
 	for (i = 0; i < c->ntargets; i++) {
 		struct lm_conf_target *t = &c->targets[i];

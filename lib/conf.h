@@ -29,6 +29,7 @@
 /* Defaults (also in leakmond.conf(5) and leakmond.conf.example). */
 #define LM_CONF_DEFAULT_INTERVAL_MS (10ULL * 60 * 1000)
 #define LM_CONF_DEFAULT_MAX_PAUSE_MS 250ULL
+#define LM_CONF_DEFAULT_MAX_MEMORY (256ULL << 20)	/* our memory per snapshot */
 #define LM_CONF_DEFAULT_WARMUP_MS (30ULL * 60 * 1000)
 #define LM_CONF_DEFAULT_WINDOW_MS (24ULL * 3600 * 1000)
 #define LM_CONF_DEFAULT_MIN_SAMPLES 12
@@ -39,6 +40,7 @@
 #define LM_CONF_DEFAULT_HOLDERS 3	/* holder chains per firing alert */
 #define LM_CONF_MAX_HOLDERS 10
 #define LM_CONF_SECRET_MAX 4096		/* bytes of a webhook secret_file */
+#define LM_CONF_HEADER_MAX 1023		/* bytes of one "Name: value" header */
 #define LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS (10ULL * 1000)
 #define LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS (24ULL * 3600 * 1000)
 
@@ -72,6 +74,7 @@ struct lm_conf_target {
 	pid_t pid;			/* LM_SEL_PID */
 	uint64_t interval_ms;
 	uint64_t max_pause_ms;		/* 0 = no limit */
+	uint64_t max_memory;		/* bytes of ours one snapshot may use */
 	int snapshot_mode;		/* enum lm_snapshot_mode */
 	uint64_t memory_limit;		/* bytes; 0 = cgroup memory.max, else MemTotal */
 	struct lm_conf_detect detect;
@@ -86,6 +89,7 @@ struct lm_conf_webhook {
 	char **headers;			/* "Name: value", in file order */
 	size_t nheaders;
 	uint64_t max_age_ms;		/* give up on a delivery older than this */
+	int allow_insecure;		/* http:// may carry the signature and headers */
 };
 
 struct lm_conf {
@@ -93,6 +97,7 @@ struct lm_conf {
 	char *database;
 	uint64_t interval_ms;		/* default for targets */
 	uint64_t max_pause_ms;		/* default for targets; 0 = no limit */
+	uint64_t max_memory;		/* default for targets */
 	int snapshot_mode;		/* default for targets: enum lm_snapshot_mode */
 	int log_level;			/* enum lm_log_level */
 	uint64_t retain_full_ms;	/* keep every snapshot this long */
@@ -124,6 +129,9 @@ int lm_parse_size(const char *s, uint64_t *bytes);
 void lm_format_duration(uint64_t ms, char *buf, size_t len);
 
 const char *lm_selector_kind_name(enum lm_selector_kind kind);
+
+/* url into buf with any user:password@ replaced by ***@, for messages. */
+void lm_url_redact(const char *url, char *buf, size_t len);
 
 /* A webhook secret: the bytes of path without trailing newlines, into
  * buf (cap bytes at most). LM_ECONFIG when it cannot be read, is empty or

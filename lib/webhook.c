@@ -597,13 +597,18 @@ static struct curl_slist *add_header(struct curl_slist *l, int *ok, const char *
 	__attribute__((format(printf, 3, 4)));
 static struct curl_slist *add_header(struct curl_slist *l, int *ok, const char *fmt, ...)
 {
-	char buf[1024];
+	char buf[LM_CONF_HEADER_MAX + 1];
 	struct curl_slist *n;
 	va_list ap;
+	int r;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	r = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if (r < 0 || (size_t)r >= sizeof(buf)) {	/* never send a header cut short */
+		*ok = 0;
+		return l;
+	}
 	n = curl_slist_append(l, buf);
 	if (!n) {
 		*ok = 0;
