@@ -336,7 +336,7 @@ int lm_proc_list_tasks(pid_t pid, pid_t **tids, size_t *n, struct lm_err *err)
 
 /* Parse /proc/PID/stat: comm is in parentheses and may hold anything, so
  * the fields are counted from the last ')'. */
-static int parse_stat(const char *text, struct lm_proc_status *st)
+int lm_proc_parse_stat(const char *text, struct lm_proc_status *st)
 {
 	const char *open = strchr(text, '('), *close = strrchr(text, ')');
 	const char *p;
@@ -379,7 +379,7 @@ static int parse_stat(const char *text, struct lm_proc_status *st)
 }
 
 /* "Key:   123 kB" from /proc/PID/status, in bytes when scale is 1024. */
-static int status_field(const char *text, const char *key, unsigned long long *val)
+int lm_proc_parse_field(const char *text, const char *key, unsigned long long *val)
 {
 	size_t klen = strlen(key);
 	const char *p = text;
@@ -404,7 +404,7 @@ int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long lo
 
 	if (proc_read_file(pid, file, &text, NULL, NULL) < 0)
 		return -1;
-	r = status_field(text, key, val);
+	r = lm_proc_parse_field(text, key, val);
 	free(text);
 	return r;
 }
@@ -419,7 +419,7 @@ int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err)
 	r = proc_read_file(pid, "stat", &text, NULL, err);
 	if (r < 0)
 		return r;
-	if (parse_stat(text, st) < 0) {
+	if (lm_proc_parse_stat(text, st) < 0) {
 		free(text);
 		return lm_err_set(err, LM_EIO, "/proc/%d/stat is malformed", (int)pid);
 	}
@@ -428,11 +428,11 @@ int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err)
 	if (r < 0)
 		return r;
 	/* Kernel threads and zombies have no Vm* lines: leave those at 0. */
-	if (status_field(text, "VmRSS", &v) == 0)
+	if (lm_proc_parse_field(text, "VmRSS", &v) == 0)
 		st->rss_bytes = v * 1024;
-	if (status_field(text, "VmSize", &v) == 0)
+	if (lm_proc_parse_field(text, "VmSize", &v) == 0)
 		st->vm_bytes = v * 1024;
-	if (status_field(text, "Uid", &v) == 0)
+	if (lm_proc_parse_field(text, "Uid", &v) == 0)
 		st->uid = (uid_t)v;
 	free(text);
 	return 0;

@@ -59,6 +59,13 @@ int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err);
  * values are left in kB). 0, or -1 when the file or the key is missing. */
 int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long long *val);
 
+/* The parsers behind lm_proc_status and lm_proc_field, on text already
+ * read (NUL-terminated): /proc/PID/stat into st's comm, state, ppid,
+ * threads and start time; "key: number" lines of status-like files. 0, or
+ * -1 when the text is malformed or the key missing. */
+int lm_proc_parse_stat(const char *text, struct lm_proc_status *st);
+int lm_proc_parse_field(const char *text, const char *key, unsigned long long *val);
+
 /* readlink of /proc/PID/exe into buf (NUL-terminated; " (deleted)" kept). */
 int lm_proc_exe(pid_t pid, char *buf, size_t len, struct lm_err *err);
 
