@@ -313,14 +313,43 @@ static int phdr_cmp(const void *a, const void *b)
 	return x->p_vaddr < y->p_vaddr ? -1 : x->p_vaddr > y->p_vaddr;
 }
 
-/* One PT_LOAD's address range cut along the NT_FILE entries it covers. */
-static int map_segment(struct lm_maps *maps, size_t *cap, const Elf64_Phdr *ph,
-		       const struct core_notes *cn, size_t *fi)
+/* A hostile core can declare NT_FILE ranges that overlap (a million
+ * entries each covering everything): every segment would then visit every
+ * entry. Sorted by start, each entry is cut to begin where the previous one
+ * ends, and empty ones dropped, so that the walks below stay linear. */
+static void files_disjoint(struct core_notes *cn)
 {
-	uint64_t s = ph->p_vaddr, e = ph->p_vaddr + ph->p_memsz, cur = s;
+	size_t i, n = 0;
+	uint64_t prev_end = 0;
+
+	for (i = 0; i < cn->nfiles; i++) {
+		struct core_file f = cn->files[i];
+		if (n > 0 && f.start < prev_end) {
+			if (f.end <= prev_end)
+				continue;
+			f.offset += prev_end - f.start;
+			f.start = prev_end;
+		}
+		if (f.start >= f.end)
+			continue;
+		cn->files[n++] = f;
+		prev_end = f.end;
+	}
+	cn->nfiles = n;
+}
+
+/* One PT_LOAD's address range cut along the NT_FILE entries it covers,
+ * from `from` on (the end of the previous segment: overlapping segments
+ * are mapped once). */
+static int map_segment(struct lm_maps *maps, size_t *cap, const Elf64_Phdr *ph,
+		       const struct core_notes *cn, size_t *fi, uint64_t from)
+{
+	uint64_t s = ph->p_vaddr > from ? ph->p_vaddr : from, e = ph->p_vaddr + ph->p_memsz, cur = s;
 	unsigned prot = prot_of(ph->p_flags);
 	size_t k;
 
+	if (s >= e)
+		return 0;
 	while (*fi < cn->nfiles && cn->files[*fi].end <= s)
 		(*fi)++;
 	for (k = *fi; k < cn->nfiles && cn->files[k].start < e; k++) {
@@ -439,6 +468,7 @@ static int build_maps_and_regions(struct core_reader *cr, struct lm_memsrc *src,
 {
 	const Elf64_Phdr **loads;
 	size_t nloads = 0, i, cap = 0, fi = 0;
+	uint64_t mapped_to = 0;
 	int r = 0;
 
 	loads = calloc(phnum ? phnum : 1, sizeof(*loads));
@@ -460,13 +490,18 @@ static int build_maps_and_regions(struct core_reader *cr, struct lm_memsrc *src,
 		loads[nloads++] = ph;
 	}
 	qsort(loads, nloads, sizeof(*loads), phdr_cmp);
-	if (cn->nfiles)
+	if (cn->nfiles) {
 		qsort(cn->files, cn->nfiles, sizeof(*cn->files), file_cmp);
+		files_disjoint(cn);
+	}
 	for (i = 0; i < nloads; i++) {
-		if (map_segment(&src->maps, &cap, loads[i], cn, &fi) < 0) {
+		uint64_t end = loads[i]->p_vaddr + loads[i]->p_memsz;
+		if (map_segment(&src->maps, &cap, loads[i], cn, &fi, mapped_to) < 0) {
 			r = lm_err_set(cr->err, LM_ENOMEM, "out of memory reading %s", cr->path);
 			goto out;
 		}
+		if (end > mapped_to)
+			mapped_to = end;
 	}
 	if (add_unloaded_files(&src->maps, &cap, cn) < 0) {
 		r = lm_err_set(cr->err, LM_ENOMEM, "out of memory reading %s", cr->path);
