@@ -554,8 +554,8 @@ static int seccomp_mode(pid_t tid)
 /* Run a classic BPF seccomp program on d. Returns 0 and the action in *ret,
  * or -1 for a program we do not understand (treated as a refusal). Jumps
  * only go forward, so the loop is bounded by n. */
-static int bpf_run(const struct sock_filter *f, unsigned n, const struct seccomp_data *d,
-		   uint32_t *ret)
+int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct seccomp_data *d,
+		       uint32_t *ret)
 {
 	uint32_t A = 0, X = 0, M[BPF_MEMWORDS] = { 0 };
 	unsigned pc;
@@ -571,7 +571,8 @@ static int bpf_run(const struct sock_filter *f, unsigned n, const struct seccomp
 			uint32_t val;
 			switch (BPF_MODE(in->code)) {
 			case BPF_ABS:
-				if (BPF_SIZE(in->code) != BPF_W || k % 4 || k + 4 > sizeof(*d))
+				/* k > size - 4, not k + 4 > size: k + 4 wraps */
+				if (BPF_SIZE(in->code) != BPF_W || k % 4 || k > sizeof(*d) - 4)
 					return -1;
 				memcpy(&val, (const uint8_t *)d + k, 4);
 				break;
@@ -685,7 +686,7 @@ static int seccomp_eval(pid_t tid, const struct seccomp_data *d, uint32_t *actio
 					    "thread %d has a seccomp filter we cannot read "
 					    "(needs CAP_SYS_ADMIN); not injecting into it", (int)tid);
 		}
-		if (bpf_run(prog, (unsigned)n, d, &r) < 0) {
+		if (lm_seccomp_bpf_run(prog, (unsigned)n, d, &r) < 0) {
 			free(prog);
 			return lm_err_set(err, LM_ELIMIT,
 					  "thread %d has a seccomp filter we cannot evaluate; "

@@ -95,6 +95,15 @@ void lm_inject_regs(const struct user_regs_struct *saved, const struct lm_gadget
 int lm_inject_seccomp_allows(pid_t tid, const struct user_regs_struct *regs,
 			     struct lm_err *err);
 
+/* Run the classic BPF seccomp program f[0..n) on d, as the kernel would.
+ * 0 and the filter's return value in *ret, or -1 for a program we do not
+ * understand (callers treat it as a refusal). The program is hostile input
+ * (read from the target): every access is checked. */
+struct sock_filter;
+struct seccomp_data;
+int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct seccomp_data *d,
+		       uint32_t *ret);
+
 struct lm_inject_result {
 	long ret;		/* the syscall's return value (rax) */
 	pid_t child;		/* for clone: the new child's pid as we see it
