@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -49,8 +50,8 @@ static void on_usr1(int sig)
 	report_wanted = 1;
 }
 
-/* The child shares our memory until it exits: it only sleeps and _exits
- * (both plain system calls). */
+/* The child shares our memory until it exits: it only makes plain system
+ * calls (prctl, nanosleep, _exit). */
 static void *vfork_loop(void *arg)
 {
 	(void)arg;
@@ -59,6 +60,8 @@ static void *vfork_loop(void *arg)
 		pid_t child = vfork();
 		if (child == 0) {
 			struct timespec ts = { (time_t)child_seconds, 0 };
+			/* Die with us: a test that kills us leaves no sleeper. */
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			nanosleep(&ts, NULL);
 			_exit(0);
 		}
