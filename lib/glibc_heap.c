@@ -268,9 +268,13 @@ static int is_libc_path(const char *path)
 	const char *b = basename_of(path);
 	size_t n = strlen(b);
 
-	if (strcmp(b, "libc.so.6") == 0)
+	/* A libc replaced on disk since it was mapped (an upgrade of glibc
+	 * while the process runs) is still the one the process uses. */
+	if (n > 10 && strcmp(b + n - 10, " (deleted)") == 0)
+		n -= 10;
+	if (n == 9 && strncmp(b, "libc.so.6", 9) == 0)
 		return 1;
-	return strncmp(b, "libc-2.", 7) == 0 && n > 10 && strcmp(b + n - 3, ".so") == 0;
+	return strncmp(b, "libc-2.", 7) == 0 && n > 10 && strncmp(b + n - 3, ".so", 3) == 0;
 }
 
 /* Another allocator mapped in: its name, or NULL. */
@@ -305,9 +309,10 @@ static int parse_version(const char *p, const char *end, char *out, size_t len)
 	return n > 0 && dots >= 1 ? 0 : -1;
 }
 
-/* Search libc's file for the banner "GNU C Library ... release version X.Y". */
+/* Search libc's file for the banner "GNU C Library ... release version X.Y".
+ * *opened: whether the file could be opened (else err says why not). */
 static int read_libc_version(const struct lm_memsrc *src, const struct lm_mapping *m,
-			     char *out, size_t len, struct lm_err *err)
+			     char *out, size_t len, int *opened, struct lm_err *err)
 {
 	static const char key[] = "release version ";
 	const size_t block = 1 << 20, keep = 64, limit = 64 << 20;
@@ -316,6 +321,7 @@ static int read_libc_version(const struct lm_memsrc *src, const struct lm_mappin
 	int fd, rc = -1;
 
 	fd = lm_memsrc_open_mapping_file(src, m, err);
+	*opened = fd >= 0;
 	if (fd < 0)
 		return fd;
 	buf = malloc(block + keep);
@@ -363,7 +369,7 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	const struct lm_glibc_layout *layout;
 	char supported[256];
 	size_t i;
-	int exact;
+	int exact, opened = 0;
 
 	(void)syms;
 	for (i = 0; i < src->maps.n; i++) {
@@ -385,7 +391,7 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 				  "so there is no glibc malloc heap to walk", (int)src->pid);
 	info->libc_base = libc->start - libc->offset;
 	if (read_libc_version(src, libc, info->glibc_version,
-			      sizeof(info->glibc_version), err) < 0) {
+			      sizeof(info->glibc_version), &opened, err) < 0) {
 		const char *b = basename_of(libc->path);
 		if (strncmp(b, "libc-", 5) == 0 &&
 		    parse_version(b + 5, b + strlen(b), info->glibc_version,
@@ -393,6 +399,12 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 			goto found;
 		if (err && err->code == LM_EPERM)
 			return -LM_EPERM;
+		if (!opened && err) {	/* its message says which file and why */
+			char why[LM_ERRMSG_MAX];
+			memcpy(why, err->msg, sizeof(why));
+			return lm_err_set(err, LM_EVERSION, "cannot read the glibc version: %.400s",
+					  why);
+		}
 		return lm_err_set(err, LM_EVERSION,
 				  "cannot read the glibc version of %s (no \"release version\" "
 				  "banner in the file)", libc->path);
