@@ -179,12 +179,21 @@ static char thread_state(pid_t pid, pid_t tid)
 	return p[2];
 }
 
+/* Is tid a thread of this process? (TracerPid names the tracing thread.) */
+static int is_our_thread(long tid)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%ld", tid);
+	return access(path, F_OK) == 0;
+}
+
 static int eperm_error(struct lm_err *err, pid_t pid, pid_t tid)
 {
 	long tracer = tracer_pid(tid);
 	int scope = yama_scope();
 
-	if (tracer == (long)getpid()) {
+	if (tracer > 0 && is_our_thread(tracer)) {
 		/* Ours: another of our threads still holds it, after a stop it
 		 * never reached (it is let go when that thread ends). */
 		char why[160];
