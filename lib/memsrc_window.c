@@ -36,6 +36,11 @@
 #define PAGE 4096u
 #define PM_PRESENT (1ull << 63)
 #define PM_SWAPPED (1ull << 62)
+/* A guard region (MADV_GUARD_INSTALL; glibc 2.43 puts thread stack guards
+ * inside the stack mapping this way) is a swap-like entry that faults on
+ * any access: it has no data to read (Linux 6.15+ flags it in pagemap). */
+#define PM_GUARD (1ull << 58)
+#define PM_HAS_DATA(e) (((e) & (PM_PRESENT | PM_SWAPPED)) && !((e) & PM_GUARD))
 #define BLOCK_PAGES (LM_WINDOW_BLOCK / PAGE)
 
 /* Local address space mirroring [start, end) of the process. */
@@ -174,7 +179,7 @@ static void place(struct lm_window *w, uint8_t *dst, size_t off, size_t len, int
 
 static int page_exists(const struct lm_window *w, int have_pm, uint64_t k)
 {
-	return !have_pm || (w->pm[k] & (PM_PRESENT | PM_SWAPPED));
+	return !have_pm || PM_HAS_DATA(w->pm[k]);
 }
 
 /* Fill the block of shadow s at offset boff, len bytes. */
@@ -319,7 +324,7 @@ static int add_present_regions(struct lm_window *w, struct lm_memsrc *src,
 			return lm_memsrc_add_region(src, m->start + page * PAGE, m->end,
 						    local + page * PAGE, m, err);
 		for (k = 0; k <= want; k++) {
-			if (k < want && (pm[k] & (PM_PRESENT | PM_SWAPPED))) {
+			if (k < want && PM_HAS_DATA(pm[k])) {
 				run++;
 				continue;
 			}

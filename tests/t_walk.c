@@ -126,6 +126,7 @@ static void print_info(const struct lm_heap_info *h)
 
 	printf("glibc %s\n", h->glibc_version);
 	printf("verified %d\n", h->layout_verified);
+	printf("layout %s checked %d\n", h->layout_version, h->layout_checked);
 	printf("libc_base 0x%" PRIx64 "\n", h->libc_base);
 	printf("main_arena 0x%" PRIx64 "\n", h->main_arena);
 	printf("mp 0x%" PRIx64 "\n", h->mp);
