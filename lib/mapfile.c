@@ -107,7 +107,9 @@ static int resolve_beneath(int dirfd, const char *path)
 		if (fd >= 0 || errno != EAGAIN)
 			break;
 	}
-	if (fd < 0 && errno == ENOSYS)
+	/* ENOSYS: before Linux 5.6; EPERM: a system call filter that predates
+	 * openat2 (systemd's SystemCallErrorNumber=EPERM). */
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM))
 		return walk_beneath(dirfd, path);
 	return fd;
 }
