@@ -217,6 +217,8 @@ static void resolve(struct leakmond *d, struct lmd_target *t)
 		return;
 	}
 	n = drop_copies(t, ids, n);
+	if (c->has_user)	/* name = matches what anyone can call a process */
+		n = lm_selector_keep_user(ids, n, c->uid);
 	update_instances(d, t, ids, n);
 	free(ids);
 	if (t->ninst == 0 && !t->waiting_logged) {
@@ -244,6 +246,7 @@ static void submit(struct leakmond *d, struct lmd_target *t, struct lmd_instance
 	job->opts.pid = inst->id.pid;
 	job->opts.mode = t->conf->snapshot_mode;
 	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
+	job->opts.max_memory_bytes = t->conf->max_memory;
 	if (inst->symcache)
 		job->opts.symcache = lm_symcache_hold(inst->symcache);
 	inst->in_flight = 1;

@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pwd.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ enum vtype {
 	V_SELECTOR,	/* unit / exe / name / pid */
 	V_HEADER,	/* "Name: value", repeatable */
 	V_BOOL,		/* yes | no */
+	V_USER,		/* user name or numeric uid */
 };
 
 struct key {
@@ -87,6 +89,7 @@ static const struct key target_keys[] = {
 	{ "exe", V_SELECTOR, 0, 0 },
 	{ "name", V_SELECTOR, 0, 0 },
 	{ "pid", V_SELECTOR, 0, 0 },
+	{ "user", V_USER, 0, 0 },
 	{ "interval", V_DURATION, T(interval_ms), 1 },
 	{ "max_pause", V_DURATION0, T(max_pause_ms), 1 },
 	{ "max_memory", V_SIZE, T(max_memory), 1 },
@@ -600,6 +603,28 @@ void lm_url_redact(const char *url, char *buf, size_t len)
 		snprintf(buf, len, "%s", url);
 }
 
+/* user = NAME or UID: the processes a target's selector may match are
+ * those running as this user (real and effective uid). */
+static void set_user(struct parser *p, struct lm_conf_target *t, const char *v)
+{
+	struct passwd pw, *found = NULL;
+	char buf[4096], *end;
+	unsigned long uid;
+
+	errno = 0;
+	uid = strtoul(v, &end, 10);
+	if (*v && !*end && !errno && uid < (uid_t)-1) {
+		t->uid = (uid_t)uid;
+	} else if (getpwnam_r(v, &pw, buf, sizeof(buf), &found) == 0 && found) {
+		t->uid = pw.pw_uid;
+	} else {
+		parse_error(p, p->lineno, "user = %s: no such user; give a user name or a "
+			    "numeric uid", v);
+		return;
+	}
+	t->has_user = 1;
+}
+
 static void set_selector(struct parser *p, const char *key, const char *v)
 {
 	struct lm_conf_target *t = cur_target(p);
@@ -828,6 +853,9 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 			return;
 		}
 		*(int *)(base + k->off) = i;
+		return;
+	case V_USER:
+		set_user(p, (struct lm_conf_target *)base, v);
 		return;
 	case V_SELECTOR:
 	case V_HEADER:

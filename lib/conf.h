@@ -72,6 +72,8 @@ struct lm_conf_target {
 	enum lm_selector_kind kind;
 	char *value;			/* unit, exe path or name (NULL for pid) */
 	pid_t pid;			/* LM_SEL_PID */
+	int has_user;			/* user = given: only processes of that uid */
+	uid_t uid;			/* their real and effective uid */
 	uint64_t interval_ms;
 	uint64_t max_pause_ms;		/* 0 = no limit */
 	uint64_t max_memory;		/* bytes of ours one snapshot may use */

@@ -241,6 +241,28 @@ int lm_selector_resolve(enum lm_selector_kind kind, const char *value, pid_t pid
 	return 0;
 }
 
+/* Real and effective uid from /proc/PID/status ("Uid: real effective
+ * saved fs"); -1 if unreadable. */
+static int uids_of(pid_t pid, unsigned long *real, unsigned long *eff)
+{
+	char buf[4096], *p;
+
+	if (read_small(pid, "status", buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nUid:")))
+		return -1;
+	return sscanf(p + 5, "%lu %lu", real, eff) == 2 ? 0 : -1;
+}
+
+size_t lm_selector_keep_user(struct lm_proc_id *ids, size_t n, uid_t uid)
+{
+	unsigned long real, eff;
+	size_t i, j;
+
+	for (i = j = 0; i < n; i++)
+		if (uids_of(ids[i].pid, &real, &eff) == 0 && real == uid && eff == uid)
+			ids[j++] = ids[i];
+	return j;
+}
+
 int lm_proc_id_alive(const struct lm_proc_id *id)
 {
 	uint64_t start;

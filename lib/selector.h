@@ -38,6 +38,11 @@ struct lm_proc_id {
 int lm_selector_resolve(enum lm_selector_kind kind, const char *value, pid_t pid,
 			struct lm_proc_id **out, size_t *n, struct lm_err *err);
 
+/* Keep the ids (in place, order kept) whose process runs as uid, real and
+ * effective (a setuid program someone else started does not count);
+ * returns how many are left. */
+size_t lm_selector_keep_user(struct lm_proc_id *ids, size_t n, uid_t uid);
+
 /* Is this very process (pid and start time) still alive, and not a zombie? */
 int lm_proc_id_alive(const struct lm_proc_id *id);
 

@@ -75,6 +75,8 @@ static int cmd_conf(const char *path)
 		       t->kind == LM_SEL_PID ? "" : t->value);
 		if (t->kind == LM_SEL_PID)
 			printf("%s.pid %d\n", who, (int)t->pid);
+		if (t->has_user)
+			printf("%s.uid %u\n", who, (unsigned)t->uid);
 		printf("%s.interval_ms %llu\n", who, (unsigned long long)t->interval_ms);
 		printf("%s.max_pause_ms %llu\n", who, (unsigned long long)t->max_pause_ms);
 		printf("%s.snapshot_mode %d\n", who, t->snapshot_mode);
