@@ -111,6 +111,16 @@ int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns)
 	return 0;
 }
 
+int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes)
+{
+	if (lm_parse_size(arg, bytes) < 0 || (*bytes && *bytes < (16ULL << 20))) {
+		lm_cli_usage_error(cmd, "--max-memory: '%s' is not a size of at least 16M such "
+				   "as 512M or 2G (0 = no limit)", arg);
+		return -1;
+	}
+	return 0;
+}
+
 void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };

@@ -53,6 +53,19 @@ int lm_cli_parse_mode(const char *arg, int *mode);
  * error for cmd and return -1. */
 int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns);
 
+/* --max-memory SIZE, for every command that takes a snapshot: our memory
+ * for it (lm_snapshot_opts.max_memory_bytes); 0 = no limit. */
+#define LM_CLI_MAX_MEMORY_DEFAULT (256ULL << 20)
+#define LM_CLI_MAX_MEMORY_HELP \
+	"  --max-memory S  our memory for the snapshot, e.g. 512M or 2G (default\n" \
+	"                256M; 0 = no limit): a live copy of the heap, or the chunks\n" \
+	"                kept for the command, that would need more is refused;\n" \
+	"                --mode copy reads the copy through a window of a quarter\n" \
+	"                of it (at most 64M)\n"
+/* Parse SIZE ("512M", "2G", "0") into bytes; on error print a usage error
+ * for cmd and return -1. */
+int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes);
+
 /* "53.2 MB" style, 1000-based like the examples. */
 void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 

@@ -35,15 +35,18 @@ struct drill_opts {
 	struct lm_snapshot_opts snap;
 	int json;
 	int max_pause_given;	/* else open_snapshot applies the default */
+	int max_memory_given;	/* likewise */
 };
 
-enum { OPT_MODE = 0x100, OPT_NODEBUG, OPT_MAX_PAUSE, OPT_LIMIT, OPT_MIN, OPT_MAX, OPT_BYTES, OPT_PATHS };
+enum { OPT_MODE = 0x100, OPT_NODEBUG, OPT_MAX_PAUSE, OPT_LIMIT, OPT_MIN, OPT_MAX, OPT_BYTES, OPT_PATHS,
+       OPT_MAX_MEMORY };
 
 static const char common_help[] =
 	"  --json        one JSON object instead of text\n"
 	"  --mode M      live: copy the heap while the target is stopped (default);\n"
 	"                copy: analyse a frozen copy-on-write clone; auto: copy if large\n"
 	LM_CLI_MAX_PAUSE_HELP
+	LM_CLI_MAX_MEMORY_HELP
 	"  --no-debug-symbols  ignore separate debug files (/usr/lib/debug)\n"
 	"  -h, --help    this text\n";
 
@@ -72,6 +75,11 @@ static int common_option(struct drill_opts *o, int c, const char *arg)
 		if (lm_cli_parse_max_pause(o->cmd, arg, &o->snap.max_pause_ns) < 0)
 			return 1000 + LM_EXIT_USAGE;
 		o->max_pause_given = 1;
+		return 0;
+	case OPT_MAX_MEMORY:
+		if (lm_cli_parse_max_memory(o->cmd, arg, &o->snap.max_memory_bytes) < 0)
+			return 1000 + LM_EXIT_USAGE;
+		o->max_memory_given = 1;
 		return 0;
 	default:
 		return -1;
@@ -149,6 +157,8 @@ static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 
 	if (!o->max_pause_given)
 		o->snap.max_pause_ns = LM_CLI_MAX_PAUSE_DEFAULT_MS * 1000000ULL;
+	if (!o->max_memory_given)
+		o->snap.max_memory_bytes = LM_CLI_MAX_MEMORY_DEFAULT;
 	rc = lm_snapshot_open(&o->snap, snap, &err);
 	if (rc < 0) {
 		lm_cli_error(&err);
@@ -422,6 +432,7 @@ int cmd_list(int argc, char **argv)
 		{ "max-size", required_argument, NULL, OPT_MAX },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -729,6 +740,7 @@ int cmd_show(int argc, char **argv)
 		{ "bytes", required_argument, NULL, OPT_BYTES },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -888,6 +900,7 @@ int cmd_roots(int argc, char **argv)
 		{ "max", required_argument, NULL, OPT_PATHS },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1049,6 +1062,7 @@ int cmd_leaks(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "mode", required_argument, NULL, OPT_MODE },
 		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
+		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
 		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },

@@ -18,7 +18,7 @@ static void stat_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: leakmon stat [--json] [--top N] [--mode live|copy|auto] [--max-pause D]\n"
-		"                    PID|COREFILE\n\n"
+		"                    [--max-memory S] PID|COREFILE\n\n"
 		"Census of the glibc malloc heap of a live process or a core file: every live\n"
 		"allocation gets a type (C++ class, typed object, string, or size class); types\n"
 		"are listed by the bytes they hold, largest first.\n\n"
@@ -28,6 +28,7 @@ static void stat_usage(FILE *out)
 		"                copy: analyse a frozen copy-on-write clone (shortest pause);\n"
 		"                auto: copy for large targets\n"
 		LM_CLI_MAX_PAUSE_HELP
+		LM_CLI_MAX_MEMORY_HELP
 		"  --no-debug-symbols  ignore separate debug files (/usr/lib/debug)\n"
 		"  -h, --help    this text\n\n"
 		"count is the number of allocations, bytes the sum of their chunk sizes.\n"
@@ -106,6 +107,7 @@ int cmd_stat(int argc, char **argv)
 		{ "top", required_argument, NULL, 't' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "max-pause", required_argument, NULL, 'P' },
+		{ "max-memory", required_argument, NULL, 'M' },
 		{ "no-debug-symbols", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -113,6 +115,7 @@ int cmd_stat(int argc, char **argv)
 	struct lm_snapshot_opts opts = {
 		.mode = LM_MODE_LIVE,
 		.max_pause_ns = LM_CLI_MAX_PAUSE_DEFAULT_MS * 1000000ULL,
+		.max_memory_bytes = LM_CLI_MAX_MEMORY_DEFAULT,
 	};
 	struct lm_census *census = NULL;
 	struct lm_err err = { 0 };
@@ -137,6 +140,10 @@ int cmd_stat(int argc, char **argv)
 		case 'D': opts.debug_root = ""; break;
 		case 'P':
 			if (lm_cli_parse_max_pause("stat", optarg, &opts.max_pause_ns) < 0)
+				return LM_EXIT_USAGE;
+			break;
+		case 'M':
+			if (lm_cli_parse_max_memory("stat", optarg, &opts.max_memory_bytes) < 0)
 				return LM_EXIT_USAGE;
 			break;
 		case 'h': stat_usage(stdout); return LM_EXIT_OK;

@@ -237,6 +237,7 @@ static void submit_holders(struct leakmond *d, struct lmd_target *t, struct lmd_
 	job->opts.pid = inst->id.pid;
 	job->opts.mode = t->conf->snapshot_mode;
 	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
+	job->opts.max_memory_bytes = t->conf->max_memory;
 	if (inst->symcache)	/* the census's parsed symbols; lmd_job_free drops it */
 		job->opts.symcache = lm_symcache_hold(inst->symcache);
 	job->run = holders_run;

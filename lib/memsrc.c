@@ -212,6 +212,11 @@ int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err)
 	return src->impl_check ? src->impl_check(src, err) : 0;
 }
 
+uint64_t lm_memsrc_held_bytes(const struct lm_memsrc *src)
+{
+	return src->window_bytes ? src->window_bytes : src->capture_bytes;
+}
+
 void lm_memsrc_close(struct lm_memsrc *src)
 {
 	if (!src)

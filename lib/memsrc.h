@@ -47,6 +47,7 @@ struct lm_memsrc {
 	size_t nthreads;
 	uint64_t pause_ns;		/* how long the target was stopped (0 for cores) */
 	uint64_t capture_bytes;		/* total bytes captured */
+	uint64_t window_bytes;		/* read on demand: the most of it held at once; 0 = all held */
 	uint64_t rss_bytes;		/* target RSS at the stop, when known */
 	int64_t taken_at_us;		/* wall clock (CLOCK_REALTIME) of the stop */
 	void *impl;			/* kind-specific state */
@@ -101,6 +102,9 @@ void lm_memsrc_close(struct lm_memsrc *src);
  * read (the copy was killed: lifetime, signal): then a negative LM_E* code
  * and why. Call it after an analysis, before trusting its result. */
 int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err);
+/* Our memory that holds the target's bytes: the window's bound for a
+ * source read on demand, every captured byte otherwise. */
+uint64_t lm_memsrc_held_bytes(const struct lm_memsrc *src);
 
 /* Pointer to len captured bytes at addr, or NULL. Valid until close. */
 const void *lm_mem_view(const struct lm_memsrc *src, uint64_t addr, size_t len);

@@ -147,8 +147,7 @@ static int limit_error(struct lm_err *err, pid_t pid, uint64_t bytes, uint64_t m
 {
 	return lm_err_set(err, LM_ELIMIT,
 			  "pid %d has at least %llu MiB of writable memory to copy, more than "
-			  "the capture limit of %llu MiB; raise the limit or use the "
-			  "frozen-copy mode", (int)pid, (unsigned long long)(bytes >> 20),
+			  "the capture limit of %llu MiB", (int)pid, (unsigned long long)(bytes >> 20),
 			  (unsigned long long)(max >> 20));
 }
 

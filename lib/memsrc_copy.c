@@ -771,6 +771,7 @@ static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadg
 	ci->life_ns = life;
 	if (try_window(src, ci, child) == 0) {
 		ci->watch = w;
+		src->window_bytes = ci->window_bytes;
 		return 0;
 	}
 	r = lm_capture_pid(ci->cap, src, child, opts ? opts->max_capture_bytes : 0,

@@ -42,14 +42,56 @@ static const char *source_name(int kind)
 	}
 }
 
+/* The tighter of two limits, 0 meaning none. */
+static uint64_t tighter(uint64_t a, uint64_t b)
+{
+	return !a ? b : !b ? a : a < b ? a : b;
+}
+
+/* A whole capture, live or of a copy, holds every byte it copies: it may
+ * use max_memory, less what the rest of the snapshot needs (a window's
+ * worth, kept for the chunk arrays and symbols). */
+static uint64_t capture_limit(const struct lm_snapshot_opts *opts)
+{
+	uint64_t mem = opts->max_memory_bytes;
+
+	if (mem)
+		mem = mem > 2 * COPY_WINDOW_BYTES ? mem - COPY_WINDOW_BYTES : mem / 2;
+	return tighter(opts->max_capture_bytes, mem);
+}
+
 static int open_live(const struct lm_snapshot_opts *opts, struct lm_memsrc **src,
 		     struct lm_err *err)
 {
 	struct lm_live_opts lo = {
-		.max_capture_bytes = opts->max_capture_bytes,
+		.max_capture_bytes = capture_limit(opts),
 		.max_pause_ns = opts->max_pause_ns,
 	};
-	return lm_memsrc_open_live(opts->pid, &lo, src, err);
+	int rc = lm_memsrc_open_live(opts->pid, &lo, src, err);
+
+	if (rc == -LM_ELIMIT && err && strstr(err->msg, "capture limit")) {
+		size_t n = strlen(err->msg);
+		if (opts->max_memory_bytes && lo.max_capture_bytes != opts->max_capture_bytes)
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 " (max-memory %llu MiB, less room for the analysis): the live "
+				 "source holds all of it; use the copy mode (--mode copy, "
+				 "snapshot_mode = copy): it pauses the target for milliseconds "
+				 "and reads the copy through a bounded window",
+				 (unsigned long long)(opts->max_memory_bytes >> 20));
+		else
+			snprintf(err->msg + n, sizeof(err->msg) - n,
+				 "; raise the limit or use the copy mode");
+	}
+	return rc;
+}
+
+/* The window on a frozen copy: at most a quarter of max_memory. */
+static uint64_t window_bytes(const struct lm_snapshot_opts *opts)
+{
+	uint64_t quarter = opts->max_memory_bytes / 4;
+
+	return opts->max_memory_bytes && quarter < COPY_WINDOW_BYTES ? quarter
+								     : COPY_WINDOW_BYTES;
 }
 
 /* Should LM_MODE_AUTO use a frozen copy? Only for large targets: for a
@@ -71,7 +113,7 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 		       char *fallback, size_t fallback_len, struct lm_err *err)
 {
 	struct lm_copy_opts co = {
-		.max_capture_bytes = opts->max_capture_bytes,
+		.max_capture_bytes = capture_limit(opts),
 		.max_copy_lifetime_ns = COPY_MAX_LIFETIME_NS,
 		.max_pause_ns = opts->max_pause_ns,
 	};
@@ -92,7 +134,7 @@ static int open_source(const struct lm_snapshot_opts *opts, struct lm_memsrc **s
 
 	if (lm_proc_status(opts->pid, &st, NULL) == 0)
 		co.min_headroom_bytes = st.rss_bytes;
-	rc = lm_memsrc_open_copy_window(opts->pid, &co, COPY_WINDOW_BYTES, src, &cerr);
+	rc = lm_memsrc_open_copy_window(opts->pid, &co, window_bytes(opts), src, &cerr);
 	if (rc == 0)
 		return 0;
 	/* These say something about the target, not about copying: no point
@@ -117,7 +159,13 @@ struct tally {
 	struct lm_chunk *chunks;
 	uint32_t *types;
 	size_t nchunks, chunks_cap;
+	uint64_t chunks_max_bytes;	/* what the arrays may take; 0 = no limit */
+	int over;			/* they would take more */
 };
+
+/* Bytes the kept chunks cost at their peak (sort_chunks: an order array
+ * and a second copy of both arrays). */
+#define KEPT_CHUNK_BYTES (2 * (sizeof(struct lm_chunk) + sizeof(uint32_t)) + sizeof(size_t))
 
 static int tally_grow(struct tally *t, size_t need)
 {
@@ -144,9 +192,17 @@ static int tally_keep_chunk(struct tally *t, const struct lm_chunk *c, uint32_t 
 {
 	if (t->nchunks == t->chunks_cap) {
 		size_t cap = t->chunks_cap ? t->chunks_cap * 2 : 65536;
-		struct lm_chunk *nc = realloc(t->chunks, cap * sizeof(*nc));
+		struct lm_chunk *nc;
 		uint32_t *nt;
 
+		if (t->chunks_max_bytes && (uint64_t)cap * KEPT_CHUNK_BYTES > t->chunks_max_bytes) {
+			cap = t->chunks_max_bytes / KEPT_CHUNK_BYTES;
+			if (cap <= t->chunks_cap) {
+				t->over = 1;
+				return -1;
+			}
+		}
+		nc = realloc(t->chunks, cap * sizeof(*nc));
 		if (!nc)
 			return -1;
 		t->chunks = nc;
@@ -296,7 +352,21 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	if (rc < 0)
 		goto fail;
 	memset(heap, 0, sizeof(*heap));
+	if (opts->max_memory_bytes && t->chunks_cap != (size_t)-1) {
+		/* The chunks kept for drill-down get what the source left. */
+		uint64_t held = lm_memsrc_held_bytes(src);
+		t->chunks_max_bytes = held < opts->max_memory_bytes ?
+				      opts->max_memory_bytes - held : 1;
+	}
 	rc = lm_glibc_walk(src, syms, &wo, heap, count_chunk, t, err);
+	if (t->over) {
+		rc = lm_err_set(err, LM_ELIMIT,
+				"the heap of pid %d has more than %zu chunks: keeping them all "
+				"for this command needs more than max-memory (%llu MiB); raise "
+				"--max-memory", (int)src->pid, t->nchunks,
+				(unsigned long long)(opts->max_memory_bytes >> 20));
+		goto fail;
+	}
 	if (t->oom) {
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while classifying the heap");
 		goto fail;

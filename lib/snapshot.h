@@ -27,6 +27,10 @@ struct lm_snapshot_opts {
 	const char *core_path;		/* core file, or NULL */
 	int mode;			/* enum lm_snapshot_mode (live targets) */
 	uint64_t max_capture_bytes;	/* 0 = no limit */
+	/* Our memory for this snapshot (a whole capture, a frozen copy's
+	 * window, the chunks kept for drill-down): what would need more is
+	 * refused with LM_ELIMIT before it is allocated; 0 = no limit. */
+	uint64_t max_memory_bytes;
 	uint64_t max_pause_ns;		/* abandon a live capture that stops the target longer; 0 = none */
 	uint64_t auto_copy_bytes;	/* LM_MODE_AUTO: copy when the target's RSS is at least this; 0 = 256 MiB */
 	const char *debug_root;		/* NULL = /usr/lib/debug; "" = none */
