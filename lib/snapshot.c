@@ -379,7 +379,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		goto fail;
 	c = census_new(src);
 	if (!c || build_types(c, t) < 0 ||
-	    set_warning(c, fallback, heap->partial || heap->layout_checked ? heap->warning : "",
+	    set_warning(c, fallback, heap->partial || !heap->layout_verified ? heap->warning : "",
 			unread) < 0) {
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while building the census");
 		goto fail;
