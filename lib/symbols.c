@@ -57,6 +57,22 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
  * occur in real symbol tables; the bound only guards against bad input. */
 #define LM_MAX_NESTING 64
 #define LM_MAX_MODULES 65535
+/* Bounds on what one module's files may make us hold. The symbol count is
+ * bounded by the file sizes already (a table lies in its file); the name
+ * bytes are not: any number of symbols may share one long name. A module
+ * over either bound is a crafted or broken file: its symbols are dropped,
+ * with a warning. Names longer than LM_MAX_SYM_NAME are skipped one by one
+ * (mangled C++ names reach a few KiB), and not demangled above
+ * LM_MAX_DEMANGLE bytes. */
+#define LM_MAX_SYMS_PER_MODULE (1u << 22)
+#define LM_NAME_BYTES_PER_FILE_BYTE 8
+#define LM_NAME_BYTES_SLACK (16u << 20)
+#define LM_MAX_SYM_NAME 65536
+#define LM_MAX_DEMANGLE 8192
+/* Mappings of one file (dev, inode) that become modules of their own: a
+ * process may map a file many times over; its symbols are read for the
+ * first few only. */
+#define LM_MAX_MODULES_PER_FILE 16
 #define LM_DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 
 /* A symbol while a module is being read: names point into libelf's data. */
@@ -69,6 +85,13 @@ struct raw_sym {
 struct raw_vec {
 	struct raw_sym *v;
 	size_t n, cap;
+};
+
+/* What a module's symbol tables may still add (see LM_MAX_SYMS_PER_MODULE). */
+struct sym_budget {
+	size_t syms_left;
+	uint64_t name_bytes_left;
+	int over;		/* a bound was hit: the module gets no symbols */
 };
 
 /* A string arena that grows; offsets stay valid, pointers are made at the end. */
@@ -89,6 +112,7 @@ struct lm_modpart {
 	size_t nsyms;
 	char *names;			/* the string arena */
 	struct lm_file_id debug_id;
+	char *why;			/* its symbols were dropped: why (a warning) */
 };
 
 struct lm_symtab {
@@ -122,9 +146,11 @@ char *lm_demangle(const char *mangled, int is_type)
 		return NULL;
 	if (!is_type && strncmp(mangled, "_Z", 2) != 0)
 		return NULL;
+	if (strnlen(mangled, LM_MAX_DEMANGLE + 1) > LM_MAX_DEMANGLE)
+		return NULL;	/* a file's names are untrusted: keep the work bounded */
 	out = __cxa_demangle(mangled, NULL, NULL, &status);
-	if (status != 0) {
-		free(out);
+	if (status != 0 || (out && strlen(out) > 2 * LM_MAX_DEMANGLE)) {
+		free(out);	/* failed, or a crafted name that expands */
 		return NULL;
 	}
 	return out;
@@ -212,26 +238,59 @@ static const char *base_name(const char *path)
 	return slash ? slash + 1 : path;
 }
 
+/* Counts of modules per file (dev, inode), open addressing: how many times
+ * the file of m has started a module, this one included. */
+struct file_counts {
+	struct { uint64_t key, ino; unsigned n; } *v;
+	size_t cap;	/* power of two */
+};
+
+static unsigned file_count_add(struct file_counts *fc, const struct lm_mapping *m)
+{
+	uint64_t key = ((uint64_t)m->dev_major << 32) | m->dev_minor;
+	size_t s = (size_t)(((m->inode ^ key * 31) * 0x9E3779B97F4A7C15ULL) >> 20) & (fc->cap - 1);
+
+	while (fc->v[s].n && (fc->v[s].key != key || fc->v[s].ino != m->inode))
+		s = (s + 1) & (fc->cap - 1);
+	fc->v[s].key = key;
+	fc->v[s].ino = m->inode;
+	return ++fc->v[s].n;
+}
+
 /* One module per run of mappings of the same file at increasing offsets.
- * Maps are sorted by address, so the modules are too. */
+ * Maps are sorted by address, so the modules are too. A file that starts
+ * more than LM_MAX_MODULES_PER_FILE modules (mapped over and over) gives
+ * modules for the first ones only. */
 int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n_out,
 		struct lm_err *err)
 {
 	struct lm_modspan *spans = NULL;
 	size_t n = 0, cap = 0, i;
 	const struct lm_mapping *last = NULL;
+	struct file_counts fc = { NULL, 16 };
+	int skipping = 0;
 
+	while (fc.cap < 2 * maps->n)
+		fc.cap *= 2;
+	fc.v = calloc(fc.cap, sizeof(*fc.v));
+	if (!fc.v)
+		return lm_err_set(err, LM_ENOMEM, "out of memory grouping the target's mappings "
+				  "into modules");
 	for (i = 0; i < maps->n; i++) {
 		const struct lm_mapping *m = &maps->v[i];
 		if (!is_module_mapping(m))
 			continue;
-		if (last && n > 0 && strcmp(last->path, m->path) == 0 &&
+		if (last && (n > 0 || skipping) && strcmp(last->path, m->path) == 0 &&
 		    last->inode == m->inode && m->offset >= last->offset && m->offset != 0) {
-			if (m->end > spans[n - 1].hi)
+			if (!skipping && m->end > spans[n - 1].hi)
 				spans[n - 1].hi = m->end;
 			last = m;
 			continue;
 		}
+		last = m;
+		skipping = m->inode && file_count_add(&fc, m) > LM_MAX_MODULES_PER_FILE;
+		if (skipping)
+			continue;
 		if (n == LM_MAX_MODULES)
 			break;
 		if (n == cap) {
@@ -239,6 +298,7 @@ int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n_o
 			struct lm_modspan *ns = realloc(spans, ncap * sizeof(*ns));
 			if (!ns) {
 				free(spans);
+				free(fc.v);
 				return lm_err_set(err, LM_ENOMEM, "out of memory grouping the "
 						  "target's mappings into modules");
 			}
@@ -249,8 +309,8 @@ int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n_o
 		spans[n].lo = m->start;
 		spans[n].hi = m->end;
 		n++;
-		last = m;
 	}
+	free(fc.v);
 	*out = spans;
 	*n_out = n;
 	return 0;
@@ -328,8 +388,9 @@ static int is_vtable_name(const char *raw)
 	return strncmp(raw, "_ZTV", 4) == 0;
 }
 
-/* Append the FUNC and OBJECT symbols of every symbol table of elf. */
-static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab)
+/* Append the FUNC and OBJECT symbols of every symbol table of elf, within
+ * the budget b (b->over set, and reading stopped, when it runs out). */
+static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab, struct sym_budget *b)
 {
 	Elf_Scn *scn = NULL;
 	size_t shnum = 0;
@@ -357,6 +418,7 @@ static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab)
 			struct raw_sym r;
 			int type;
 			const char *name;
+			size_t len;
 
 			if (!gelf_getsym(d, (int)i, &s))
 				break;
@@ -368,6 +430,15 @@ static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab)
 			name = elf_strptr(elf, sh.sh_link, s.st_name);
 			if (!name || !*name)
 				continue;
+			len = strnlen(name, LM_MAX_SYM_NAME + 1);
+			if (len > LM_MAX_SYM_NAME)
+				continue;
+			if (b->syms_left == 0 || len > b->name_bytes_left) {
+				b->over = 1;
+				return 0;
+			}
+			b->syms_left--;
+			b->name_bytes_left -= len;
 			r.addr = s.st_value;
 			r.size = s.st_size;
 			r.raw = name;
@@ -604,10 +675,19 @@ nomem:
 	return -1;
 }
 
+/* Name bytes a file of fd's size may legitimately hold, added to b. */
+static void budget_add_file(struct sym_budget *b, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && st.st_size > 0)
+		b->name_bytes_left += (uint64_t)st.st_size * LM_NAME_BYTES_PER_FILE_BYTE;
+}
+
 /* Symbols of the separate debug file, when there is one. The names point
  * into *dbg, which the caller ends after copying them (and closes *dfd). */
 static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct raw_vec *rv,
-			   Elf **dbg, int *dfd)
+			   Elf **dbg, int *dfd, struct sym_budget *b)
 {
 	int dbg_symtab = 0;
 	size_t before = rv->n;
@@ -619,7 +699,8 @@ static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct 
 	*dbg = open_elf(*dfd);
 	if (!*dbg)
 		return 0;
-	if (read_symbols(*dbg, rv, &dbg_symtab) != 0)
+	budget_add_file(b, *dfd);
+	if (read_symbols(*dbg, rv, &dbg_symtab, b) != 0)
 		return -1;
 	if (dbg_symtab && rv->n > before) {
 		p->mod.debug_file = 1;
@@ -628,10 +709,11 @@ static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct 
 	return 0;
 }
 
-/* Layout, build-id and symbols of an open ELF file. */
-static int part_fill(struct lm_modpart *p, Elf *elf, const struct lm_mapping *low,
+/* Layout, build-id and symbols of an ELF file open on fd. */
+static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_mapping *low,
 		     const char *debug_root)
 {
+	struct sym_budget b = { LM_MAX_SYMS_PER_MODULE, LM_NAME_BYTES_SLACK, 0 };
 	struct raw_vec rv = { 0 };
 	Elf *dbg = NULL;
 	int dfd = -1, rc = 0;
@@ -639,9 +721,22 @@ static int part_fill(struct lm_modpart *p, Elf *elf, const struct lm_mapping *lo
 	if (module_layout(elf, low, &p->mod) != 0)
 		return 0;	/* an ELF file we cannot place: no symbols */
 	read_build_id(elf, &p->mod);
-	if (read_symbols(elf, &rv, &p->mod.has_symtab) != 0 ||
-	    (p->mod.build_id[0] && read_debug_file(p, debug_root, &rv, &dbg, &dfd) != 0))
+	budget_add_file(&b, fd);
+	if (read_symbols(elf, &rv, &p->mod.has_symtab, &b) != 0 ||
+	    (!b.over && p->mod.build_id[0] &&
+	     read_debug_file(p, debug_root, &rv, &dbg, &dfd, &b) != 0))
 		rc = -1;
+	if (rc == 0 && b.over) {
+		char why[512];
+		snprintf(why, sizeof(why), "%s: symbol tables skipped (more than %u symbols or "
+			 "more name bytes than its files could hold: a crafted or corrupt file)",
+			 p->mod.path, LM_MAX_SYMS_PER_MODULE);
+		rv.n = 0;
+		p->mod.has_symtab = 0;
+		p->mod.debug_file = 0;
+		if (!(p->why = strdup(why)))
+			rc = -1;
+	}
 	if (rc == 0) {
 		dedup_raw(&rv);
 		rc = part_symbols(p, &rv);
@@ -672,7 +767,7 @@ int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root
 	}
 	p->refs = 1;
 	p->mod.name = base_name(p->mod.path);
-	rc = part_fill(p, elf, low, debug_root);
+	rc = part_fill(p, elf, fd, low, debug_root);
 	elf_end(elf);
 	if (rc != 0) {
 		lm_modpart_put(p);
@@ -695,6 +790,7 @@ void lm_modpart_put(struct lm_modpart *p)
 	free(p->mod.path);
 	free(p->syms);
 	free(p->names);
+	free(p->why);
 	free(p);
 }
 
@@ -820,6 +916,11 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 		lm_symtab_free(tab);
 		return -1;
 	}
+	for (size_t i = 0; i < tab->nmods; i++)
+		if (tab->parts[i]->why && lm_symtab_note_unreadable(tab, tab->parts[i]->why) != 0) {
+			lm_symtab_free(tab);
+			return -1;
+		}
 	*out = tab;
 	return 0;
 }

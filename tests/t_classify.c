@@ -151,6 +151,11 @@ static int cmd_modules(const struct lm_symtab *tab)
 		       m->build_id[0] ? m->build_id : "-");
 	}
 	printf("symbols %zu\n", lm_symtab_nsymbols(tab));
+	{
+		char why[2048];
+		if (lm_symtab_unreadable(tab, why, sizeof(why)))
+			printf("missing %s\n", why);
+	}
 	return 0;
 }
 
