@@ -44,6 +44,7 @@
 #define PAGE_SIZE_X86 4096ULL
 #define SIZE_EXACT_MAX 1024
 #define NRANGES 64
+#define FOLDED_TYPE (UINT32_MAX - 1)	/* sym_type: over the cap, typed by size */
 
 struct word_cache_entry {
 	uint64_t word;
@@ -74,6 +75,8 @@ struct lm_classifier {
 	uint32_t size_exact[SIZE_EXACT_MAX + 1];
 	uint32_t size_range[NRANGES];
 	uint32_t string_id, tcache_id;
+	size_t nnamed;				/* symbols given a class/symbol type */
+	uint64_t folded;			/* chunks whose symbol was over the cap */
 };
 
 /* Character classes for the string rule. */
@@ -368,14 +371,32 @@ static uint32_t data_symbol(struct lm_classifier *cls, uint64_t w)
 	return idx;
 }
 
+/* The class or symbol type of symbol idx; NO_TYPE once the census has
+ * LM_CLASSIFY_MAX_NAMED_TYPES of them: which symbols a heap points at is the
+ * target's choice, and every type is a row per census in the history. */
 static uint32_t symbol_type(struct lm_classifier *cls, uint32_t idx)
 {
 	const struct lm_symbol *s = &cls->sym_base[idx];
 
-	if (cls->sym_type[idx] == NO_TYPE)
-		cls->sym_type[idx] = lm_classifier_intern(cls,
-			s->kind == LM_SYM_VTABLE ? LM_KIND_CLASS : LM_KIND_SYMBOL, s->name);
+	if (cls->sym_type[idx] == NO_TYPE) {
+		if (cls->nnamed >= LM_CLASSIFY_MAX_NAMED_TYPES) {
+			cls->sym_type[idx] = FOLDED_TYPE;
+		} else {
+			cls->sym_type[idx] = lm_classifier_intern(cls,
+				s->kind == LM_SYM_VTABLE ? LM_KIND_CLASS : LM_KIND_SYMBOL, s->name);
+			cls->nnamed++;
+		}
+	}
+	if (cls->sym_type[idx] == FOLDED_TYPE) {
+		cls->folded++;
+		return NO_TYPE;
+	}
 	return cls->sym_type[idx];
+}
+
+uint64_t lm_classifier_folded(const struct lm_classifier *cls)
+{
+	return cls->folded;
 }
 
 /*

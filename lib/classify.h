@@ -52,6 +52,12 @@ void lm_classifier_free(struct lm_classifier *cls);
 uint32_t lm_classify(struct lm_classifier *cls, const struct lm_chunk *chunk);
 
 size_t lm_classifier_ntypes(const struct lm_classifier *cls);
+
+/* At most this many symbols give class or symbol types in one classifier
+ * (one census); a chunk pointing at any further symbol is typed as if it
+ * pointed at none (by its text or size), and counted here. */
+#define LM_CLASSIFY_MAX_NAMED_TYPES 16384
+uint64_t lm_classifier_folded(const struct lm_classifier *cls);
 const struct lm_type *lm_classifier_type(const struct lm_classifier *cls, uint32_t id);
 /* Find or add a type by (kind, name); returns its id. */
 uint32_t lm_classifier_intern(struct lm_classifier *cls, int kind, const char *name);

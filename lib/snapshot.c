@@ -289,6 +289,19 @@ static void fill_totals(struct lm_census *c, const struct lm_heap_info *h,
 	c->totals.rss_bytes = src->rss_bytes;
 }
 
+/* Append to the modules' note how many chunks were typed by size because
+ * they point at more distinct symbols than a census keeps types for. */
+static void note_folded(const struct lm_classifier *cls, char *note, size_t len)
+{
+	unsigned long long folded = (unsigned long long)lm_classifier_folded(cls);
+	size_t n = strlen(note);
+
+	if (folded && n + 3 < len)
+		snprintf(note + n, len - n, "%s%llu allocations typed by size or text: they point at "
+			 "more than %d distinct symbols, the types one census keeps", n ? "; " : "",
+			 folded, LM_CLASSIFY_MAX_NAMED_TYPES);
+}
+
 /* The census warning: the non-empty ones of a, b, d joined by "; ". */
 static int set_warning(struct lm_census *c, const char *a, const char *b, const char *d)
 {
@@ -373,6 +386,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	}
 	if (rc < 0)
 		goto fail;
+	note_folded(t->cls, unread, sizeof(unread));
 	/* A source read on demand may have lost its process meanwhile. */
 	rc = lm_memsrc_check(src, err);
 	if (rc < 0)

@@ -13,7 +13,8 @@
  *    (PRAGMA application_id 'LKMN', user_version not newer than ours).
  *  - writes: one snapshot = one transaction with statements prepared once.
  *  - retention: three DELETEs in one transaction; snapshot_types rows go
- *    with their snapshot through ON DELETE CASCADE.
+ *    with their snapshot through ON DELETE CASCADE; then the types no
+ *    snapshot_types row refers to any more.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -827,6 +828,13 @@ static const char retention_thin[] =
 static const char retention_instances[] =
 	"DELETE FROM instances WHERE ended_at_us IS NOT NULL AND ended_at_us < ?1 "
 	"AND NOT EXISTS (SELECT 1 FROM snapshots s WHERE s.instance_id = instances.id)";
+/* Types no kept census has: the names a target chose (every distinct class
+ * or symbol it ever pointed at) must not pile up forever. One pass over
+ * snapshot_types (an ephemeral index of its type ids), run only when
+ * retention deleted snapshots. */
+static const char retention_types[] =
+	"DELETE FROM types WHERE id NOT IN "
+	"(SELECT type_id FROM snapshot_types)";
 
 static int run_retention_step(struct lm_store *st, const char *sql, int64_t cut_all,
 			      int64_t cut_full, uint64_t *changed, struct lm_err *err)
@@ -872,6 +880,8 @@ int lm_store_retention(struct lm_store *store, int64_t now_us_, int64_t retain_f
 		r = run_retention_step(store, retention_thin, cut_all, cut_full, &n, err);
 	if (r == 0)
 		r = run_retention_step(store, retention_instances, cut_all, cut_full, NULL, err);
+	if (r == 0 && n > 0)
+		r = run_retention_step(store, retention_types, cut_all, cut_full, NULL, err);
 	if (r == 0)
 		r = exec_sql(store, "COMMIT", err, "committing retention");
 	if (r < 0) {

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""hostile_elf.py - write a crafted ELF shared object for hostile_symbols.test.
+"""hostile_elf.py - write crafted ELF shared objects for the hostile_*.test.
 
   hostile_elf.py NSYMS NAMELEN OUT
+  hostile_elf.py objects NSYMS OUT
 
 One PT_LOAD at offset 0 (so a read-only mapping of the file at offset 0 is
 its module), a .symtab of NSYMS function symbols at distinct addresses that
 all name the same string of NAMELEN bytes in .strtab: NSYMS x NAMELEN bytes of names from a
-file of NSYMS x 24 + NAMELEN bytes.
+file of NSYMS x 24 + NAMELEN bytes. With "objects": NSYMS data objects
+obj_0, obj_1... of 8 bytes, 16 bytes apart from file offset 64 on.
 """
 import struct
 import sys
@@ -16,14 +18,26 @@ PHDR = struct.Struct('<IIQQQQQQ')
 SHDR = struct.Struct('<IIQQQQIIQQ')
 SYM = struct.Struct('<IBBHQQ')
 SHT_SYMTAB, SHT_STRTAB, SHT_PROGBITS = 2, 3, 1
-STT_FUNC, STB_GLOBAL = 2, 1
+STT_FUNC, STT_OBJECT, STB_GLOBAL = 2, 1, 1
+OBJECTS_AT, OBJECTS_STRIDE = 64, 16
 
 
 def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
-    nsyms, namelen, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    strtab = b'\0' + b'_' * namelen + b'\0'
+    objects = sys.argv[1] == 'objects'
+    if objects:
+        nsyms, namelen, out = int(sys.argv[2]), 0, sys.argv[3]
+        names = [b'obj_%d' % i for i in range(nsyms)]
+        strtab = b'\0' + b'\0'.join(names) + b'\0'
+        name_off = [0] * nsyms
+        at = 1
+        for i, n in enumerate(names):
+            name_off[i] = at
+            at += len(n) + 1
+    else:
+        nsyms, namelen, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+        strtab = b'\0' + b'_' * namelen + b'\0'
     shstrtab = b'\0.text\0.symtab\0.strtab\0.shstrtab\0'
     text_off = EHDR.size + PHDR.size
     text = b'\xc3' * 16
@@ -32,8 +46,12 @@ def main():
     symtab_off = text_off + len(body)
     body += syms
     for i in range(nsyms):
-        # distinct addresses: the reader cannot fold them into one symbol
-        body += SYM.pack(1, (STB_GLOBAL << 4) | STT_FUNC, 0, 1, text_off + i, 1)
+        if objects:
+            body += SYM.pack(name_off[i], (STB_GLOBAL << 4) | STT_OBJECT, 0, 1,
+                             OBJECTS_AT + OBJECTS_STRIDE * i, 8)
+        else:
+            # distinct addresses: the reader cannot fold them into one symbol
+            body += SYM.pack(1, (STB_GLOBAL << 4) | STT_FUNC, 0, 1, text_off + i, 1)
     strtab_off = text_off + len(body)
     body += strtab
     shstr_off = text_off + len(body)

@@ -213,6 +213,7 @@ static int cmd_census(const struct lm_memsrc *src, const struct lm_symtab *tab,
 			       ty->name, cs.t[i].count, cs.t[i].bytes);
 	}
 	printf("live %" PRIu64 "\n", cs.live);
+	printf("folded %" PRIu64 "\n", lm_classifier_folded(cls));
 	free(cs.t);
 	return cs.live ? 0 : 1;
 }

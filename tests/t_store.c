@@ -9,6 +9,9 @@
  *                              for DAYS days before NOW, and an old
  *                              instance that exited (see thin_fill)
  *   t_store retention DB NOW FULL_S RETAIN_S   apply retention, print count
+ *   t_store churn DB NSNAP NTYPES   NSNAP snapshots an hour apart from T0,
+ *                              each of "size 24" and NTYPES classes of its
+ *                              own ("churn SNAP J"): types that die with it
  *   t_store open DB ro|rw      open, print "version V latest L" or the error
  *   t_store growth DB [TARGET] lm_store_growth of the trends instances
  *   t_store series DB TARGET KIND NAME   lm_store_series (KIND - = total)
@@ -179,6 +182,32 @@ static int bulk(struct lm_store *st, long nsnap, long ntypes, struct lm_err *err
 	return 0;
 }
 
+static int churn(struct lm_store *st, long nsnap, long ntypes, struct lm_err *err)
+{
+	int64_t tgt, inst, sid;
+	char name[48];
+	long i, j;
+	int r;
+
+	if ((r = lm_store_target(st, "churn", &tgt, err)) < 0 ||
+	    (r = lm_store_instance_open(st, tgt, 5000, 1, "/usr/bin/churn", T0_US, &inst, err)) < 0)
+		return r;
+	for (i = 0; i < nsnap; i++) {
+		struct lm_census *c = census_new((size_t)ntypes + 1, T0_US + i * 60 * MIN_US);
+
+		census_set(c, 0, LM_KIND_SIZE, "size 24", 10, 320);
+		for (j = 0; j < ntypes; j++) {
+			snprintf(name, sizeof(name), "churn %ld %ld", i, j);
+			census_set(c, (size_t)j + 1, LM_KIND_CLASS, name, 1, 32);
+		}
+		r = lm_store_add_snapshot(st, inst, c, LM_STORE_OK, NULL, 0, &sid, err);
+		census_done(c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /*
  * Instance 4000: a snapshot every step_s for days before now; every 5th one
  * failed. Instance 4001: ran from now - days to now - days + 5 days, one
@@ -279,7 +308,8 @@ int main(int argc, char **argv)
 	int rw, r;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: t_store demo|bulk|thin-fill|retention|open|growth|series DB ...\n");
+		fprintf(stderr, "usage: t_store demo|bulk|churn|thin-fill|retention|open|growth|series "
+			"DB ...\n");
 		return 99;
 	}
 	cmd = argv[1];
@@ -294,6 +324,8 @@ int main(int argc, char **argv)
 		r = demo(st, &err);
 	else if (!strcmp(cmd, "bulk") && argc == 5)
 		r = bulk(st, atol(argv[3]), atol(argv[4]), &err);
+	else if (!strcmp(cmd, "churn") && argc == 5)
+		r = churn(st, atol(argv[3]), atol(argv[4]), &err);
 	else if (!strcmp(cmd, "thin-fill") && argc == 6)
 		r = thin_fill(st, atol(argv[3]), atol(argv[4]), strtoll(argv[5], NULL, 10), &err);
 	else if (!strcmp(cmd, "retention") && argc == 6) {
