@@ -3,7 +3,7 @@
  * window (userfaultfd); see memsrc_window.h for the model.
  *
  * Loading a block: the process's pagemap for the block says which pages it
- * has (present or swapped); runs of those are read with process_vm_readv
+ * has (present or swapped); runs of those are read from /proc/PID/mem
  * into a staging buffer and placed with UFFDIO_COPY; runs it lacks are
  * mapped to the zero page (UFFDIO_ZEROPAGE: no memory, no read, the page
  * is never faulted into the process). Blocks are dropped in the order they
@@ -28,7 +28,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "memsrc_window.h"
@@ -59,6 +58,7 @@ struct lm_window {
 	pid_t pid;
 	int uffd;		/* userfaultfd */
 	int pm_fd;		/* /proc/PID/pagemap, or -1 (then every page is read) */
+	int mem_fd;		/* /proc/PID/mem */
 	int stop[2];		/* pipe: close asks the server to end */
 	struct shadow *sh;
 	size_t nsh, capsh;
@@ -66,6 +66,7 @@ struct lm_window {
 	uint64_t *pm;		/* BLOCK_PAGES pagemap entries */
 	struct loaded *ring;	/* loaded blocks, oldest at head */
 	size_t nring, head, count;
+	const uint8_t *last;	/* block of the last fault */
 	pthread_t th;
 	int th_started;
 	atomic_ulong loads;
@@ -115,22 +116,30 @@ static void note_lost(struct lm_window *w, uint64_t pages, int e)
 }
 
 /* Read [addr, addr+len) of the process into the staging buffer at off;
- * pages that cannot be read stay zero and are counted lost. */
+ * pages that cannot be read stay zero and are counted lost.
+ * Through /proc/PID/mem, not process_vm_readv: the latter pins the pages
+ * (FOLL_PIN), and a read-only pin of an anonymous page still shared
+ * copy-on-write with the target makes the kernel give the copy its own
+ * copy of the page first: reading the heap that way doubled it in the
+ * target's cgroup for as long as the copy lived, and copying every page
+ * was a third of the read's time. /proc/PID/mem reads without pinning. */
 static void read_run(struct lm_window *w, uint64_t addr, size_t len, size_t off)
 {
-	struct iovec l = { w->staging + off, len };
-	struct iovec r = { (void *)(uintptr_t)addr, len };
-	size_t done;
+	size_t done = 0;
 
-	if (process_vm_readv(w->pid, &l, 1, &r, 1, 0) == (ssize_t)len)
-		return;
-	for (done = 0; done < len; done += PAGE) {
-		struct iovec lp = { w->staging + off + done, PAGE };
-		struct iovec rp = { (void *)(uintptr_t)(addr + done), PAGE };
-		if (process_vm_readv(w->pid, &lp, 1, &rp, 1, 0) == PAGE)
+	while (done < len) {
+		ssize_t n = w->mem_fd < 0 ? -1 : pread(w->mem_fd, w->staging + off + done,
+							len - done, (off_t)(addr + done));
+		if (n > 0) {
+			done += (size_t)n;
 			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		/* Unreadable page (or no mem file): zeros, remembered. */
 		memset(w->staging + off + done, 0, PAGE);
-		note_lost(w, 1, errno);
+		note_lost(w, 1, n == 0 ? ESRCH : errno);
+		done += PAGE;
 	}
 }
 
@@ -214,11 +223,42 @@ static void drop_oldest(struct lm_window *w)
 	w->count--;
 }
 
+static int is_loaded(const struct lm_window *w, const uint8_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < w->count; i++)
+		if (w->ring[(w->head + i) % w->nring].at == at)
+			return 1;
+	return 0;
+}
+
+/* Map block boff of shadow s (unless it is already), dropping the oldest
+ * when the window is full. Its length, or 0 past the end of s. */
+static size_t ensure_block(struct lm_window *w, struct shadow *s, size_t boff)
+{
+	size_t size = (size_t)(s->end - s->start), len;
+
+	if (boff >= size)
+		return 0;
+	len = size - boff < LM_WINDOW_BLOCK ? size - boff : LM_WINDOW_BLOCK;
+	if (is_loaded(w, s->mem + boff))
+		return len;
+	if (w->count == w->nring)
+		drop_oldest(w);
+	load_block(w, s, boff, len);
+	w->ring[(w->head + w->count) % w->nring] = (struct loaded){ s->mem + boff, len };
+	w->count++;
+	atomic_fetch_add(&w->loads, 1);
+	return len;
+}
+
 static void serve_fault(struct lm_window *w, uint64_t local)
 {
 	struct shadow *s = shadow_of(w, local);
 	struct uffdio_range wake;
-	size_t boff, len, size;
+	size_t boff, len;
+	int streaming;
 
 	if (!s) {
 		/* Not ours (cannot happen: we registered only shadows);
@@ -228,18 +268,19 @@ static void serve_fault(struct lm_window *w, uint64_t local)
 		ioctl(w->uffd, UFFDIO_WAKE, &wake);
 		return;
 	}
-	size = (size_t)(s->end - s->start);
 	boff = (size_t)(local - (uintptr_t)s->mem) & ~(size_t)(LM_WINDOW_BLOCK - 1);
-	len = size - boff < LM_WINDOW_BLOCK ? size - boff : LM_WINDOW_BLOCK;
-	if (w->count == w->nring)
-		drop_oldest(w);
-	load_block(w, s, boff, len);
-	w->ring[(w->head + w->count) % w->nring] = (struct loaded){ s->mem + boff, len };
-	w->count++;
-	atomic_fetch_add(&w->loads, 1);
+	/* A fault in the block after the last one is a reader streaming
+	 * through (the walker, the scans): it will want the next block too. */
+	streaming = w->last == s->mem + boff - LM_WINDOW_BLOCK || w->last == s->mem + boff;
+	w->last = s->mem + boff;
+	len = ensure_block(w, s, boff);
 	wake.start = (uintptr_t)(s->mem + boff);
 	wake.len = len;
 	ioctl(w->uffd, UFFDIO_WAKE, &wake);
+	/* Read it now, while the reader works on this one (the window holds
+	 * at least four blocks: neither is dropped for the other). */
+	if (streaming)
+		ensure_block(w, s, boff + LM_WINDOW_BLOCK);
 }
 
 static void *serve(void *arg)
@@ -412,6 +453,7 @@ int lm_window_open(struct lm_memsrc *src, pid_t pid, uint64_t window_bytes,
 	w->pid = pid;
 	w->stop[0] = w->stop[1] = -1;
 	w->pm_fd = -1;
+	w->mem_fd = -1;
 	w->uffd = open_uffd();
 	if (w->uffd < 0) {
 		r = lm_err_errno(err, LM_EIO, errno, "no userfaultfd to read pid %d on demand",
@@ -433,6 +475,12 @@ int lm_window_open(struct lm_memsrc *src, pid_t pid, uint64_t window_bytes,
 	}
 	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)pid);
 	w->pm_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	w->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (w->mem_fd < 0) {
+		r = lm_err_errno(err, LM_EPERM, errno, "cannot open %s", path);
+		goto fail;
+	}
 	r = mirror_maps(w, src, err);
 	if (r == 0)
 		r = start_server(w, err);
@@ -483,6 +531,8 @@ void lm_window_close(struct lm_window *w)
 		munmap(w->sh[i].mem, (size_t)(w->sh[i].end - w->sh[i].start));
 	if (w->pm_fd >= 0)
 		close(w->pm_fd);
+	if (w->mem_fd >= 0)
+		close(w->mem_fd);
 	if (w->stop[0] >= 0)
 		close(w->stop[0]);
 	if (w->stop[1] >= 0)
