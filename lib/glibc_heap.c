@@ -39,11 +39,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "glibc_dwarf.h"
 #include "glibc_heap.h"
 #include "mapfile.h"
 #include "glibc_layout.h"
@@ -234,6 +236,7 @@ struct walker {
 
 	char corrupt_msg[LM_ERRMSG_MAX];	/* the first corruption seen */
 	int borrowed;			/* L is the newest layout, not this glibc's own */
+	struct lm_glibc_layout dwarf_layout;	/* L when libc's DWARF gave it */
 	int ncorrupt;
 };
 
@@ -1630,6 +1633,74 @@ out:
 	return rc;	/* 0, an error, or the callback's non-zero value */
 }
 
+/* ---- the layout from libc's debug info -------------------------------- */
+
+#define DEBUG_ROOT "/usr/lib/debug"
+
+/* Reading the DWARF costs tens of milliseconds; a daemon censuses the same
+ * libc again and again. The last layout read, by build-id and table base
+ * (the base supplies what DWARF lacks). */
+static pthread_mutex_t dwarf_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static char dwarf_cache_id[41];
+static const struct lm_glibc_layout *dwarf_cache_base;
+static struct lm_glibc_layout dwarf_cache_layout;
+
+static int dwarf_cache_get(const char *id, const struct lm_glibc_layout *base,
+			   struct lm_glibc_layout *out)
+{
+	int hit;
+
+	pthread_mutex_lock(&dwarf_cache_lock);
+	hit = dwarf_cache_base == base && strcmp(dwarf_cache_id, id) == 0;
+	if (hit)
+		*out = dwarf_cache_layout;
+	pthread_mutex_unlock(&dwarf_cache_lock);
+	return hit;
+}
+
+static void dwarf_cache_put(const char *id, const struct lm_glibc_layout *base,
+			    const struct lm_glibc_layout *L)
+{
+	pthread_mutex_lock(&dwarf_cache_lock);
+	snprintf(dwarf_cache_id, sizeof(dwarf_cache_id), "%s", id);
+	dwarf_cache_base = base;
+	dwarf_cache_layout = *L;
+	pthread_mutex_unlock(&dwarf_cache_lock);
+}
+
+/* Where libc's debug file (by build-id, as symbols found it) is installed,
+ * take the structure offsets from its DWARF instead of the table; without
+ * it, or when it lacks a field, the table stands. */
+static void layout_from_dwarf(struct walker *w, const struct lm_symtab *syms)
+{
+	const struct lm_module *libc = syms ? lm_symtab_module(syms, w->info->libc_base) : NULL;
+	char rel[128], why[LM_ERRMSG_MAX];
+	struct lm_err ignored = { 0 };
+	int fd;
+
+	if (!libc || strlen(libc->build_id) < 4)
+		return;
+	if (dwarf_cache_get(libc->build_id, w->L, &w->dwarf_layout)) {
+		w->L = &w->dwarf_layout;
+		w->info->layout_from_dwarf = 1;
+		return;
+	}
+	snprintf(rel, sizeof(rel), ".build-id/%.2s/%s.debug", libc->build_id, libc->build_id + 2);
+	fd = lm_mapfile_open_debug(DEBUG_ROOT, rel, &ignored);
+	if (fd < 0)
+		return;
+	if (lm_glibc_layout_dwarf(fd, w->L, &w->dwarf_layout, why, sizeof(why)) == 0) {
+		dwarf_cache_put(libc->build_id, w->L, &w->dwarf_layout);
+		w->L = &w->dwarf_layout;
+		w->info->layout_from_dwarf = 1;
+	} else {
+		char msg[LM_ERRMSG_MAX + 64];
+		snprintf(msg, sizeof(msg), "libc's debug info was not used: %s", why);
+		add_warning(w->info, msg);
+	}
+	close(fd);
+}
+
 /* ---- a layout borrowed for a newer glibc ------------------------------ */
 
 /* Refuse a walk with a borrowed layout; `why` names the check that failed. */
@@ -1743,6 +1814,7 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		return rc;
 	w.L = lm_glibc_layout_find(info->layout_version);
 	w.borrowed = strcmp(info->layout_version, info->glibc_version) != 0;
+	layout_from_dwarf(&w, syms);
 	info->layout_verified = w.L->verified && !w.borrowed;
 	if (!w.L->verified && !w.borrowed) {
 		char msg[128];

@@ -100,6 +100,8 @@ struct lm_heap_info {
 					 * or for a newer glibc the newest one (then
 					 * layout_checked says the heap fits it) */
 	int layout_checked;	/* a borrowed layout passed the structural checks */
+	int layout_from_dwarf;	/* structure offsets read from libc's debug info
+				 * (its libc6-dbg), not from the table */
 };
 
 /* Called once per chunk; return non-zero to stop the walk (that value is

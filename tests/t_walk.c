@@ -127,6 +127,7 @@ static void print_info(const struct lm_heap_info *h)
 	printf("glibc %s\n", h->glibc_version);
 	printf("verified %d\n", h->layout_verified);
 	printf("layout %s checked %d\n", h->layout_version, h->layout_checked);
+	printf("layout_dwarf %d\n", h->layout_from_dwarf);
 	printf("libc_base 0x%" PRIx64 "\n", h->libc_base);
 	printf("main_arena 0x%" PRIx64 "\n", h->main_arena);
 	printf("mp 0x%" PRIx64 "\n", h->mp);
@@ -157,7 +158,7 @@ static void print_info(const struct lm_heap_info *h)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: t_walk [-s] [-S] [-t] [-C] [-L] [-r N] PID|COREFILE\n");
+	fprintf(stderr, "usage: t_walk [-s] [-S] [-t] [-C] [-L] [-D] [-r N] PID|COREFILE\n");
 	return 2;
 }
 
@@ -168,18 +169,20 @@ int main(int argc, char **argv)
 	struct tally tally = { 0 };
 	struct lm_memsrc *src = NULL;
 	struct lm_err err = { 0 };
-	int opt, timing = 0, repeat = 1, rc, i;
+	int opt, timing = 0, repeat = 1, rc, i, with_syms = 0;
+	struct lm_symtab *syms = NULL;
 	uint64_t best = UINT64_MAX, best_cpu = UINT64_MAX;
 	char *end;
 	long pid;
 
-	while ((opt = getopt(argc, argv, "sStCLr:")) != -1) {
+	while ((opt = getopt(argc, argv, "sStCLDr:")) != -1) {
 		switch (opt) {
 		case 's': tally.want_sizes = 1; break;
 		case 'S': tally.print_chunks = 1; break;
 		case 't': timing = 1; break;
 		case 'C': opts.tcache_by_content = 1; break;
 		case 'L': opts.allow_locked = 1; break;
+		case 'D': with_syms = 1; break;	/* symbols: libc's DWARF layout too */
 		case 'r': repeat = atoi(optarg); break;
 		default: return usage();
 		}
@@ -196,12 +199,16 @@ int main(int argc, char **argv)
 		free(info);
 		return 1;
 	}
+	if (with_syms && lm_symtab_load(src, NULL, &syms, &err) < 0) {
+		fprintf(stderr, "t_walk: symbols: %s\n", err.msg);
+		syms = NULL;
+	}
 	for (i = 0; i < repeat; i++) {
 		uint64_t t0 = clock_ns(CLOCK_MONOTONIC), c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID), dt;
 		memset(&tally.state_count, 0, sizeof(tally.state_count));
 		memset(&tally.state_bytes, 0, sizeof(tally.state_bytes));
 		tally.nsizes = 0;
-		rc = lm_glibc_walk(src, NULL, &opts, info, on_chunk, &tally, &err);
+		rc = lm_glibc_walk(src, syms, &opts, info, on_chunk, &tally, &err);
 		dt = clock_ns(CLOCK_MONOTONIC) - t0;
 		if (dt < best)
 			best = dt;
@@ -213,6 +220,7 @@ int main(int argc, char **argv)
 	}
 	if (rc) {
 		fprintf(stderr, "t_walk: %s: %s\n", lm_status_name(-rc), err.msg);
+		lm_symtab_free(syms);
 		lm_memsrc_close(src);
 		free(tally.sizes);
 		free(info);
@@ -231,6 +239,7 @@ int main(int argc, char **argv)
 		       best ? (double)info->chunks_walked * 1e9 / (double)best : 0.0,
 		       best_cpu ? (double)info->chunks_walked * 1e9 / (double)best_cpu : 0.0,
 		       src->capture_bytes, src->pause_ns);
+	lm_symtab_free(syms);
 	lm_memsrc_close(src);
 	free(tally.sizes);
 	free(info);
