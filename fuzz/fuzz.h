@@ -1,8 +1,8 @@
 /*
  * fuzz.h - what the libFuzzer harnesses share: a reader that decodes
  * fields from the fuzz input (running out of input reads zeros, so every
- * input decodes to something), and a memfd holding bytes under a path the
- * library can open (/proc/self/fd/N).
+ * input decodes to something), and files holding bytes: a memfd, or a
+ * regular file where the library opens a path.
  */
 #ifndef LM_FUZZ_H
 #define LM_FUZZ_H
@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -70,6 +71,32 @@ static inline int fz_memfd(const char *name, const uint8_t *data, size_t len,
 	lseek(fd, 0, SEEK_SET);
 	snprintf(path, pathlen, "/proc/self/fd/%d", fd);
 	return fd;
+}
+
+/* A regular file holding data[0..len) under a private directory made once
+ * per process (the library refuses symbolic links such as /proc/self/fd/N
+ * where a target names a file); its path into path. 0 or -1. */
+static inline int fz_file(const char *name, const uint8_t *data, size_t len,
+			  char *path, size_t pathlen)
+{
+	static char dir[64];
+	FILE *f;
+	size_t w;
+
+	if (!dir[0]) {
+		const char *t = getenv("TMPDIR");
+		snprintf(dir, sizeof(dir), "%s/leakmon-fuzz-XXXXXX", t && t[0] == '/' ? t : "/tmp");
+		if (!mkdtemp(dir)) {
+			dir[0] = '\0';
+			return -1;
+		}
+	}
+	snprintf(path, pathlen, "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f)
+		return -1;
+	w = fwrite(data, 1, len, f);
+	return fclose(f) == 0 && w == len ? 0 : -1;
 }
 
 #endif

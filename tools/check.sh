@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/check.sh [--asan] - set everything up on a fresh Debian 12 machine,
-# build, and run the test suite (make check). With --asan, leakmon itself
+# build, and run the test suite (make check) and a short run of every fuzz
+# harness (make fuzz-smoke, docs/fuzzing.md). With --asan, leakmon itself
 # is also built and tested with AddressSanitizer + UBSan (the test targets
 # never are: they must use glibc malloc).
 set -euo pipefail
@@ -14,6 +15,9 @@ summary() {	# "N passed, N failed" from the automake test-suite.log
 }
 make -C "$top/build" -j2 check || status=1
 summary tests "$top/build/test-suite.log"
+# Every libFuzzer harness for FUZZ_SMOKE_TIME (15 s) each, after replaying
+# the inputs that crashed before (fuzz/regressions); about 2.5 minutes.
+make -C "$top/build" -j2 fuzz-smoke || status=1
 if [ "${1:-}" = --asan ]; then
 	"$top/tools/build.sh" "$top/build-asan" --enable-sanitizers
 	make -C "$top/build-asan" -j2 check || status=1
