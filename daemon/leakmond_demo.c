@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "classify.h"
+#include "escape.h"
 #include "leakmond.h"
 
 #define DEMO_PROGRAM "leakmon-demo"
@@ -263,7 +264,7 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 {
 	struct lmd_demo *demo = d->demo;
 	const struct lm_census *c = job->census;
-	char when[32], inuse[32], growth[32], bytes[32], type[300];
+	char when[32], inuse[32], growth[32], bytes[32], type[1100], name[1024];
 	time_t sec = (time_t)(job->finished_us / 1000000);
 	struct tm tm;
 	size_t i;
@@ -271,7 +272,8 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 	localtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%H:%M:%S", &tm);
 	if (!c) {
-		printf("%s  snapshot %s: %s\n\n", when, status, job->err.msg);
+		printf("%s  snapshot %s: %s\n\n", when, status,
+		       lm_escape_str(job->err.msg, name, sizeof(name)));
 		fflush(stdout);
 		return;
 	}
@@ -290,16 +292,18 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 		uint64_t fb = first_bytes(demo, ts, &found);
 		lmd_fmt_bytes(ts->bytes, bytes, sizeof(bytes));
 		fmt_growth((int64_t)(ts->bytes - fb), growth, sizeof(growth));
-		/* "class Session", but "string" and "size 24" as they are. */
+		/* "class Session", but "string" and "size 24" as they are; the
+		 * name escaped, as everywhere (escape.h). */
+		lm_escape_str(ts->name, name, sizeof(name));
 		if (ts->kind == LM_KIND_CLASS || ts->kind == LM_KIND_SYMBOL)
-			snprintf(type, sizeof(type), "%s %s", lm_kind_name(ts->kind), ts->name);
+			snprintf(type, sizeof(type), "%s %s", lm_kind_name(ts->kind), name);
 		else
-			snprintf(type, sizeof(type), "%s", ts->name);
+			snprintf(type, sizeof(type), "%s", name);
 		printf("  %12llu %12s %12s  %s%s\n", (unsigned long long)ts->count, bytes,
 		       demo->shown == 1 ? "" : growth, type, found || demo->shown == 1 ? "" : " (new)");
 	}
 	if (c->warning)
-		printf("  (partial: %s)\n", c->warning);
+		printf("  (partial: %s)\n", lm_escape_str(c->warning, name, sizeof(name)));
 	printf("\n");
 	fflush(stdout);
 }
