@@ -4,15 +4,14 @@
  * heap walk, classification), then the reference graph's leaks and the
  * root chains of one live chunk (which unwinds the threads).
  *
- * The input is the whole core file, written to a memfd and opened through
- * /proc/self/fd/N. The last byte also picks the chunk asked about. Paths
+ * The input is the whole core file, written to a regular file (fz_file:
+ * a core's path may not be a symbolic link such as /proc/self/fd/N). The last byte also picks the chunk asked about. Paths
  * in the core's NT_FILE note are opened as they are for any core (the
  * seed names this machine's libc).
  */
 #include "config.h"
 
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "fuzz.h"
 #include "refgraph.h"
@@ -28,12 +27,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lm_leaks *leaks = NULL;
 	struct lm_root_paths *paths = NULL;
 	struct lm_err err = { 0 };
-	char path[64];
+	char path[128];
 	size_t i, live = 0, pick = size ? data[size - 1] : 0;
-	int fd, rc;
+	int rc;
 
-	fd = fz_memfd("fuzz-core", data, size, path, sizeof(path));
-	if (fd < 0)
+	if (fz_file("core", data, size, path, sizeof(path)) < 0)
 		return 0;
 	opts.core_path = path;
 	rc = lm_snapshot_open(&opts, &snap, &err);
@@ -53,6 +51,5 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		lm_refgraph_free(g);
 	}
 	lm_snapshot_close(snap);
-	close(fd);
 	return 0;
 }
