@@ -44,6 +44,16 @@ fi
 
 skip() { echo "$0: $suite: $*" >&2; exit 77; }
 
+# Tests run in parallel: one download per suite at a time; whoever waited
+# finds the sysroot ready.
+mkdir -p "$cache" 2>/dev/null || skip "cannot create the cache $cache (set LM_CACHE)"
+exec 9>"$cache/.lock"
+flock -w 900 9 || skip "another download into $cache did not finish in 15 minutes"
+if [ -f "$sysroot/.leakmon-sysroot" ]; then
+	echo "$sysroot"
+	exit 0
+fi
+
 # The mirror: the first http(s) URI of a Debian archive (not security) in the
 # machine's own apt sources, deb822 or one-line style.
 mirror=${LM_DEBIAN_MIRROR:-}
@@ -66,8 +76,9 @@ apt_opts=(-q -o "Dir::Etc::sourcelist=$cache/sources.list" -o "Dir::Etc::sourcep
 	-o "APT::Architectures::=amd64" -o "Acquire::Languages=none")
 apt-get "${apt_opts[@]}" update >"$cache/update.log" 2>&1 ||
 	skip "apt-get update from $mirror failed: $(tail -n 3 "$cache/update.log" | tr '\n' ' ')"
-grep -q '^E:' "$cache/update.log" &&
-	skip "apt-get update from $mirror: $(grep '^E:' "$cache/update.log" | head -n 2 | tr '\n' ' ')"
+# apt-get update exits 0 when a mirror cannot be reached: it only warns
+grep -qE '^(E:|Err:|W: Failed)' "$cache/update.log" &&
+	skip "apt-get update from $mirror: $(grep -E '^(E:|Err:|W: Failed)' "$cache/update.log" | head -n 2 | tr '\n' ' ')"
 rm -f "$cache"/debs/*.deb
 mkdir -p "$cache/debs"
 (cd "$cache/debs" && apt-get "${apt_opts[@]}" download libc6 libc6-dev linux-libc-dev) \
