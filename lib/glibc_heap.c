@@ -548,6 +548,28 @@ static int main_top_mapping(const struct walker *w, uint64_t top, uint64_t *tsiz
 	       ext->end - top - *tsize < PAGE;
 }
 
+/* The next address after a (a view at a failed) where a view may succeed:
+ * the start of the next captured region, 8-aligned, at most limit. A
+ * mapping's size is the target's: stepping page by page through a huge,
+ * uncaptured one would not end. */
+static uint64_t next_captured(const struct lm_memsrc *src, uint64_t a, uint64_t limit)
+{
+	size_t lo = 0, hi = src->nregions;
+	uint64_t next;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (src->regions[mid].start <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == src->nregions || src->regions[lo].start >= limit - 7)
+		return limit;
+	next = align_up(src->regions[lo].start, 8);
+	return next < a + 8 ? a + 8 : next;
+}
+
 /* main_arena: a malloc_state in libc's data whose top is either the chunk
  * that ends the main heap, or (no main heap yet) its own unsorted bin, as
  * malloc_init_state leaves it. */
@@ -559,13 +581,14 @@ static int find_main_arena(struct walker *w)
 
 	for (k = 0; k < nd; k++) {
 		uint64_t a;
-		for (a = dm[k]->start; a + L->ms_size <= dm[k]->end; a += 8) {
+		for (a = dm[k]->start; a < dm[k]->end && dm[k]->end - a >= L->ms_size; a += 8) {
 			const uint8_t *ms = lm_mem_view(w->src, a, L->ms_size);
 			struct lm_mapping ext;
 			int in_heap = 0;
 			uint64_t top, tsize = 0;
 			if (!ms) {
-				a = align_up(a + 1, PAGE) - 8;	/* skip an uncaptured page */
+				/* skip to the next captured bytes */
+				a = next_captured(w->src, a, dm[k]->end) - 8;
 				continue;
 			}
 			top = ld64(ms + L->ms_top);
@@ -615,7 +638,7 @@ static void find_mp(struct walker *w)
 
 	for (k = 0; k < nd; k++) {
 		uint64_t a;
-		for (a = dm[k]->start; a + L->mp_size <= dm[k]->end; a += 8) {
+		for (a = dm[k]->start; a < dm[k]->end && dm[k]->end - a >= L->mp_size; a += 8) {
 			const uint8_t *mp = lm_mem_view(w->src, a, L->mp_size);
 			int32_t n, nmax, maxn;
 			uint32_t no_dyn;
@@ -1060,6 +1083,7 @@ static int points_into_libc(const struct walker *w, uint64_t u)
 
 #define TLS_WINDOW 65536	/* how far below a thread pointer libc's TLS may lie */
 #define TLS_VOTERS 8		/* threads used to learn the offset */
+#define TLS_SCANNED (4 * TLS_VOTERS)	/* threads whose TLS window is scanned, at most */
 
 /* glibc keeps each thread's tcache in the static TLS variable `tcache`, at
  * the same offset below every thread pointer (fs_base). Learn that offset
@@ -1072,17 +1096,20 @@ static int tcaches_from_tls(struct walker *w)
 {
 	uint64_t votes_off[64] = { 0 }, votes_n[64] = { 0 }, best_off = 0, best_n = 0;
 	uint64_t *tmp = NULL;
-	size_t tmp_cap = 0, nv = 0, i, j, voters = 0;
+	size_t tmp_cap = 0, nv = 0, i, j, voters = 0, scanned = 0;
 	struct tc_check tc;
+	struct chunkset seen = { 0 };
 
 	if (!w->src->nthreads || !w->L->tcache_bins || w->opts->tcache_by_content)
 		return 0;
-	for (i = 0; i < w->src->nthreads && voters < TLS_VOTERS; i++) {
+	/* a core may list a million threads: scan the windows of a few */
+	for (i = 0; i < w->src->nthreads && voters < TLS_VOTERS && scanned < TLS_SCANNED; i++) {
 		uint64_t tp = w->src->threads[i].regs.fs_base, lo, a, top, k, nwords;
 		const struct lm_region *r = tp >= 8 ? lm_mem_region(w->src, tp - 8) : NULL;
 		int voted = 0;
 		if (!r)
 			continue;
+		scanned++;
 		lo = tp - r->start > TLS_WINDOW ? tp - TLS_WINDOW : r->start;
 		/* fs_base is the target's: step down from it by a count of
 		 * words, so that nothing wraps below address 0 (a region at 0) */
@@ -1132,11 +1159,17 @@ static int tcaches_from_tls(struct walker *w)
 			continue;	/* the dummy of a thread without a tcache */
 		if (!tcache_sized(w, u))
 			return 0;
-		for (j = 0; j < w->ntc_cand && w->tc_cand[j] != u - 16; j++)
-			;
-		if (j == w->ntc_cand && add_candidate(w, u - 16))
+		j = (size_t)cs_add(&seen, u - 16, 1, NULL);	/* threads share tcaches */
+		if (j == 0 && add_candidate(w, u - 16)) {
+			cs_free(&seen);
 			return 0;
+		}
+		if (j > 1) {	/* out of memory: by content instead */
+			cs_free(&seen);
+			return 0;
+		}
 	}
+	cs_free(&seen);
 	w->tc_from_tls = 1;
 	w->info->tcache_from_tls = 1;
 	return 1;
@@ -1451,21 +1484,67 @@ static int walk_heap(struct walker *w, const struct heap *hp, struct totals *t)
 
 /* ---- 6. mmapped chunks ------------------------------------------------ */
 
-static int is_stack_or_heap(const struct walker *w, const struct lm_mapping *m)
+/* Sorted stack pointers and non-main heap bases: a core may hold a million
+ * threads and a million segments, too many to compare pairwise. */
+struct sorted_addrs {
+	uint64_t *sp, *heap;
+	size_t nsp, nheap;
+};
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int sorted_addrs_new(const struct walker *w, struct sorted_addrs *s)
 {
 	size_t i;
 
-	for (i = 0; i < w->src->nthreads; i++) {
-		uint64_t sp = w->src->threads[i].regs.rsp;
-		if (sp >= m->start && sp < m->end)
-			return 1;
+	s->nsp = s->nheap = 0;
+	s->sp = malloc((w->src->nthreads + 1) * sizeof(*s->sp));
+	s->heap = malloc((w->nheaps + 1) * sizeof(*s->heap));
+	if (!s->sp || !s->heap) {
+		free(s->sp);
+		free(s->heap);
+		return lm_err_set(w->err, LM_ENOMEM, "out of memory");
 	}
-	for (i = 0; i < w->nheaps; i++) {
-		uint64_t b = w->heaps[i].base;
-		if (w->heaps[i].arena && m->start < b + w->L->heap_max_size && m->end > b)
-			return 1;
-	}
+	for (i = 0; i < w->src->nthreads; i++)
+		s->sp[s->nsp++] = w->src->threads[i].regs.rsp;
+	for (i = 0; i < w->nheaps; i++)
+		if (w->heaps[i].arena)
+			s->heap[s->nheap++] = w->heaps[i].base;
+	qsort(s->sp, s->nsp, sizeof(*s->sp), cmp_u64);
+	qsort(s->heap, s->nheap, sizeof(*s->heap), cmp_u64);
 	return 0;
+}
+
+/* Index of the first of the sorted v[n] at or above x. */
+static size_t first_at_or_above(const uint64_t *v, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int is_stack_or_heap(const struct walker *w, const struct sorted_addrs *s,
+			    const struct lm_mapping *m)
+{
+	size_t i = first_at_or_above(s->sp, s->nsp, m->start);
+
+	if (i < s->nsp && s->sp[i] < m->end)
+		return 1;
+	/* heaps all span heap_max_size: the last one starting below m's end
+	 * reaches furthest */
+	i = first_at_or_above(s->heap, s->nheap, m->end);
+	return i > 0 && s->heap[i - 1] + w->L->heap_max_size > m->start;
 }
 
 /* Scans the captured regions (not the mappings: a huge, mostly uncaptured
@@ -1475,17 +1554,20 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 	const struct lm_memsrc *src = w->src;
 	uint64_t want = w->info->mp ? w->info->mp_n_mmaps : UINT64_MAX, found = 0;
 	uint64_t skip_until = 0;	/* end of the last chunk found */
+	struct sorted_addrs sa;
 	size_t i;
-	int rc;
+	int rc = 0;
 
 	if (want == 0)
 		return 0;
+	if ((rc = sorted_addrs_new(w, &sa)))
+		return rc;
 	for (i = 0; i < src->nregions && found < want; i++) {
 		const struct lm_region *r = &src->regions[i];
 		const struct lm_mapping *m = r->map ? r->map : lm_maps_find(&src->maps, r->start);
 		uint64_t p;
 		if (!m || m->path || (m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W) ||
-		    (m->prot & LM_PROT_SHARED) || is_stack_or_heap(w, m))
+		    (m->prot & LM_PROT_SHARED) || is_stack_or_heap(w, &sa, m))
 			continue;
 		p = align_up(r->start, PAGE);
 		if (p < skip_until)
@@ -1501,7 +1583,7 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 			    !(span & (PAGE - 1)) && sz <= UINT64_MAX - PAGE && span <= r->end - p) {
 				rc = emit(w, t, p, szw, LM_CHUNK_MMAPPED, NO_ARENA);
 				if (rc)
-					return rc;
+					goto out;
 				found++;
 				p += span;
 				skip_until = p;
@@ -1517,7 +1599,10 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 		w->info->partial = 1;
 		add_warning(w->info, msg);
 	}
-	return 0;
+out:
+	free(sa.sp);
+	free(sa.heap);
+	return rc;
 }
 
 /* ---- the entry point -------------------------------------------------- */

@@ -8,6 +8,13 @@
   hostile_core.py unaligned IN OUT  IN with every writable PT_LOAD moved to
                                     start 8 bytes in and end 3 bytes early
                                     (regions not 16-, not even 8-aligned)
+  hostile_core.py hugedata IN OUT   IN with the anonymous writable segment that
+                                    follows libc's file mappings (its .bss)
+                                    grown to 16 TiB, of which nothing is in
+                                    the file, and the NT_FILE entries above
+                                    it emptied (so it stays one mapping):
+                                    scans of libc's data must skip what was
+                                    not captured
   hostile_core.py files N M OUT     a core of N empty PT_LOAD segments and one
                                     NT_FILE note of M entries that each cover
                                     every segment (overlapping ranges)
@@ -69,6 +76,48 @@ def tls0(src, dst):
     write_core(dst, data, eh, phs)
 
 
+def nt_files(data, phs):
+    """(start, end, path) of each NT_FILE entry."""
+    for ph in phs:
+        if ph[0] != PT_NOTE:
+            continue
+        for ntype, desc, descsz in notes(data, ph):
+            if ntype != NT_FILE:
+                continue
+            count, _ = struct.unpack_from('<QQ', data, desc)
+            names = data[desc + 16 + 24 * count:desc + descsz].split(b'\0')
+            for i in range(count):
+                start, end, _ = struct.unpack_from('<QQQ', data, desc + 16 + 24 * i)
+                yield start, end, names[i].decode('utf-8', 'replace')
+
+
+def hugedata(src, dst):
+    data, eh, phs = read_core(src)
+    libc_ends = {end for start, end, path in nt_files(data, phs)
+                 if path.endswith('/libc.so.6')}
+    grown = 0
+    for ph in phs:
+        if ph[0] == PT_LOAD and ph[1] & PF_W and ph[3] in libc_ends:
+            ph[6] = 1 << 44     # p_memsz; p_filesz unchanged
+            grown += 1
+    if not grown:
+        sys.exit('hostile_core.py: no anonymous segment after libc in ' + src)
+    above = max(libc_ends)
+    for ph in phs:
+        if ph[0] != PT_NOTE:
+            continue
+        for ntype, desc, descsz in notes(data, ph):
+            if ntype != NT_FILE:
+                continue
+            count, _ = struct.unpack_from('<QQ', data, desc)
+            for i in range(count):
+                at = desc + 16 + 24 * i
+                start, end, off = struct.unpack_from('<QQQ', data, at)
+                if start >= above:
+                    struct.pack_into('<QQQ', data, at, 0, 0, 0)
+    write_core(dst, data, eh, phs)
+
+
 def unaligned(src, dst):
     data, eh, phs = read_core(src)
     for ph in phs:
@@ -108,6 +157,8 @@ def main():
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == 'tls0':
         tls0(a[1], a[2])
+    elif len(a) == 3 and a[0] == 'hugedata':
+        hugedata(a[1], a[2])
     elif len(a) == 3 and a[0] == 'unaligned':
         unaligned(a[1], a[2])
     elif len(a) == 4 and a[0] == 'files':
