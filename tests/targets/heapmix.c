@@ -17,6 +17,10 @@
  *   T  a second thread (second arena): 101 x malloc(184) (chunk 192), 50
  *      freed -> 7 in its tcache, 43 in its arena's unsorted bin; then it
  *      sleeps forever
+ *   Y   40 x malloc(88): typed objects whose first word points to the named
+ *      global heapmix_record_type ("symbol heapmix_record_type")
+ *   S   30 x malloc(200) holding 199 characters of text and the NUL: each
+ *      fills its chunk ("string")
  *
  * The numbers above are glibc 2.36's; the target measures what its own
  * glibc does instead of assuming it: how many chunks of a run went to the
@@ -58,7 +62,17 @@
 #define NF 41
 #define NT 101
 
-static void *a[NA], *b[NB], *c[NC], *f[NF], *d, *m[3], *t[NT];
+#define NY 40
+#define NS 30
+
+/* What the typed objects point to: a named global the classifier finds in
+ * the executable's symbol table. */
+struct record_type { const char *name; };
+extern const struct record_type heapmix_record_type;
+const struct record_type heapmix_record_type = { "heapmix_record" };
+
+static void *a[NA], *b[NB], *c[NC], *f[NF], *d, *m[3], *t[NT], *y[NY];
+static char *str[NS];
 static sem_t thread_done;
 static long t_tcache, t_bins;
 
@@ -167,6 +181,15 @@ int main(int argc, char **argv)
 		return 5;
 	sem_wait(&thread_done);
 
+	for (i = 0; i < NY; i++) {
+		y[i] = xmalloc(88);
+		*(const struct record_type **)y[i] = &heapmix_record_type;
+	}
+	for (i = 0; i < NS; i++) {
+		str[i] = xmalloc(200);
+		memset(str[i], 'a' + i % 26, 199);
+		str[i][199] = '\0';
+	}
 	for (i = 0; i < 3; i++)
 		m[i] = xmalloc(300 * 1024);
 	mm_chunk = ((size_t *)m[0])[-1] & ~(size_t)7;	/* its own chunk header */
@@ -194,6 +217,8 @@ int main(int argc, char **argv)
 	expect("size 1025-2048", NF - NF / 2, chunk_of(1496));
 	expect("size 184", NT - NT / 2, chunk_of(184));
 	expect("size 262145-524288", 3, mm_chunk);
+	say("expect symbol heapmix_record_type %d %zu\n", NY, (size_t)NY * chunk_of(88));
+	say("expect string string %d %zu\n", NS, (size_t)NS * chunk_of(200));
 	say("info arena %zu\n", (size_t)mi.arena);
 	say("info ordblks %zu\n", (size_t)mi.ordblks);
 	say("info smblks %zu\n", (size_t)mi.smblks);
