@@ -6,14 +6,23 @@
  *  - live: the target is stopped (lm_ptrace_stop), its writable mappings are
  *    copied into pre-faulted local buffers, then it is released at once; all
  *    analysis reads those copies.
- *  - copy: a frozen copy-on-write clone of the target is read at leisure
- *    (issue 6).
+ *  - copy: a frozen copy-on-write clone of the target is read at leisure,
+ *    on demand through a bounded window (lm_memsrc_open_copy_window), or
+ *    copied whole like a live target.
  *  - core: an ELF core file, mmap'ed; PT_LOAD segments are the regions,
  *    NT_FILE gives the mappings' paths, NT_PRSTATUS the threads' registers.
  *
  * Readers (walker, classifier, refgraph) see only regions of captured bytes:
  * lm_mem_view returns a pointer into local memory, or NULL when any byte of
  * the range was not captured. Nothing here ever writes to the target.
+ *
+ * A region's data is always a plain pointer valid until close, also for a
+ * source read on demand: there the pointer is into address space whose
+ * pages are filled when first read and dropped again when the window is
+ * full (a later read refills them); so readers may hold views and do
+ * pointer arithmetic as they please, and only how much is resident at once
+ * is bounded (docs/memory.md). Such a source may be read by one thread at
+ * a time or several; a read blocks while its block is loaded.
  */
 #ifndef LM_MEMSRC_H
 #define LM_MEMSRC_H

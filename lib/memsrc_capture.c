@@ -48,6 +48,7 @@ struct lm_capture {
 	 * meanwhile just reads as zeros. Sorted by start. */
 	struct full_range { uint64_t start, end; } *full;
 	size_t nfull, capfull;
+	int unpinned;		/* read through /proc/PID/mem (lm_capture_unpinned) */
 };
 
 /* A page-aligned range of the target we could not read. */
@@ -109,6 +110,11 @@ static int capture_add(struct lm_capture *c, uint64_t start, size_t len, uint8_t
 struct lm_capture *lm_capture_new(void)
 {
 	return calloc(1, sizeof(struct lm_capture));
+}
+
+void lm_capture_unpinned(struct lm_capture *c)
+{
+	c->unpinned = 1;
 }
 
 void lm_capture_free(struct lm_capture *c)
@@ -546,9 +552,36 @@ static int add_mapping_regions(struct lm_memsrc *src, const struct lm_mapping *m
 	return 0;
 }
 
+/* Read one piece through /proc/PID/mem (fd); unreadable pages become
+ * holes. */
+static int read_unpinned(int fd, pid_t pid, const struct piece *p, struct holes *h,
+			 struct lm_err *err)
+{
+	size_t done = 0;
+
+	while (done < p->len) {
+		ssize_t n = pread(fd, p->local + done, p->len - done, (off_t)(p->addr + done));
+		uint64_t page;
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 || errno == ESRCH)
+			return exited_error(err, pid);
+		page = (p->addr + done) & ~(uint64_t)(PAGE - 1);
+		if (holes_add(h, page, page + PAGE) < 0)
+			return lm_err_set(err, LM_ENOMEM, "out of memory noting unreadable pages");
+		done = (size_t)(page + PAGE - p->addr);
+	}
+	return 0;
+}
+
 /* Batches pieces into process_vm_readv calls. */
 struct reader {
 	pid_t pid;
+	int mem_fd;		/* /proc/PID/mem when reading unpinned, else -1 */
 	uint64_t deadline_ns;
 	struct piece batch[IOV_BATCH];
 	size_t nb;
@@ -561,10 +594,13 @@ struct reader {
 
 static int reader_flush(struct reader *rd, struct lm_err *err)
 {
+	size_t i;
 	int r = 0;
 
-	if (rd->nb)
+	if (rd->nb && rd->mem_fd < 0)
 		r = read_batch(rd->pid, rd->batch, rd->nb, &rd->h, err);
+	for (i = 0; rd->mem_fd >= 0 && i < rd->nb && r == 0; i++)
+		r = read_unpinned(rd->mem_fd, rd->pid, &rd->batch[i], &rd->h, err);
 	rd->nb = 0;
 	if (r == 0 && rd->deadline_ns && lm_now_ns() > rd->deadline_ns)
 		r = lm_err_set(err, LM_ELIMIT,
@@ -650,6 +686,12 @@ int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 	int r = 0;
 
 	memset(&rd, 0, sizeof(rd));
+	rd.mem_fd = -1;
+	if (c->unpinned) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+		rd.mem_fd = open(path, O_RDONLY | O_CLOEXEC);	/* else process_vm_readv */
+	}
 	rd.max_bytes = max_capture_bytes;
 	rd.pid = pid;
 	rd.deadline_ns = deadline_ns;
@@ -698,6 +740,8 @@ int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 		capture_drop_unused(c);
 out:
 	pagemap_close(&rd.pg);
+	if (rd.mem_fd >= 0)
+		close(rd.mem_fd);
 	free(bufs);
 	free(rd.h.v);
 	return r;

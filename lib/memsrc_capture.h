@@ -21,6 +21,14 @@ struct lm_capture;
 
 /* An empty capture (no buffers), or NULL when out of memory. */
 struct lm_capture *lm_capture_new(void);
+/* Read through /proc/PID/mem instead of process_vm_readv. The latter pins
+ * the pages, and a read-only pin of an anonymous page shared copy-on-write
+ * (a frozen copy's pages, all shared with the target) makes the kernel give
+ * the reading side's process its own copy of the page first: reading a
+ * frozen copy that way doubles the heap in the target's cgroup. Slower per
+ * byte (the kernel copies through a bounce page): for the copy, whose
+ * reading does not stop the target. */
+void lm_capture_unpinned(struct lm_capture *c);
 /* Unmap every buffer and free c (NULL is fine). */
 void lm_capture_free(struct lm_capture *c);
 

@@ -861,6 +861,8 @@ int lm_memsrc_open_copy_window(pid_t pid, const struct lm_copy_opts *opts,
 	src->impl_free = copy_free;
 	if (src->impl)
 		((struct copy_impl *)src->impl)->cap = lm_capture_new();
+	if (src->impl && ((struct copy_impl *)src->impl)->cap)
+		lm_capture_unpinned(((struct copy_impl *)src->impl)->cap);
 	if (!src->impl || !((struct copy_impl *)src->impl)->cap) {
 		lm_memsrc_close(src);
 		return lm_err_set(err, LM_ENOMEM, "out of memory opening a frozen copy");
