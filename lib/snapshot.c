@@ -102,6 +102,9 @@ static int auto_wants_copy(const struct lm_snapshot_opts *opts)
 	uint64_t threshold = opts->auto_copy_bytes ? opts->auto_copy_bytes
 						   : DEFAULT_AUTO_COPY_BYTES;
 
+	/* A target too big for a live capture within max_memory is copied
+	 * (its writable memory is at most about its RSS). */
+	threshold = tighter(threshold, capture_limit(opts));
 	if (lm_proc_status(opts->pid, &st, NULL) < 0)
 		return 0;
 	return st.rss_bytes >= threshold;

@@ -62,6 +62,7 @@ static int cmd_conf(const char *path)
 	printf("database %s\n", c->database);
 	printf("interval_ms %llu\n", (unsigned long long)c->interval_ms);
 	printf("max_pause_ms %llu\n", (unsigned long long)c->max_pause_ms);
+	printf("max_memory %llu\n", (unsigned long long)c->max_memory);
 	printf("snapshot_mode %d\n", c->snapshot_mode);
 	printf("log_level %d\n", c->log_level);
 	printf("retain_full_ms %llu\n", (unsigned long long)c->retain_full_ms);
@@ -79,6 +80,7 @@ static int cmd_conf(const char *path)
 			printf("%s.uid %u\n", who, (unsigned)t->uid);
 		printf("%s.interval_ms %llu\n", who, (unsigned long long)t->interval_ms);
 		printf("%s.max_pause_ms %llu\n", who, (unsigned long long)t->max_pause_ms);
+		printf("%s.max_memory %llu\n", who, (unsigned long long)t->max_memory);
 		printf("%s.snapshot_mode %d\n", who, t->snapshot_mode);
 		printf("%s.memory_limit %llu\n", who, (unsigned long long)t->memory_limit);
 		print_detect(who, &t->detect);
