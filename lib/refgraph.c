@@ -390,17 +390,51 @@ static int add_span(struct lm_refgraph *g, size_t *cap, const struct span *s)
 	return 0;
 }
 
-/* Which thread's stack pointer lies in this mapping, or -1. */
-static ptrdiff_t stack_thread(const struct lm_memsrc *src, const struct lm_mapping *map)
+/* The threads' stack pointers, sorted: a core may list a million threads
+ * and as many regions, too many to compare pairwise. */
+struct thread_sp {
+	uint64_t sp;
+	size_t thread;
+};
+
+static int cmp_thread_sp(const void *a, const void *b)
 {
+	const struct thread_sp *x = a, *y = b;
+
+	if (x->sp != y->sp)
+		return x->sp < y->sp ? -1 : 1;
+	return x->thread < y->thread ? -1 : x->thread > y->thread;
+}
+
+static struct thread_sp *sorted_sps(const struct lm_memsrc *src)
+{
+	struct thread_sp *v = malloc((src->nthreads + 1) * sizeof(*v));
 	size_t t;
 
+	if (!v)
+		return NULL;
 	for (t = 0; t < src->nthreads; t++) {
-		uint64_t sp = src->threads[t].regs.rsp;
-		if (sp >= map->start && sp < map->end)
-			return (ptrdiff_t)t;
+		v[t].sp = src->threads[t].regs.rsp;
+		v[t].thread = t;
 	}
-	return -1;
+	qsort(v, src->nthreads, sizeof(*v), cmp_thread_sp);
+	return v;
+}
+
+/* Which thread's stack pointer lies in this mapping (the lowest one, should
+ * several), or -1. */
+static ptrdiff_t stack_thread(const struct thread_sp *sps, size_t n, const struct lm_mapping *map)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (sps[mid].sp < map->start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && sps[lo].sp < map->end ? (ptrdiff_t)sps[lo].thread : -1;
 }
 
 /* Emit [lo, hi) of region r minus the sorted exclusions as spans. */
@@ -480,11 +514,16 @@ static int build_spans(struct lm_refgraph *g)
 {
 	const struct lm_memsrc *src = g->src;
 	struct excl *ex;
+	struct thread_sp *sps;
 	size_t i, nex, cap = 0;
 	int rc = 0;
 
 	if (build_exclusions(g, &ex, &nex) < 0)
 		return -1;
+	if (!(sps = sorted_sps(src))) {
+		free(ex);
+		return -1;
+	}
 	for (i = 0; i < src->nregions && rc == 0; i++) {
 		const struct lm_region *r = &src->regions[i];
 		const struct lm_mapping *map = r->map;
@@ -494,7 +533,7 @@ static int build_spans(struct lm_refgraph *g)
 
 		if (!map || !(map->prot & LM_PROT_W) || (map->prot & LM_PROT_SHARED))
 			continue;
-		t = stack_thread(src, map);
+		t = stack_thread(sps, src->nthreads, map);
 		if (t >= 0) {
 			proto.kind = LM_ROOT_STACK;
 			proto.thread = (size_t)t;
@@ -510,6 +549,7 @@ static int build_spans(struct lm_refgraph *g)
 			rc = add_region_spans(g, &cap, r, lo, r->end, &proto, ex, nex);
 	}
 	free(ex);
+	free(sps);
 	for (i = 0; i < g->nspans; i++)
 		g->totals.root_bytes += g->spans[i].hi - g->spans[i].lo;
 	return rc;
