@@ -532,10 +532,13 @@ static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 
 	if (c->state == LM_CHUNK_MMAPPED) {
 		/* sysmalloc: size = ALIGN_UP(request2size(len + 1) + 8, page),
-		 * so size - 4120 <= len <= size - 25 */
-		if (c->size < PAGE_SIZE_X86)
+		 * so size - 4120 <= len <= size - 25; since glibc 2.43 the
+		 * mapping is ALIGN_UP(request2size(len + 1) + 16, page) and size
+		 * leaves its last 16 bytes out (the walker then says usable =
+		 * size - 8): len <= size - 9 */
+		if (c->size < PAGE_SIZE_X86 - 16)
 			return 0;
-		max_len = c->size - 25;
+		max_len = c->usable == c->size - 8 ? c->size - 9 : c->size - 25;
 		min_len = c->size > 4120 ? c->size - 4120 : 1;
 	} else if (c->size == 32) {
 		min_len = 1;
@@ -562,9 +565,10 @@ static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 	if (len < 0 || (uint64_t)len < min_len)
 		return 0;
 	if (c->state == LM_CHUNK_MMAPPED) {
-		uint64_t want = (request2size((uint64_t)len + 1) + 8 + PAGE_SIZE_X86 - 1) &
+		uint64_t tail = c->usable == c->size - 8 ? 16 : 8;	/* as above */
+		uint64_t want = (request2size((uint64_t)len + 1) + tail + PAGE_SIZE_X86 - 1) &
 				~(PAGE_SIZE_X86 - 1);
-		return want == c->size;
+		return want == c->size + (tail == 16 ? 16 : 0);
 	}
 	return request2size((uint64_t)len + 1) == c->size;
 }

@@ -20,7 +20,9 @@
  *   Y   40 x malloc(88): typed objects whose first word points to the named
  *      global heapmix_record_type ("symbol heapmix_record_type")
  *   S   30 x malloc(200) holding 199 characters of text and the NUL: each
- *      fills its chunk ("string")
+ *      fills its chunk ("string"); and one mmapped string, the longest its
+ *      mapping can hold for this glibc (2.43 leaves the mapping's last 16
+ *      bytes out of the chunk's size, so the bound moves)
  *
  * The numbers above are glibc 2.36's; the target measures what its own
  * glibc does instead of assuming it: how many chunks of a run went to the
@@ -72,7 +74,7 @@ extern const struct record_type heapmix_record_type;
 const struct record_type heapmix_record_type = { "heapmix_record" };
 
 static void *a[NA], *b[NB], *c[NC], *f[NF], *d, *m[3], *t[NT], *y[NY];
-static char *str[NS];
+static char *str[NS], *mm_str;
 static sem_t thread_done;
 static long t_tcache, t_bins;
 
@@ -101,6 +103,32 @@ static long free_odd(void **v, int n, long *fast, long *bins)
 	*fast = (long)(after.smblks - before.smblks);
 	*bins = (long)(after.ordblks - before.ordblks);
 	return n / 2 - *fast - *bins;
+}
+
+/* Word -i before user pointer p: 1 is the chunk's size field, 2 its
+ * prev_size (an mmapped chunk's offset into its mapping). Out of line, and
+ * through an integer: the compiler must not reason about malloc's bounds. */
+static __attribute__((noinline)) size_t header_word(const void *p, int i)
+{
+	return *(const size_t *)((uintptr_t)p - (uintptr_t)i * sizeof(size_t));
+}
+
+/* An mmapped chunk holding the longest string malloc(len + 1) could have
+ * put in a mapping of its size: len = size - 25, or when the size leaves the
+ * mapping's 16-byte tail out (glibc 2.43+) size - 9. Its chunk size. */
+static size_t mmapped_string(void)
+{
+	char *p = malloc(150 * 4096 - 24);	/* a size class of its own */
+	size_t size, len;
+
+	if (!p)
+		_exit(4);
+	size = header_word(p, 1) & ~(size_t)7;
+	len = (size + header_word(p, 2)) % 4096 ? size - 9 : size - 25;
+	memset(p, 'm', len);
+	p[len] = '\0';
+	mm_str = p;
+	return size;
 }
 
 /* glibc's version as 2036 for 2.36. */
@@ -169,7 +197,7 @@ static void expect(const char *name, long count, size_t chunk)
 int main(int argc, char **argv)
 {
 	int corrupt = argc > 1 && strcmp(argv[1], "corrupt") == 0;
-	size_t mm_chunk;
+	size_t mm_chunk, mm_string_chunk;
 	minfo mi;
 	pthread_t th;
 	long a_tc, a_fast, a_bins, b_tc, b_fast, b_bins, c_fast, c_bins, f_fast, f_bins;
@@ -192,7 +220,8 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < 3; i++)
 		m[i] = xmalloc(300 * 1024);
-	mm_chunk = ((size_t *)m[0])[-1] & ~(size_t)7;	/* its own chunk header */
+	mm_chunk = header_word(m[0], 1) & ~(size_t)7;	/* its own chunk header */
+	mm_string_chunk = mmapped_string();
 	for (i = 0; i < NA; i++)
 		a[i] = xmalloc(104);
 	for (i = 0; i < NB; i++)
@@ -218,7 +247,7 @@ int main(int argc, char **argv)
 	expect("size 184", NT - NT / 2, chunk_of(184));
 	expect("size 262145-524288", 3, mm_chunk);
 	say("expect symbol heapmix_record_type %d %zu\n", NY, (size_t)NY * chunk_of(88));
-	say("expect string string %d %zu\n", NS, (size_t)NS * chunk_of(200));
+	say("expect string string %d %zu\n", NS + 1, (size_t)NS * chunk_of(200) + mm_string_chunk);
 	say("info arena %zu\n", (size_t)mi.arena);
 	say("info ordblks %zu\n", (size_t)mi.ordblks);
 	say("info smblks %zu\n", (size_t)mi.smblks);
