@@ -948,6 +948,8 @@ int cmd_roots(int argc, char **argv)
 		rc = lm_refgraph_new(snap, &g, &err);
 		if (rc == 0)
 			rc = lm_refgraph_roots(g, idx, (size_t)max, &res, &err);
+		if (rc == 0)	/* a frozen copy read on demand may have died */
+			rc = lm_memsrc_check(snap->src, &err);
 		t0 = lm_now_ns() - t0;
 		if (rc < 0) {
 			lm_cli_error(&err);
@@ -1099,6 +1101,8 @@ int cmd_leaks(int argc, char **argv)
 	rc = lm_refgraph_new(snap, &g, &err);
 	if (rc == 0)
 		rc = lm_refgraph_leaks(g, &l, &err);
+	if (rc == 0)	/* a frozen copy read on demand may have died */
+		rc = lm_memsrc_check(snap->src, &err);
 	t0 = lm_now_ns() - t0;
 	if (rc < 0) {
 		lm_cli_error(&err);

@@ -312,6 +312,8 @@ int lm_holders_find(const struct lm_snapshot *snap, struct lm_holders_type *type
 	rc = lm_reach_tree_new(g, &tree, err);
 	for (i = 0; i < n && rc == 0; i++)
 		rc = holders_of(snap, g, tree, &types[i], per_type, &budget, err);
+	if (rc == 0)	/* a frozen copy read on demand may have died meanwhile */
+		rc = lm_memsrc_check(snap->src, err);
 	lm_reach_tree_free(tree);
 	lm_refgraph_free(g);
 	return rc;
