@@ -592,7 +592,11 @@ static void hexdump(const uint8_t *p, size_t n, uint64_t addr)
 static json_t *show_references(const struct lm_snapshot *snap, size_t i, int json)
 {
 	const struct lm_chunk *c = &snap->chunks[i];
-	size_t nwords = (size_t)((c->size - 16) / 8), k, n = 0;
+	/* an allocation's words: its usable size (into the next chunk's
+	 * prev_size field); free memory's: up to that field */
+	uint64_t span = lm_chunk_is_live(c->state) && c->usable <= c->size - 8 ? c->usable
+									     : c->size - 16;
+	size_t nwords = (size_t)(span / 8), k, n = 0;
 	const uint8_t *p = lm_mem_view(snap->src, c->addr + 16, nwords * 8);
 	json_t *arr = json ? json_array() : NULL;
 	char label[512], sym[512];
@@ -674,9 +678,10 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 	const uint8_t *p;
 	char label[512];
 
-	/* the dump never runs past the captured chunk */
-	if (dump > c->size - 16)
-		dump = c->size - 16;
+	/* the dump never runs past the chunk: an allocation's usable bytes
+	 * reach into the next chunk's prev_size field, free memory's do not */
+	if (dump > (live ? c->usable : c->size - 16))
+		dump = live ? c->usable : c->size - 16;
 	p = lm_mem_view(snap->src, c->addr + 16, (size_t)dump);
 	if (json) {
 		json_t *o = json_object(), *d = json_object();

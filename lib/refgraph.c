@@ -624,13 +624,19 @@ static inline const uint8_t *local_bytes(struct lm_refgraph *g, uint64_t addr, s
 	return r->data + (addr - r->start);
 }
 
-/* The captured user bytes of chunk i, or NULL (then flagged unscanned). */
+/* The captured user bytes of chunk i, or NULL (then flagged unscanned).
+ * Only live chunks are scanned, and a live chunk's user bytes are its
+ * usable size: size - 8, running over the next chunk's prev_size field,
+ * which malloc leaves to the user while this chunk is in use (an mmapped
+ * chunk has no next chunk: size - 16, as the walker says). A pointer kept in
+ * a 24-byte block's last word is there. */
 static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nwords)
 {
 	const struct lm_chunk *c = &g->chunks[i];
+	uint64_t usable = c->usable <= c->size - 8 ? c->usable : c->size - 8;
 	const uint8_t *p;
 
-	*nwords = (size_t)((c->size - 16) / 8);
+	*nwords = (size_t)(usable / 8);
 	p = local_bytes(g, c->addr + 16, *nwords * 8);
 	if (!p)
 		g->state[i] |= ST_UNSCANNED;

@@ -11,6 +11,10 @@
  *  - N (default 25, argv[1]) single "size 712" blocks whose pointers are
  *    dropped: exactly N direct.
  *  - a reachable linked list of 10 "size 200" nodes from a global.
+ *  - a reachable 24-byte block whose last word (the next chunk's prev_size
+ *    field, usable while the block is in use) holds the only pointer to a
+ *    "size 264" block: neither is a leak, and `show` of the 24-byte block
+ *    dumps 24 bytes with one reference at offset 16.
  * The sizes are odd so that nothing else in the process shares them.
  *
  * Conservative scanning finds stale pointers too: every allocation is made
@@ -39,6 +43,7 @@
 #define NODES 100
 #define TABLE_ENTRIES 20
 #define KEPT_NODES 10
+#define TAIL_SIZE 264
 
 /* chunk size of a malloc(n) (n > 24): n + 8 rounded up to 16 */
 #define CHUNK(n) ((((n) + 8) + 15) & ~(size_t)15)
@@ -60,8 +65,14 @@ struct kept {
 	unsigned char pad[KEPT_SIZE - 8];
 };
 
+struct tail_holder {	/* malloc(24): a 32-byte chunk */
+	uint64_t a, b;
+	void *last;
+};
+
 struct entry *g_table[64];
 struct kept *g_kept;
+struct tail_holder *g_tail_holder;
 void *volatile g_extra;	/* read by nobody: volatile keeps the store */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -100,6 +111,18 @@ __attribute__((noinline)) static void build_kept(void)
 		k->next = g_kept;
 		g_kept = k;
 	}
+}
+
+__attribute__((noinline)) static void build_tail(void)
+{
+	struct tail_holder *h = malloc(sizeof(*h));
+	void *b = malloc(TAIL_SIZE);
+
+	fill(h, sizeof(*h));
+	fill(b, TAIL_SIZE);
+	h->last = b;
+	g_tail_holder = h;
+	printf("info tail_holder %p\n", (void *)h);
 }
 
 /* Builds the list, prints its head, drops it. */
@@ -175,6 +198,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	build_table();
 	build_kept();
+	build_tail();
 	leak_list();
 	leak_blocks(nblocks);
 	if (extra)
@@ -201,6 +225,7 @@ int main(int argc, char **argv)
 	       TABLE_ENTRIES * CHUNK(ENTRY_SIZE));
 	printf("expect size size %d %d %zu\n", LOCAL_SIZE, 1, CHUNK(LOCAL_SIZE));
 	printf("expect size size %d %d %zu\n", KEPT_SIZE, KEPT_NODES, KEPT_NODES * CHUNK(KEPT_SIZE));
+	printf("expect size size %d %d %zu\n", TAIL_SIZE, 1, CHUNK(TAIL_SIZE));
 	/* local_addr is only a copy for printing: forget it so that the
 	 * thread's frame is the block's only holder. */
 	local_addr = NULL;
