@@ -500,8 +500,8 @@ int lm_window_check(const struct lm_window *w, struct lm_err *err)
 
 	if (!lost)
 		return 0;
-	if (e == ESRCH)
-		return lm_err_set(err, LM_EEXITED,
+	if (e == ESRCH)	/* LM_EIO: the one that ended is not the target */
+		return lm_err_set(err, LM_EIO,
 				  "process %d ended while being read (%lu pages unread)",
 				  (int)w->pid, lost);
 	return lm_err_errno(err, LM_EIO, e, "%lu pages of process %d could not be read", lost,

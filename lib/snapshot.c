@@ -375,6 +375,12 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 				      opts->max_memory_bytes - held : 1;
 	}
 	rc = lm_glibc_walk(src, syms, &wo, heap, count_chunk, t, err);
+	/* A source read on demand may have lost its process meanwhile: what
+	 * the walk saw then (zeros: a corrupt heap) is not the target's. */
+	if (lm_memsrc_check(src, NULL) < 0) {
+		rc = lm_memsrc_check(src, err);
+		goto fail;
+	}
 	if (t->over) {
 		rc = lm_err_set(err, LM_ELIMIT,
 				"the heap of pid %d has more than %zu chunks: keeping them all "
@@ -390,10 +396,6 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	if (rc < 0)
 		goto fail;
 	note_folded(t->cls, unread, sizeof(unread));
-	/* A source read on demand may have lost its process meanwhile. */
-	rc = lm_memsrc_check(src, err);
-	if (rc < 0)
-		goto fail;
 	c = census_new(src);
 	if (!c || build_types(c, t) < 0 ||
 	    set_warning(c, fallback, heap->partial || !heap->layout_verified ? heap->warning : "",
