@@ -76,22 +76,34 @@ static inline int fz_memfd(const char *name, const uint8_t *data, size_t len,
 /* A regular file holding data[0..len) under a private directory made once
  * per process (the library refuses symbolic links such as /proc/self/fd/N
  * where a target names a file); its path into path. 0 or -1. */
+static char fz_dir[128], fz_path[192];
+
+static inline void fz_cleanup(void)
+{
+	if (fz_path[0])
+		unlink(fz_path);
+	rmdir(fz_dir);
+}
+
 static inline int fz_file(const char *name, const uint8_t *data, size_t len,
 			  char *path, size_t pathlen)
 {
-	static char dir[64];
 	FILE *f;
 	size_t w;
 
-	if (!dir[0]) {
+	if (!fz_dir[0]) {
 		const char *t = getenv("TMPDIR");
-		snprintf(dir, sizeof(dir), "%s/leakmon-fuzz-XXXXXX", t && t[0] == '/' ? t : "/tmp");
-		if (!mkdtemp(dir)) {
-			dir[0] = '\0';
+		snprintf(fz_dir, sizeof(fz_dir), "%.100s/leakmon-fuzz-XXXXXX",
+			 t && t[0] == '/' ? t : "/tmp");
+		if (!mkdtemp(fz_dir)) {
+			fz_dir[0] = '\0';
 			return -1;
 		}
+		atexit(fz_cleanup);
 	}
-	snprintf(path, pathlen, "%s/%s", dir, name);
+	/* one file per harness: removed at exit with the directory */
+	snprintf(fz_path, sizeof(fz_path), "%s/%s", fz_dir, name);
+	snprintf(path, pathlen, "%s", fz_path);
 	f = fopen(path, "wb");
 	if (!f)
 		return -1;
