@@ -1569,10 +1569,14 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 		if (!m || m->path || (m->prot & (LM_PROT_R | LM_PROT_W)) != (LM_PROT_R | LM_PROT_W) ||
 		    (m->prot & LM_PROT_SHARED) || is_stack_or_heap(w, &sa, m))
 			continue;
+		/* a region at the top of the address space (a core's segment)
+		 * must not make p wrap to 0: compare by differences */
+		if (r->start > UINT64_MAX - PAGE)
+			continue;
 		p = align_up(r->start, PAGE);
 		if (p < skip_until)
 			p = skip_until;
-		while (p + 16 <= r->end && found < want) {
+		while (p < r->end && r->end - p >= 16 && found < want) {
 			const uint8_t *h = r->data + (p - r->start);
 			uint64_t szw = ld64(h + 8), sz = szw & SIZE_MASK;
 			uint64_t span = sz + w->L->mmap_tail;	/* the whole mapping */
@@ -1588,6 +1592,8 @@ static int walk_mmapped(struct walker *w, struct totals *t)
 				p += span;
 				skip_until = p;
 			} else {
+				if (r->end - p <= PAGE)
+					break;
 				p += PAGE;
 			}
 		}

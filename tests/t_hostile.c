@@ -16,6 +16,11 @@
  *                               mp_.tcache_count raised to 65535
  *   t_hostile tcaches PID|CORE  the same with 8192 such structs, a different
  *                               one in each word of the TLS windows
+ *   t_hostile topmap PID|CORE   an anonymous writable mapping, captured, at
+ *                               0xfffffffffffff000-0xfffffffffffffff0 and
+ *                               mp_.n_mmaps one more than the chunks found:
+ *                               the search for mmapped chunks runs to the
+ *                               top of the address space and must not wrap
  *   t_hostile walk PID|CORE     walk the copy unchanged (the reference)
  *
  * Prints "partial N", "warning ..." (if any), "arena0 COUNT BYTES" (chunks
@@ -250,6 +255,32 @@ static void craft_tcache(struct lm_memsrc *s, const struct lm_heap_info *info,
 	printf("crafted_tcache %zu 0x%" PRIx64 "\n", nstructs, structs);
 }
 
+static void craft_topmap(struct lm_memsrc *s, const struct lm_heap_info *info,
+			 const struct lm_glibc_layout *L)
+{
+	uint64_t start = 0xfffffffffffff000ULL, end = 0xfffffffffffffff0ULL;
+	struct lm_mapping *v = realloc(s->maps.v, (s->maps.n + 1) * sizeof(*v));
+	int32_t n;
+
+	if (!v || !info->mp) {
+		fprintf(stderr, "t_hostile: out of memory, or no mp_\n");
+		exit(1);
+	}
+	/* the highest mapping of all: appended, the maps stay sorted */
+	s->maps.v = v;
+	memset(&v[s->maps.n], 0, sizeof(*v));
+	v[s->maps.n].start = start;
+	v[s->maps.n].end = end;
+	v[s->maps.n].prot = LM_PROT_R | LM_PROT_W;
+	s->maps.n++;
+	add_fake_region(s, start, (size_t)(end - start));
+	memcpy(&n, at(s, info->mp + L->mp_n_mmaps, 4), 4);
+	n++;
+	memcpy(at(s, info->mp + L->mp_n_mmaps, 4), &n, 4);
+	memcpy(at(s, info->mp + L->mp_max_n_mmaps, 4), &n, 4);
+	printf("crafted_topmap n_mmaps %d\n", (int)n);
+}
+
 static void print_walk(const struct lm_heap_info *info, const struct tally *t)
 {
 	printf("partial %d\n", info->partial);
@@ -273,7 +304,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	if (argc != 3 || !info) {
-		fprintf(stderr, "usage: t_hostile arena|tcache|tcaches|walk PID|CORE\n");
+		fprintf(stderr, "usage: t_hostile arena|tcache|tcaches|topmap|walk PID|CORE\n");
 		return 2;
 	}
 	pid = strtol(argv[2], &end, 10);
@@ -297,6 +328,8 @@ int main(int argc, char **argv)
 		craft_tcache(copy, info, L, 1);
 	else if (strcmp(argv[1], "tcaches") == 0)
 		craft_tcache(copy, info, L, 8192);
+	else if (strcmp(argv[1], "topmap") == 0)
+		craft_topmap(copy, info, L);
 	else if (strcmp(argv[1], "walk") != 0)
 		return 2;
 	fflush(stdout);
