@@ -124,10 +124,15 @@ static int add_thread(struct lm_memsrc *src, pid_t tid, const void *regs)
 
 	if (src->nthreads >= CORE_MAX_THREADS)
 		return -1;
-	nv = realloc(src->threads, (src->nthreads + 1) * sizeof(*nv));
-	if (!nv)
-		return -1;
-	src->threads = nv;
+	/* capacity doubles at each power of two: a core may hold a million
+	 * threads, one realloc each would copy the array a million times */
+	if ((src->nthreads & (src->nthreads - 1)) == 0) {
+		nv = realloc(src->threads, (src->nthreads ? 2 * src->nthreads : 1) * sizeof(*nv));
+		if (!nv)
+			return -1;
+		src->threads = nv;
+	}
+	nv = src->threads;
 	memset(&nv[src->nthreads], 0, sizeof(*nv));
 	nv[src->nthreads].tid = tid;
 	memcpy(&nv[src->nthreads].regs, regs, sizeof(nv->regs));
