@@ -1,6 +1,7 @@
 /*
  * fuzz_walk.c - libFuzzer harness: heap walk, classification and reference
- * graph over a memory source decoded from the input, no process involved.
+ * graph (leaks, root chains, the reach tree) over a memory source decoded
+ * from the input, no process involved.
  *
  * Input (little endian; a short input reads zeros):
  *   u8 version    index into the glibc versions below; the libc mapping is
@@ -222,6 +223,7 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 	struct lm_refgraph *g = NULL;
 	struct lm_leaks *leaks = NULL;
 	struct lm_root_paths *paths = NULL;
+	struct lm_reach_tree *tree = NULL;
 	struct lm_err err = { 0 };
 	char buf[256];
 	size_t i, live = 0;
@@ -236,6 +238,12 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 		if (live++ == pick) {
 			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0)
 				lm_root_paths_free(paths);
+			/* the holder search's one walk for many targets */
+			if (lm_reach_tree_new(g, &tree, &err) == 0) {
+				if (lm_reach_tree_path(g, tree, i, &paths, &err) == 0)
+					lm_root_paths_free(paths);
+				lm_reach_tree_free(tree);
+			}
 			break;
 		}
 	}
