@@ -209,7 +209,27 @@ static void pagemap_close(struct pagemap *pg)
 	pg->pm = NULL;
 }
 
-typedef int (*range_fn)(void *ctx, uint64_t addr, uint64_t len, uint8_t *local);
+/* shared: the run's pages are not the process's alone (see page_class). */
+typedef int (*range_fn)(void *ctx, uint64_t addr, uint64_t len, uint8_t *local, int shared);
+
+#define PM_EXCLUSIVE (1ull << 56)	/* mapped by this process only */
+
+/*
+ * 0: the process does not have the page; 1: it has it, present and mapped
+ * by it alone; 2: it has it, shared or swapped out. A page shared
+ * copy-on-write with a child the process forked (a pre-forking server, a
+ * Redis BGSAVE) must not be read with process_vm_readv: that pins it, and a
+ * read-only pin of a shared anonymous page makes the kernel give the
+ * process its own copy first (measured: a 200 MiB heap shared with a child
+ * became 200 MiB more of the target's memory after one live census).
+ * Class 2 is read through /proc/PID/mem, which does not pin.
+ */
+static int page_class(uint64_t e)
+{
+	if (!(e & (PM_PRESENT | PM_SWAPPED)))
+		return 0;
+	return (e & PM_PRESENT) && (e & PM_EXCLUSIVE) ? 1 : 2;
+}
 
 static int is_anonymous(const struct lm_mapping *m)
 {
@@ -238,32 +258,38 @@ static int for_each_existing_run(struct pagemap *pg, const struct lm_mapping *m,
 	uint64_t page, npages, first = m->start / PAGE;
 
 	if (pg->fd < 0)
-		return fn(ctx, m->start, m->end - m->start, local);
+		return fn(ctx, m->start, m->end - m->start, local, 0);
 	npages = (m->end - m->start) / PAGE;
 	for (page = 0; page < npages;) {
 		uint64_t want = npages - page < PAGEMAP_CHUNK ? npages - page : PAGEMAP_CHUNK;
 		ssize_t got = pread(pg->fd, pg->pm, want * 8, (off_t)((first + page) * 8));
 		uint64_t k, run = 0;
-		int r;
+		int r, run_cls = 0;
 
 		if (got < (ssize_t)(want * 8))
 			/* No pagemap for this range: take it all. */
 			return fn(ctx, m->start + page * PAGE, (npages - page) * PAGE,
-				  local + page * PAGE);
+				  local + page * PAGE, 0);
 		for (k = 0; k <= want; k++) {
-			if (k < want && (pg->pm[k] & (PM_PRESENT | PM_SWAPPED))) {
+			int cls = k < want ? page_class(pg->pm[k]) : 0;
+			if (cls && (!run || cls == run_cls)) {
 				run++;
+				run_cls = cls;
 				continue;
 			}
 			if (run) {
 				uint64_t at = page + k - run;
-				r = fn(ctx, m->start + at * PAGE, run * PAGE, local + at * PAGE);
+				r = fn(ctx, m->start + at * PAGE, run * PAGE, local + at * PAGE,
+				       run_cls == 2);
 				if (r < 0)
 					return r;
 				run = 0;
 			}
-			if (k < want && !anon && gap) {
-				r = gap(ctx, m->start + (page + k) * PAGE, PAGE, NULL);
+			if (cls) {	/* the page that changed class starts a run */
+				run = 1;
+				run_cls = cls;
+			} else if (k < want && !anon && gap) {
+				r = gap(ctx, m->start + (page + k) * PAGE, PAGE, NULL, 0);
 				if (r < 0)
 					return r;
 			}
@@ -273,20 +299,24 @@ static int for_each_existing_run(struct pagemap *pg, const struct lm_mapping *m,
 	return 0;
 }
 
-static int prefault_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+/* ctx: bytes of pages the process has alone (a mapping all of whose pages
+ * it has alone is copied whole, without the pagemap, while it is stopped). */
+static int prefault_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local, int shared)
 {
 	uint64_t *bytes = ctx;
 
 	(void)addr;
 	prefault(local, (size_t)len);
-	*bytes += len;
+	if (!shared)
+		*bytes += len;
 	return 0;
 }
 
-static int count_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+static int count_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local, int shared)
 {
 	(void)addr;
 	(void)local;
+	(void)shared;
 	*(uint64_t *)ctx += len;
 	return 0;
 }
@@ -436,6 +466,7 @@ struct piece {
 	uint64_t addr;
 	size_t len;
 	uint8_t *local;
+	int unpinned;	/* read through /proc/PID/mem (page_class 2) */
 };
 
 static int exited_error(struct lm_err *err, pid_t pid)
@@ -581,7 +612,8 @@ static int read_unpinned(int fd, pid_t pid, const struct piece *p, struct holes 
 /* Batches pieces into process_vm_readv calls. */
 struct reader {
 	pid_t pid;
-	int mem_fd;		/* /proc/PID/mem when reading unpinned, else -1 */
+	int mem_fd;		/* /proc/PID/mem, or -1 (then every piece is pinned) */
+	int all_unpinned;	/* lm_capture_unpinned */
 	uint64_t deadline_ns;
 	struct piece batch[IOV_BATCH];
 	size_t nb;
@@ -597,10 +629,17 @@ static int reader_flush(struct reader *rd, struct lm_err *err)
 	size_t i;
 	int r = 0;
 
-	if (rd->nb && rd->mem_fd < 0)
-		r = read_batch(rd->pid, rd->batch, rd->nb, &rd->h, err);
-	for (i = 0; rd->mem_fd >= 0 && i < rd->nb && r == 0; i++)
-		r = read_unpinned(rd->mem_fd, rd->pid, &rd->batch[i], &rd->h, err);
+	struct piece pinned[IOV_BATCH];
+	size_t np = 0;
+
+	for (i = 0; i < rd->nb && r == 0; i++) {
+		if (rd->mem_fd >= 0 && rd->batch[i].unpinned)
+			r = read_unpinned(rd->mem_fd, rd->pid, &rd->batch[i], &rd->h, err);
+		else
+			pinned[np++] = rd->batch[i];
+	}
+	if (np && r == 0)
+		r = read_batch(rd->pid, pinned, np, &rd->h, err);
 	rd->nb = 0;
 	if (r == 0 && rd->deadline_ns && lm_now_ns() > rd->deadline_ns)
 		r = lm_err_set(err, LM_ELIMIT,
@@ -609,9 +648,10 @@ static int reader_flush(struct reader *rd, struct lm_err *err)
 	return r;
 }
 
-/* Queue [addr, addr+len) for copying into local. */
+/* Queue [addr, addr+len) for copying into local; shared: not the
+ * process's alone (page_class 2). */
 static int reader_add(struct reader *rd, uint64_t addr, uint64_t len, uint8_t *local,
-		      struct lm_err *err)
+		      int shared, struct lm_err *err)
 {
 	rd->queued += len;
 	if (rd->max_bytes && rd->queued > rd->max_bytes)
@@ -621,6 +661,7 @@ static int reader_add(struct reader *rd, uint64_t addr, uint64_t len, uint8_t *l
 		p->addr = addr;
 		p->len = (size_t)(len < PIECE_BYTES ? len : PIECE_BYTES);
 		p->local = local;
+		p->unpinned = shared || rd->all_unpinned;
 		addr += p->len;
 		local += p->len;
 		len -= p->len;
@@ -633,19 +674,20 @@ static int reader_add(struct reader *rd, uint64_t addr, uint64_t len, uint8_t *l
 	return 0;
 }
 
-static int reader_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+static int reader_range(void *ctx, uint64_t addr, uint64_t len, uint8_t *local, int shared)
 {
 	struct reader *rd = ctx;
 
-	return reader_add(rd, addr, len, local, rd->err);
+	return reader_add(rd, addr, len, local, shared, rd->err);
 }
 
 /* A file-backed run the target does not have: not read, not a region. */
-static int reader_gap(void *ctx, uint64_t addr, uint64_t len, uint8_t *local)
+static int reader_gap(void *ctx, uint64_t addr, uint64_t len, uint8_t *local, int shared)
 {
 	struct reader *rd = ctx;
 
 	(void)local;
+	(void)shared;
 	if (holes_add(&rd->h, addr, addr + len) < 0)
 		return lm_err_set(rd->err, LM_ENOMEM, "out of memory noting absent pages");
 	return 0;
@@ -686,12 +728,12 @@ int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 	int r = 0;
 
 	memset(&rd, 0, sizeof(rd));
-	rd.mem_fd = -1;
-	if (c->unpinned) {
+	{
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
 		rd.mem_fd = open(path, O_RDONLY | O_CLOEXEC);	/* else process_vm_readv */
 	}
+	rd.all_unpinned = c->unpinned;
 	rd.max_bytes = max_capture_bytes;
 	rd.pid = pid;
 	rd.deadline_ns = deadline_ns;
@@ -723,7 +765,8 @@ int lm_capture_pid(struct lm_capture *c, struct lm_memsrc *src, pid_t pid,
 			const struct lm_mapping *mk = &src->maps.v[k];
 			bufs[k] = mem + (mk->start - m->start);
 			if (was_full(c, mk))
-				r = reader_add(&rd, mk->start, mk->end - mk->start, bufs[k], err);
+				r = reader_add(&rd, mk->start, mk->end - mk->start, bufs[k], 0,
+					       err);
 			else
 				r = for_each_existing_run(&rd.pg, mk, bufs[k], reader_range,
 							  reader_gap, &rd);
