@@ -137,4 +137,5 @@ printf '%s\n%s\n' "$ldso" "$libdir" >"$tmp/.leakmon-sysroot"
 rm -rf "$sysroot"
 mv "$tmp" "$sysroot"
 trap - EXIT
+rm -rf "$cache/lists" "$cache/debs"	# only the sysroot is reused
 echo "$sysroot"
