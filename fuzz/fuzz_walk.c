@@ -230,14 +230,24 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 
 	if (lm_refgraph_new(snap, &g, &err) < 0)
 		return;
-	if (lm_refgraph_leaks(g, &leaks, &err) == 0)
+	if (lm_refgraph_leaks(g, &leaks, &err) == 0) {
+		if (getenv("LM_FUZZ_VERBOSE"))
+			fprintf(stderr, "leaks: %llu live, %llu reachable, %llu root bytes\n",
+				(unsigned long long)leaks->totals.live_count,
+				(unsigned long long)leaks->totals.reachable_count,
+				(unsigned long long)leaks->totals.root_bytes);
 		lm_leaks_free(leaks);
+	}
 	for (i = 0; i < snap->nchunks; i++) {
 		if (!lm_chunk_is_live(snap->chunks[i].state))
 			continue;
 		if (live++ == pick) {
-			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0)
+			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0) {
+				if (getenv("LM_FUZZ_VERBOSE"))
+					fprintf(stderr, "roots of chunk %zu: %zu paths\n", i,
+						paths->npaths);
 				lm_root_paths_free(paths);
+			}
 			/* the holder search's one walk for many targets */
 			if (lm_reach_tree_new(g, &tree, &err) == 0) {
 				if (lm_reach_tree_path(g, tree, i, &paths, &err) == 0)

@@ -6,8 +6,10 @@
  *
  * Keeps the mappings the walker and the reference graph read (libc's
  * writable data and the anonymous mapping after it, [heap], other
- * anonymous rw mappings, the stacks from a page below each thread's stack
- * pointer), at most 24, and stores their non-zero 8-byte words as patches.
+ * anonymous rw mappings, the other modules' writable data, renamed to one
+ * program file, the stacks from a page below each thread's stack pointer),
+ * at most 24, and stores their non-zero 8-byte words as patches. The chunk
+ * `roots` is asked about is the fourth live one.
  * The libc mapping is renamed to a file that does not exist, named after
  * the detected version, so the harness never opens a file.
  */
@@ -33,19 +35,19 @@ static void put(FILE *f, const void *p, size_t n)
 }
 
 /* The harness's name code of a mapping, or -1 to leave it out. */
-static int name_code(const struct lm_mapping *m, int after_libc)
+static int name_code(const struct lm_mapping *m)
 {
 	if (!lm_memsrc_wants_mapping(m))
 		return -1;
 	if (!m->path)
-		return after_libc ? 0 : 0;
+		return 0;
 	if (strcmp(m->path, "[heap]") == 0)
 		return 1;
 	if (strcmp(m->path, "[stack]") == 0)
 		return 3;
 	if (strstr(m->path, "/libc.so.6") || strstr(m->path, "/libc-2."))
 		return 2;
-	return -1;
+	return m->path[0] == '/' ? 4 : -1;	/* other modules' data: roots */
 }
 
 int main(int argc, char **argv)
@@ -57,7 +59,7 @@ int main(int argc, char **argv)
 	uint64_t kstart[MAX_MAPS];
 	int kcode[MAX_MAPS];
 	size_t nkeep = 0, i, t;
-	unsigned char hdr[5] = { 0 };
+	unsigned char hdr[5] = { 0, 0, 0, 0, 3 };
 	char *end;
 	long pid;
 	FILE *out;
@@ -78,7 +80,7 @@ int main(int argc, char **argv)
 			hdr[0] = (unsigned char)i;
 	for (i = 0; i < src->maps.n && nkeep < MAX_MAPS; i++) {
 		const struct lm_mapping *m = &src->maps.v[i];
-		int code = name_code(m, 0);
+		int code = name_code(m);
 		uint64_t start = m->start;
 		if (code < 0)
 			continue;
