@@ -2,7 +2,7 @@
 # bench/glibc_matrix.sh [COUNT] - census speed per glibc version and mode,
 # side by side in one run: the benchmark target (bench/bigheap.c, COUNT
 # chunks, default 1 million) built against the host's glibc and against each
-# suite of $LM_GLIBC_SUITES (default bullseye trixie sid; sysroots from
+# suite of $LM_GLIBC_SUITES (default bullseye trixie sid experimental; sysroots from
 # tools/glibc-sysroot.sh, cached), each censused live, from a frozen copy
 # (--mode copy) and from a gcore. Prints, per glibc and mode, whether the
 # census matches the live one of the same target (types and totals), the
@@ -13,7 +13,7 @@ builddir=${LM_BUILDDIR:-$(pwd)}
 srcdir=${LM_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 count=${1:-1000000}
 runs=${RUNS:-3}
-suites=${LM_GLIBC_SUITES:-bullseye trixie sid}
+suites=${LM_GLIBC_SUITES:-bullseye trixie sid experimental}
 leakmon=$builddir/leakmon
 tmp=$(mktemp -d /tmp/leakmon-bench.XXXXXX)
 target=

@@ -5,7 +5,8 @@
  * when) so that a new version is one line. Verified (gdb ptype /o on the
  * build's libc6-dbg, and the exact-census tests on a live target built
  * against that glibc): 2.31 (Debian 11), 2.36 (Debian 12), 2.41 (Debian
- * 13), 2.43 (sid); glibc_matrix.test re-checks the other suites' builds.
+ * 13), 2.43 (sid), 2.44 (experimental); glibc_matrix.test re-checks the
+ * other suites' builds.
  * The others follow the glibc sources (docs/glibc-layouts.md) and are
  * walked with a warning until the tests run on such a build.
  */
@@ -58,6 +59,14 @@
 	.mp_max_mmapped_mem = 96, .mp_sbrk_base = 104, .mp_tcache_bins = 112, \
 	.mp_tcache_max_bytes = 120, .mp_tcache_count = 128
 
+/* malloc_par since 2.44: tcache_unsorted_limit gone (the last field): 136
+ * bytes, every other field where 2.43 has it. */
+#define MP_2_44 \
+	.mp_size = 136, .mp_arena_test = 24, .mp_n_mmaps = 68, \
+	.mp_n_mmaps_max = 72, .mp_max_n_mmaps = 76, .mp_mmapped_mem = 88, \
+	.mp_max_mmapped_mem = 96, .mp_sbrk_base = 104, .mp_tcache_bins = 112, \
+	.mp_tcache_max_bytes = 120, .mp_tcache_count = 128
+
 /* tcache_max_bytes up to 2.41 is a usable size, at most that of bin 63. */
 #define TCACHE_CHAR   .tcache_bins = 64, .tcache_small_bins = 64, .tcache_count_width = 1, \
 	.tcache_chunk_size = 0x250, .tcache_max_bytes_max = 16 * 64 + 8
@@ -104,6 +113,9 @@ static const struct lm_glibc_layout layouts[] = {
 	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1 },
 	{ .version = "2.43", .verified = 1, .verified_on = "Debian sid 2.43-7",
 	  ARENA_2_43, HEAPINFO_2_35, MP_2_43, TCACHE_2_42,
+	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1, .mmap_tail = 16, .tcache_dummy = 1 },
+	{ .version = "2.44", .verified = 1, .verified_on = "Debian experimental 2.44-3",
+	  ARENA_2_43, HEAPINFO_2_35, MP_2_44, TCACHE_2_42,
 	  .tcache_key = LM_TCKEY_RANDOM, .safe_linking = 1, .mmap_tail = 16, .tcache_dummy = 1 },
 };
 

@@ -25,6 +25,7 @@
  *   2.43  fastbins removed (malloc_state loses have_fastchunks and
  *         fastbinsY: 2112 bytes); malloc_par gains thp_mode (+8); an
  *         mmapped chunk's size leaves out a 16-byte tail; tcache fill 16
+ *   2.44  malloc_par loses tcache_unsorted_limit (136 bytes)
  *
  * docs/glibc-layouts.md has the facts per version and how each was checked.
  * A version newer than the table is walked with the newest layout, on

@@ -8,9 +8,10 @@
 # tools/glibc-sysroot.sh downloads the suite's libc6, libc6-dev and
 # libc6-dbg once into $LM_CACHE (default /var/cache/leakmon-test), outside
 # the source tree; later runs reuse it. The suites to run come from
-# $LM_GLIBC_SUITES (default: bullseye trixie sid, glibc 2.31, 2.41, newest).
+# $LM_GLIBC_SUITES (default: bullseye trixie sid experimental: glibc 2.31,
+# 2.41, 2.43 and the newest Debian has, 2.44 when written).
 
-: "${LM_GLIBC_SUITES:=bullseye trixie sid}"
+: "${LM_GLIBC_SUITES:=bullseye trixie sid experimental}"
 
 # glibc_sysroot SUITE: set SYSROOT, SYSROOT_LDSO, SYSROOT_LIBDIR and
 # SYSROOT_DEBUG (its libc6-dbg's debug-file directory, or empty). Returns 1
