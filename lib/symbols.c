@@ -19,7 +19,9 @@
  *     the file has a GNU build-id and that file exists (debug files have
  *     NOBITS sections, but their symbols carry the same addresses). They are
  *     deduplicated (same address and name), their names copied (and C++
- *     names demangled) into the part's string arena, and sorted.
+ *     names demangled) into the part's string arena, and sorted. A file
+ *     without .symtab (stripped) also gets VTABLE symbols for the vtables
+ *     its C++ RTTI names (rtti.h), so its classes keep their names.
  *  4. The table puts the parts' symbols into one array sorted by address
  *     (modules are disjoint, so the parts' sorted runs usually are sorted
  *     already). Lookups use a second, dense index with one entry per
@@ -46,6 +48,7 @@
 #include <unistd.h>
 
 #include "mapfile.h"
+#include "rtti.h"
 #include "symbols.h"
 #include "symbols_part.h"
 
@@ -74,6 +77,9 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
  * first few only. */
 #define LM_MAX_MODULES_PER_FILE 16
 #define LM_DEFAULT_DEBUG_ROOT "/usr/lib/debug"
+/* A vtable named from RTTI covers its offset-to-top, RTTI and first entry
+ * words: the one address its objects point to (+16) is inside. */
+#define LM_RTTI_VTABLE_SIZE 24
 
 /* A symbol while a module is being read: names point into libelf's data. */
 struct raw_sym {
@@ -486,6 +492,71 @@ static void dedup_raw(struct raw_vec *rv)
 	rv->n = o + 1;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Is [addr, addr + 24) inside one of the sorted vtable spans (lo, hi)? */
+static int in_vtable(const uint64_t *spans, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (spans[2 * mid] <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* spans may nest or overlap: look back a few */
+	for (hi = lo; hi > 0 && lo - hi < 8; hi--)
+		if (addr < spans[2 * (hi - 1) + 1])
+			return 1;
+	return 0;
+}
+
+/* A module without .symtab (stripped): its vtables named by their RTTI
+ * (rtti.h), those no symbol names already. The names are in *vt, which the
+ * caller frees after copying them. */
+static int add_rtti_vtables(Elf *elf, struct raw_vec *rv, struct sym_budget *b,
+			    struct lm_rtti_vtable **vt, size_t *nvt)
+{
+	uint64_t *spans;
+	size_t i, nspans = 0;
+	int rc = 0;
+
+	if (lm_rtti_vtables(elf, b->syms_left, vt, nvt) != 0)
+		return -1;
+	if (*nvt == 0)
+		return 0;
+	spans = malloc((rv->n + 1) * 2 * sizeof(*spans));
+	if (!spans)
+		return -1;
+	for (i = 0; i < rv->n; i++)
+		if (rv->v[i].kind == LM_SYM_VTABLE) {
+			spans[2 * nspans] = rv->v[i].addr;
+			spans[2 * nspans++ + 1] = rv->v[i].addr + (rv->v[i].size ? rv->v[i].size : 1);
+		}
+	qsort(spans, nspans, 2 * sizeof(*spans), cmp_u64);
+	for (i = 0; i < *nvt && rc == 0; i++) {
+		struct raw_sym r = { (*vt)[i].addr, LM_RTTI_VTABLE_SIZE, (*vt)[i].raw,
+				     LM_SYM_VTABLE, 1 };
+		size_t len = strlen(r.raw);
+
+		if (in_vtable(spans, nspans, r.addr))
+			continue;
+		if (b->syms_left == 0 || len > b->name_bytes_left)
+			break;	/* what the budget allows; the rest stay unnamed */
+		b->syms_left--;
+		b->name_bytes_left -= len;
+		rc = raw_push(rv, &r);
+	}
+	free(spans);
+	return rc;
+}
+
 static Elf *open_elf(int fd)
 {
 	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
@@ -715,6 +786,8 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 {
 	struct sym_budget b = { LM_MAX_SYMS_PER_MODULE, LM_NAME_BYTES_SLACK, 0 };
 	struct raw_vec rv = { 0 };
+	struct lm_rtti_vtable *vt = NULL;
+	size_t nvt = 0;
 	Elf *dbg = NULL;
 	int dfd = -1, rc = 0;
 
@@ -725,6 +798,9 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 	if (read_symbols(elf, &rv, &p->mod.has_symtab, &b) != 0 ||
 	    (!b.over && p->mod.build_id[0] &&
 	     read_debug_file(p, debug_root, &rv, &dbg, &dfd, &b) != 0))
+		rc = -1;
+	if (rc == 0 && !b.over && !p->mod.has_symtab &&
+	    add_rtti_vtables(elf, &rv, &b, &vt, &nvt) != 0)
 		rc = -1;
 	if (rc == 0 && b.over) {
 		char why[512];
@@ -742,6 +818,7 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 		rc = part_symbols(p, &rv);
 	}
 	free(rv.v);
+	lm_rtti_free(vt, nvt);
 	if (dbg)
 		elf_end(dbg);
 	if (dfd >= 0)
