@@ -77,6 +77,13 @@ struct lm_classifier {
 	uint32_t string_id, tcache_id;
 	size_t nnamed;				/* symbols given a class/symbol type */
 	uint64_t folded;			/* chunks whose symbol was over the cap */
+	/* CPython objects: type object address -> type id, open addressing */
+	struct lm_python *py;
+	char py_note[LM_ERRMSG_MAX];		/* why a CPython is not read */
+	uint64_t *pytype_addr;			/* 0 = empty */
+	uint32_t *pytype_id;
+	size_t pytype_size, npytypes;		/* slots (power of two), used */
+	uint32_t py_nonobject[64];		/* per block size / 16 */
 };
 
 /* Character classes for the string rule. */
@@ -107,7 +114,7 @@ static void init_char_class(void)
 }
 
 static const char *const kind_names[LM_KIND_MAX] = {
-	"class", "symbol", "string", "internal", "size"
+	"class", "symbol", "string", "internal", "size", "python"
 };
 
 const char *lm_kind_name(int kind)
@@ -290,7 +297,10 @@ int lm_classifier_new(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	/* the fixed types first, so they always exist */
 	cls->string_id = lm_classifier_intern(cls, LM_KIND_STRING, "string");
 	cls->tcache_id = lm_classifier_intern(cls, LM_KIND_INTERNAL, "tcache");
-	if (cls->ntypes != 2) {
+	for (i = 0; i < sizeof(cls->py_nonobject) / sizeof(cls->py_nonobject[0]); i++)
+		cls->py_nonobject[i] = NO_TYPE;
+	if (cls->ntypes != 2 ||
+	    lm_python_find(src, syms, &cls->py, cls->py_note, sizeof(cls->py_note)) < 0) {
 		lm_classifier_free(cls);
 		return lm_err_set(err, LM_ENOMEM, "out of memory creating the classifier");
 	}
@@ -310,6 +320,9 @@ void lm_classifier_free(struct lm_classifier *cls)
 	free(cls->hash);
 	free(cls->sym_type);
 	free(cls->spans);
+	free(cls->pytype_addr);
+	free(cls->pytype_id);
+	lm_python_free(cls->py);
 	free(cls);
 }
 
@@ -591,6 +604,103 @@ static uint32_t size_type(struct lm_classifier *cls, uint64_t usable)
 	return *slot;
 }
 
+/* ---------- CPython objects ---------- */
+
+struct lm_python *lm_classifier_python(const struct lm_classifier *cls)
+{
+	return cls->py;
+}
+
+const char *lm_classifier_python_note(const struct lm_classifier *cls)
+{
+	return cls->py_note;
+}
+
+static int grow_pytypes(struct lm_classifier *cls)
+{
+	size_t size = cls->pytype_size ? cls->pytype_size * 2 : 256, i;
+	uint64_t *a = calloc(size, sizeof(*a));
+	uint32_t *id = calloc(size, sizeof(*id));
+
+	if (!a || !id) {
+		free(a);
+		free(id);
+		return -1;
+	}
+	for (i = 0; i < cls->pytype_size; i++) {
+		size_t j;
+		if (!cls->pytype_addr[i])
+			continue;
+		j = (cls->pytype_addr[i] >> 4) & (size - 1);
+		while (a[j])
+			j = (j + 1) & (size - 1);
+		a[j] = cls->pytype_addr[i];
+		id[j] = cls->pytype_id[i];
+	}
+	free(cls->pytype_addr);
+	free(cls->pytype_id);
+	cls->pytype_addr = a;
+	cls->pytype_id = id;
+	cls->pytype_size = size;
+	return 0;
+}
+
+/* The type id for objects of the type object at t; NO_TYPE over the cap
+ * on named types (those objects are then typed as if they were none). */
+static uint32_t python_type(struct lm_classifier *cls, uint64_t t)
+{
+	char name[LM_PY_NAME_MAX + 8];
+	size_t j;
+
+	if (cls->pytype_size) {
+		j = (t >> 4) & (cls->pytype_size - 1);
+		for (; cls->pytype_addr[j]; j = (j + 1) & (cls->pytype_size - 1))
+			if (cls->pytype_addr[j] == t)
+				return cls->pytype_id[j];
+	}
+	if (cls->npytypes >= LM_CLASSIFY_MAX_NAMED_TYPES) {
+		cls->folded++;
+		return NO_TYPE;
+	}
+	if ((cls->npytypes + 1) * 2 > cls->pytype_size && grow_pytypes(cls) < 0)
+		return NO_TYPE;
+	if (lm_python_type_name(cls->py, t, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "(type name unreadable)");
+	j = (t >> 4) & (cls->pytype_size - 1);
+	while (cls->pytype_addr[j])
+		j = (j + 1) & (cls->pytype_size - 1);
+	cls->pytype_addr[j] = t;
+	cls->pytype_id[j] = lm_classifier_intern(cls, LM_KIND_PYTHON, name);
+	cls->npytypes++;
+	return cls->pytype_id[j];
+}
+
+/* A Python object in [addr, addr + len): its type id, else NO_TYPE. */
+static uint32_t python_object(struct lm_classifier *cls, uint64_t addr, uint64_t len)
+{
+	uint64_t obj, type;
+
+	if (!lm_python_object_at(cls->py, addr, len, &obj, &type))
+		return NO_TYPE;
+	return python_type(cls, type);
+}
+
+uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, uint64_t size)
+{
+	uint32_t t = cls->py ? python_object(cls, addr, size) : NO_TYPE;
+	uint32_t *slot;
+	char name[64];
+
+	if (t != NO_TYPE)
+		return t;
+	slot = &cls->py_nonobject[(size / 16) & 63];
+	if (*slot == NO_TYPE) {
+		snprintf(name, sizeof(name), "non-object %llu", (unsigned long long)size);
+		*slot = lm_classifier_intern(cls, LM_KIND_PYTHON, name);
+	}
+	return *slot;
+}
+
 /* ---------- the entry point ---------- */
 
 uint32_t lm_classify(struct lm_classifier *cls, const struct lm_chunk *chunk)
@@ -601,6 +711,8 @@ uint32_t lm_classify(struct lm_classifier *cls, const struct lm_chunk *chunk)
 
 	if (chunk->state == LM_CHUNK_TCACHE_STRUCT)
 		return cls->tcache_id;
+	if (cls->py && (t = python_object(cls, chunk->addr + 16, chunk->usable)) != NO_TYPE)
+		return t;
 	if (chunk->usable >= 16 && cls->syms && (p = view(cls, chunk->addr + 16, 16)) != NULL) {
 		memcpy(w, p, sizeof(w));
 		t = classify_by_symbol(cls, w[0], w[1]);

@@ -8,6 +8,9 @@
  *  string    NUL-terminated text for which this chunk is exactly what
  *            malloc(strlen + 1) returns: "string"
  *  internal  malloc's own structures: "tcache"
+ *  python    a CPython object (pyobj.h) when the target runs a supported
+ *            CPython: its type's name ("dict", "app.Session"); a pymalloc
+ *            block that holds no object: "non-object 64" (block size)
  *  size      anything else, by usable size: "size 72" up to 1024 bytes,
  *            then power-of-two ranges "size 1025-2048"
  *
@@ -22,6 +25,7 @@
 #include "error.h"
 #include "glibc_heap.h"
 #include "memsrc.h"
+#include "pyobj.h"
 #include "symbols.h"
 
 enum lm_type_kind {
@@ -30,6 +34,7 @@ enum lm_type_kind {
 	LM_KIND_STRING,
 	LM_KIND_INTERNAL,
 	LM_KIND_SIZE,
+	LM_KIND_PYTHON,
 	LM_KIND_MAX
 };
 
@@ -61,6 +66,15 @@ uint64_t lm_classifier_folded(const struct lm_classifier *cls);
 const struct lm_type *lm_classifier_type(const struct lm_classifier *cls, uint32_t id);
 /* Find or add a type by (kind, name); returns its id. */
 uint32_t lm_classifier_intern(struct lm_classifier *cls, int kind, const char *name);
+
+/* The CPython whose objects the classifier names (found at creation), or
+ * NULL; then lm_classifier_python_note says why not, or "" when the
+ * target runs no CPython. */
+struct lm_python *lm_classifier_python(const struct lm_classifier *cls);
+const char *lm_classifier_python_note(const struct lm_classifier *cls);
+/* Type id of a live pymalloc block of size bytes at addr: the type of the
+ * object it holds, else "non-object SIZE". */
+uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, uint64_t size);
 
 /* The size-class name for a usable size ("size 72", "size 1025-2048") into buf. */
 void lm_size_class_name(uint64_t usable, char *buf, size_t len);

@@ -1149,16 +1149,16 @@ static int tcaches_from_tls(struct walker *w)
 	for (i = 0; i < w->src->nthreads; i++) {
 		uint64_t tp = w->src->threads[i].regs.fs_base, u;
 		if (tp < best_off || lm_mem_word(w->src, tp - best_off, &u) < 0)
-			return 0;
+			goto no;	/* seen holds the tcaches of earlier threads */
 		if (!u && w->L->tcache_dummy)
-			return 0;	/* never 0 there: this word is not `tcache` (a
+			goto no;	/* never 0 there: this word is not `tcache` (a
 					 * core whose TLS page was lost) */
 		if (!u)
 			continue;	/* this thread never used malloc */
 		if (w->L->tcache_dummy && points_into_libc(w, u))
 			continue;	/* the dummy of a thread without a tcache */
 		if (!tcache_sized(w, u))
-			return 0;
+			goto no;
 		j = (size_t)cs_add(&seen, u - 16, 1, NULL);	/* threads share tcaches */
 		if (j == 0 && add_candidate(w, u - 16)) {
 			cs_free(&seen);
@@ -1173,6 +1173,9 @@ static int tcaches_from_tls(struct walker *w)
 	w->tc_from_tls = 1;
 	w->info->tcache_from_tls = 1;
 	return 1;
+no:
+	cs_free(&seen);
+	return 0;
 }
 
 static int find_tcaches(struct walker *w)

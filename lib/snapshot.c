@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "proc.h"
+#include "pymalloc.h"
 #include "snapshot.h"
 
 /* An arena lock held at the stop means malloc was mid-update: the state
@@ -241,6 +242,51 @@ oom:
 	return 1;
 }
 
+/* A live pymalloc block: counted under its Python type. */
+static int count_pyblock(void *ctx, uint64_t addr, uint64_t size)
+{
+	struct tally *t = ctx;
+	uint32_t id = lm_classify_pyblock(t->cls, addr, size);
+
+	if (id >= t->cap && tally_grow(t, id) < 0) {
+		t->oom = 1;
+		return 1;
+	}
+	t->count[id]++;
+	t->bytes[id] += size;
+	return 0;
+}
+
+/* When the target runs a CPython we read: count its pymalloc blocks, and
+ * say in note (joined with "; ") what was not counted and why. */
+static int walk_python(struct lm_memsrc *src, struct tally *t, struct lm_pymalloc_info *pi,
+		       char *note, size_t len)
+{
+	struct lm_python *py = lm_classifier_python(t->cls);
+	const char *why = lm_classifier_python_note(t->cls);
+	struct lm_err perr = { 0 };
+	size_t n = strlen(note);
+
+	memset(pi, 0, sizeof(*pi));
+	if (!py) {
+		if (*why && n + 3 < len)
+			snprintf(note + n, len - n, "%s%s", n ? "; " : "", why);
+		return 0;
+	}
+	if (lm_pymalloc_walk(src, py, pi, count_pyblock, t, &perr) < 0) {
+		if (perr.code == LM_ENOMEM)
+			return -1;
+		if (n + 3 < len)
+			snprintf(note + n, len - n, "%s%s: small Python objects not counted",
+				 n ? "; " : "", perr.msg);
+		return 0;
+	}
+	if (pi->warning[0] && n + 3 < len)
+		snprintf(note + n, len - n, "%s%s (%zu pools skipped, %zu caught mid-update)",
+			 n ? "; " : "", pi->warning, pi->bad_pools, pi->mismatched_pools);
+	return 0;
+}
+
 static int cmp_type_stat(const void *a, const void *b)
 {
 	const struct lm_type_stat *x = a, *y = b;
@@ -279,10 +325,12 @@ static int build_types(struct lm_census *c, const struct tally *t)
 }
 
 static void fill_totals(struct lm_census *c, const struct lm_heap_info *h,
-			const struct lm_memsrc *src)
+			const struct lm_pymalloc_info *pi, const struct lm_memsrc *src)
 {
-	c->totals.inuse_count = h->inuse_count;
-	c->totals.inuse_bytes = h->inuse_bytes;
+	c->totals.inuse_count = h->inuse_count + pi->blocks;
+	c->totals.inuse_bytes = h->inuse_bytes + pi->bytes;
+	c->totals.py_blocks = pi->blocks;
+	c->totals.py_bytes = pi->bytes;
 	c->totals.free_count = h->free_count;
 	c->totals.free_bytes = h->free_bytes;
 	c->totals.mmapped_count = h->mmapped_count;
@@ -357,6 +405,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	struct lm_census *c = NULL;
 	uint64_t t0 = lm_now_ns();
 	char unread[4 * LM_ERRMSG_MAX];	/* modules without symbols, and why */
+	struct lm_pymalloc_info pi;
 	int rc;
 
 	rc = opts->symcache ? lm_symcache_load(opts->symcache, src, &so, &syms, err)
@@ -395,6 +444,14 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	}
 	if (rc < 0)
 		goto fail;
+	if (walk_python(src, t, &pi, unread, sizeof(unread)) < 0 || t->oom) {
+		rc = lm_err_set(err, LM_ENOMEM, "out of memory while classifying Python objects");
+		goto fail;
+	}
+	if (lm_memsrc_check(src, NULL) < 0) {
+		rc = lm_memsrc_check(src, err);
+		goto fail;
+	}
 	note_folded(t->cls, unread, sizeof(unread));
 	c = census_new(src);
 	if (!c || build_types(c, t) < 0 ||
@@ -405,8 +462,8 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	}
 	memcpy(c->glibc, heap->glibc_version, sizeof(c->glibc));
 	c->glibc[sizeof(c->glibc) - 1] = '\0';
-	c->partial = heap->partial;
-	fill_totals(c, heap, src);
+	c->partial = heap->partial || pi.partial;
+	fill_totals(c, heap, &pi, src);
 	c->walk_us = (lm_now_ns() - t0) / 1000;
 	*out = c;
 	*syms_out = syms;

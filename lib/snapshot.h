@@ -53,6 +53,9 @@ struct lm_totals {
 	uint64_t top_bytes;
 	uint64_t arenas;
 	uint64_t rss_bytes;
+	/* CPython's pymalloc blocks, also counted in inuse_*: they live in
+	 * arenas the interpreter maps itself, outside the glibc heap. */
+	uint64_t py_blocks, py_bytes;
 };
 
 struct lm_census {
