@@ -15,6 +15,9 @@
  *    field, usable while the block is in use) holds the only pointer to a
  *    "size 264" block: neither is a leak, and `show` of the 24-byte block
  *    dumps 24 bytes with one reference at offset 16.
+ *  - a reachable mmapped block (BIG_SIZE, above the mmap threshold) whose
+ *    last usable word holds the only pointer to a "size 392" block: an
+ *    mmapped chunk's words also run to its usable size.
  * The sizes are odd so that nothing else in the process shares them.
  *
  * Conservative scanning finds stale pointers too: every allocation is made
@@ -28,6 +31,7 @@
  * same definitely/indirectly lost blocks as `leakmon leaks` on a native run.
  * LM_EXTRA_MB=N adds N MiB of reachable blocks (to make a snapshot slow).
  */
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -44,6 +48,8 @@
 #define TABLE_ENTRIES 20
 #define KEPT_NODES 10
 #define TAIL_SIZE 264
+#define BIG_SIZE 200000
+#define BIG_TAIL_SIZE 392
 
 /* chunk size of a malloc(n) (n > 24): n + 8 rounded up to 16 */
 #define CHUNK(n) ((((n) + 8) + 15) & ~(size_t)15)
@@ -73,6 +79,7 @@ struct tail_holder {	/* malloc(24): a 32-byte chunk */
 struct entry *g_table[64];
 struct kept *g_kept;
 struct tail_holder *g_tail_holder;
+void *g_big;
 void *volatile g_extra;	/* read by nobody: volatile keeps the store */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -123,6 +130,21 @@ __attribute__((noinline)) static void build_tail(void)
 	h->last = b;
 	g_tail_holder = h;
 	printf("info tail_holder %p\n", (void *)h);
+}
+
+/* The last word malloc gave (malloc_usable_size: glibc's true usable size
+ * natively, the request under valgrind) holds the only pointer. */
+__attribute__((noinline)) static void build_big_tail(void)
+{
+	unsigned char *big = malloc(BIG_SIZE);
+	void *b = malloc(BIG_TAIL_SIZE);
+	size_t usable = malloc_usable_size(big);
+
+	fill(big, usable);
+	fill(b, BIG_TAIL_SIZE);
+	memcpy(big + (usable & ~(size_t)7) - 8, &b, sizeof(b));
+	g_big = big;
+	printf("info big_holder %p\n", (void *)big);
 }
 
 /* Builds the list, prints its head, drops it. */
@@ -199,6 +221,7 @@ int main(int argc, char **argv)
 	build_table();
 	build_kept();
 	build_tail();
+	build_big_tail();
 	leak_list();
 	leak_blocks(nblocks);
 	if (extra)
@@ -226,6 +249,7 @@ int main(int argc, char **argv)
 	printf("expect size size %d %d %zu\n", LOCAL_SIZE, 1, CHUNK(LOCAL_SIZE));
 	printf("expect size size %d %d %zu\n", KEPT_SIZE, KEPT_NODES, KEPT_NODES * CHUNK(KEPT_SIZE));
 	printf("expect size size %d %d %zu\n", TAIL_SIZE, 1, CHUNK(TAIL_SIZE));
+	printf("expect size size %d %d %zu\n", BIG_TAIL_SIZE, 1, CHUNK(BIG_TAIL_SIZE));
 	/* local_addr is only a copy for printing: forget it so that the
 	 * thread's frame is the block's only holder. */
 	local_addr = NULL;
