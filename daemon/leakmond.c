@@ -106,6 +106,7 @@ void on_snapshot_done(struct leakmond *d, struct lmd_target *t, struct lmd_insta
 		lmd_demo_snapshot(d, job, status);
 	/* Leak detection and alerts (issue 5; daemon/leakmond_alert.c). */
 	lmd_alert_snapshot(d, t, inst, job, snapshot_id);
+	lmd_metrics_snapshot(d, job->target, status);
 }
 
 static void log_result(struct lmd_instance *inst,
@@ -346,6 +347,7 @@ static void reload(struct leakmond *d)
 		lm_conf_free(d->conf);
 		d->conf = nc;
 		lmd_alert_reload(d);
+		lmd_metrics_reload(d);
 		if (!d->verbose)
 			lm_log_set_level(nc->log_level);
 		lm_log(LM_LOG_INFO, "configuration reloaded: %zu targets", d->ntargets);
@@ -423,6 +425,8 @@ static int start(struct leakmond *d)
 		return r;
 	if ((r = lmd_alert_start(d)) < 0)
 		return r;
+	if ((r = lmd_metrics_start(d)) < 0)
+		return r;
 
 	ev_signal_init(&d->sighup, on_signal, SIGHUP);
 	ev_signal_init(&d->sigterm, on_signal, SIGTERM);
@@ -462,6 +466,7 @@ static void finish(struct leakmond *d)
 	if (d->demo)
 		lmd_demo_stop(d);
 	lmd_alert_stop(d);
+	lmd_metrics_stop(d);
 	lmd_targets_free(d);
 	lm_store_close(d->store);
 	d->store = NULL;

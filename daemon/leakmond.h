@@ -71,6 +71,7 @@ struct leakmond {
 	char last[256];			/* last snapshot, for STATUS= */
 	struct lmd_demo *demo;		/* --demo state, or NULL */
 	void *alert;			/* state of leak detection / webhooks (issue 5) */
+	void *metrics;			/* /metrics and the textfile (leakmond_metrics.c) */
 };
 
 /* A finished snapshot as the worker hands it back. */
@@ -145,6 +146,14 @@ void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_ins
 			const struct lmd_job *job, int64_t snapshot_id);
 void lmd_alert_reload(struct leakmond *d);	/* after d->conf was replaced */
 void lmd_alert_stop(struct leakmond *d);	/* before the store and loop go */
+
+/* leakmond_metrics.c: Prometheus exposition, state in d->metrics. start()
+ * fails when metrics_listen cannot be bound; snapshot() counts an attempt
+ * by its LM_STORE_* status. */
+int lmd_metrics_start(struct leakmond *d);	/* after the alerts */
+void lmd_metrics_snapshot(struct leakmond *d, const char *target, const char *status);
+void lmd_metrics_reload(struct leakmond *d);	/* after d->conf was replaced */
+void lmd_metrics_stop(struct leakmond *d);	/* before the store and loop go */
 
 /* leakmond.c */
 void lmd_stop(struct leakmond *d, const char *why);

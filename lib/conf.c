@@ -27,6 +27,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ini.h>
 
 #include "conf.h"
@@ -51,6 +54,8 @@ enum vtype {
 	V_HEADER,	/* "Name: value", repeatable */
 	V_BOOL,		/* yes | no */
 	V_USER,		/* user name or numeric uid */
+	V_LISTEN,	/* numeric address and port: 127.0.0.1:9464, [::1]:9464 */
+	V_TOP,		/* integer 1..LM_CONF_MAX_METRICS_TOP */
 };
 
 struct key {
@@ -82,6 +87,9 @@ static const struct key daemon_keys[] = {
 	{ "resolve_after", V_DURATION, D(detect.resolve_after_ms), 0 },
 	{ "webhooks", V_LIST, D(detect.webhooks), 0 },
 	{ "holders", V_HOLDERS, D(detect.holders), 0 },
+	{ "metrics_listen", V_LISTEN, D(metrics_listen), 0 },
+	{ "metrics_textfile", V_PATH, D(metrics_textfile), 0 },
+	{ "metrics_top", V_TOP, D(metrics_top), 0 },
 };
 
 static const struct key target_keys[] = {
@@ -736,6 +744,60 @@ static void add_header(struct parser *p, const char *v)
 	w->headers[w->nheaders++] = h;
 }
 
+int lm_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port)
+{
+	const char *colon, *h = s, *hend;
+	unsigned char addr[sizeof(struct in6_addr)];
+	char buf[INET6_ADDRSTRLEN + 1], *end;
+	unsigned long u;
+
+	if (*s == '[') {	/* [IPv6]:PORT */
+		h = s + 1;
+		hend = strchr(h, ']');
+		if (!hend || hend[1] != ':')
+			return -LM_EINVAL;
+		colon = hend + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -LM_EINVAL;	/* none, or a bare IPv6 address */
+		hend = colon;
+	}
+	if (hend == h || (size_t)(hend - h) >= sizeof(buf))
+		return -LM_EINVAL;
+	memcpy(buf, h, (size_t)(hend - h));
+	buf[hend - h] = '\0';
+	if (inet_pton(*s == '[' ? AF_INET6 : AF_INET, buf, addr) != 1)
+		return -LM_EINVAL;
+	errno = 0;
+	u = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || colon[1] == '+' || colon[1] == '-' ||
+	    u < 1 || u > 65535 || strlen(buf) >= hostlen)
+		return -LM_EINVAL;
+	strcpy(host, buf);
+	*port = (unsigned)u;
+	return 0;
+}
+
+/* metrics_listen = ADDR:PORT: checked now, so --check-config finds a typo. */
+static void set_listen(struct parser *p, const struct key *k, char **field, const char *v)
+{
+	char host[INET6_ADDRSTRLEN + 1], *s;
+	unsigned port;
+
+	if (lm_parse_listen(v, host, sizeof(host), &port) < 0) {
+		parse_error(p, p->lineno, "%s = %s: expected a numeric address and a port, like "
+			    "127.0.0.1:9464, 0.0.0.0:9464 or [::1]:9464", k->name, v);
+		return;
+	}
+	if (!(s = strdup(v))) {
+		p->oom = 1;
+		return;
+	}
+	free(*field);
+	*field = s;
+}
+
 /* Parse v as k's type into the field at base + k->off. */
 static void set_value(struct parser *p, const struct key *k, char *base, const char *v,
 		      struct seen *seen)
@@ -856,6 +918,19 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 		return;
 	case V_USER:
 		set_user(p, (struct lm_conf_target *)base, v);
+		return;
+	case V_LISTEN:
+		set_listen(p, k, (char **)(base + k->off), v);
+		return;
+	case V_TOP:
+		errno = 0;
+		u = strtoull(v, &end, 10);
+		if (errno || *end || end == v || u < 1 || u > LM_CONF_MAX_METRICS_TOP) {
+			parse_error(p, p->lineno, "%s = %s: expected a whole number from 1 to %d",
+				    k->name, v, LM_CONF_MAX_METRICS_TOP);
+			return;
+		}
+		*(uint32_t *)(base + k->off) = (uint32_t)u;
 		return;
 	case V_SELECTOR:
 	case V_HEADER:
@@ -1033,6 +1108,7 @@ static void set_defaults(struct lm_conf *c)
 	c->detect.urgent_horizon_ms = LM_CONF_DEFAULT_URGENT_HORIZON_MS;
 	c->detect.resolve_after_ms = LM_CONF_DEFAULT_RESOLVE_AFTER_MS;
 	c->detect.holders = LM_CONF_DEFAULT_HOLDERS;
+	c->metrics_top = LM_CONF_DEFAULT_METRICS_TOP;
 }
 
 static int copy_list(char **from, size_t n, char ***to)
@@ -1186,6 +1262,16 @@ static void finish(struct parser *p)
 		parse_error(p, p->daemon_seen.line[ri] ? p->daemon_seen.line[ri] : p->daemon_line,
 			    "retain must be at least retain_full");
 	}
+	if (c->metrics_textfile) {
+		size_t len = strlen(c->metrics_textfile), mi = 0;
+		find_key(daemon_keys, NKEYS(daemon_keys), "metrics_textfile", &mi);
+		/* node_exporter's textfile collector reads *.prom files only. */
+		if (len < 6 || strcmp(c->metrics_textfile + len - 5, ".prom") != 0 ||
+		    c->metrics_textfile[len - 6] == '/')
+			parse_error(p, p->daemon_seen.line[mi], "metrics_textfile = %s: the name must "
+				    "end in .prom (node_exporter's textfile collector reads only those)",
+				    c->metrics_textfile);
+	}
 	check_webhook_names(p, &c->detect, p->daemon_seen.webhooks_line);
 	for (i = 0; i < c->nwebhooks; i++) {
 		size_t si = 0;
@@ -1297,6 +1383,8 @@ void lm_conf_free(struct lm_conf *c)
 	free_detect(&c->detect);
 	free(c->path);
 	free(c->database);
+	free(c->metrics_listen);
+	free(c->metrics_textfile);
 	free(c);
 }
 

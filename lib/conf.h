@@ -43,6 +43,8 @@
 #define LM_CONF_HEADER_MAX 1023		/* bytes of one "Name: value" header */
 #define LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS (10ULL * 1000)
 #define LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS (24ULL * 3600 * 1000)
+#define LM_CONF_DEFAULT_METRICS_TOP 50	/* types per target in /metrics */
+#define LM_CONF_MAX_METRICS_TOP 10000
 
 enum lm_selector_kind {
 	LM_SEL_UNIT,	/* systemd unit, resolved through its cgroup */
@@ -105,6 +107,9 @@ struct lm_conf {
 	uint64_t retain_full_ms;	/* keep every snapshot this long */
 	uint64_t retain_ms;		/* then one per hour until this age */
 	struct lm_conf_detect detect;	/* defaults for targets */
+	char *metrics_listen;		/* "ADDR:PORT" serving /metrics; NULL = off */
+	char *metrics_textfile;		/* the same text, rewritten after each snapshot */
+	uint32_t metrics_top;		/* types per target in the exposition */
 	struct lm_conf_target *targets;
 	size_t ntargets;
 	struct lm_conf_webhook *webhooks;
@@ -131,6 +136,10 @@ int lm_parse_size(const char *s, uint64_t *bytes);
 void lm_format_duration(uint64_t ms, char *buf, size_t len);
 
 const char *lm_selector_kind_name(enum lm_selector_kind kind);
+
+/* "127.0.0.1:9464" or "[::1]:9464": a numeric address and a port (1-65535)
+ * into host (the address without brackets) and *port. 0 or -LM_EINVAL. */
+int lm_parse_listen(const char *s, char *host, size_t hostlen, unsigned *port);
 
 /* url into buf with any user:password@ replaced by ***@, for messages. */
 void lm_url_redact(const char *url, char *buf, size_t len);

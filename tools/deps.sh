@@ -11,6 +11,8 @@ packages=(
 	libelf-dev libdw-dev	# ELF symbol tables of the target's modules
 	libinih-dev		# the INI configuration file
 	libsystemd-dev systemd	# sd_notify; systemd-analyze verify in the tests
+	libmicrohttpd-dev	# leakmond's /metrics (metrics_listen)
+	prometheus curl		# tests: promtool check metrics, a real Prometheus scraping leakmond
 	gdb			# tests: gcore and &main_arena as an oracle
 	valgrind		# tests: leak counts compared with memcheck's
 	python3			# tests: JSON checks, HTTP receiver, notify socket
