@@ -201,7 +201,7 @@ int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 	if (len < 16 || !(p = lm_mem_view(py->src, addr, len < 48 ? len : 48)))
 		return 0;
 	for (i = 0; i < 3; i++) {
-		uint64_t off = offsets[i], refcnt, t, want;
+		uint64_t off = offsets[i], refcnt, t, want, min;
 		const struct type_info *ti;
 
 		if (off + 16 > len)
@@ -215,7 +215,10 @@ int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 			continue;
 		want = (ti->flags & TPFLAGS_HAVE_GC ? GC_HEAD_SIZE : 0) +
 		       (ti->flags & TPFLAGS_MANAGED_DICT ? py->L->managed_dict_preheader : 0);
-		if (want != off || ti->basicsize > len - off)
+		/* a compact str is shorter than str's basic size (which is
+		 * that of the non-compact form) */
+		min = t == py->unicode_type ? py->L->str_ascii_data + 1 : ti->basicsize;
+		if (want != off || min > len - off)
 			continue;
 		*obj = addr + off;
 		*type = t;
