@@ -685,14 +685,18 @@ static uint32_t python_object(struct lm_classifier *cls, uint64_t addr, uint64_t
 	return python_type(cls, type);
 }
 
-uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, uint64_t size)
+uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, const uint8_t *data,
+			     uint64_t size)
 {
-	uint32_t t = cls->py ? python_object(cls, addr, size) : NO_TYPE;
+	uint64_t obj, type;
 	uint32_t *slot;
 	char name[64];
 
-	if (t != NO_TYPE)
-		return t;
+	if (cls->py && lm_python_object_in(cls->py, addr, data, size, &obj, &type)) {
+		uint32_t t = python_type(cls, type);
+		if (t != NO_TYPE)
+			return t;
+	}
 	slot = &cls->py_nonobject[(size / 16) & 63];
 	if (*slot == NO_TYPE) {
 		snprintf(name, sizeof(name), "non-object %llu", (unsigned long long)size);

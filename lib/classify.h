@@ -74,7 +74,8 @@ struct lm_python *lm_classifier_python(const struct lm_classifier *cls);
 const char *lm_classifier_python_note(const struct lm_classifier *cls);
 /* Type id of a live pymalloc block of size bytes at addr: the type of the
  * object it holds, else "non-object SIZE". */
-uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, uint64_t size);
+uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, const uint8_t *data,
+			     uint64_t size);
 
 /* The size-class name for a usable size ("size 72", "size 1025-2048") into buf. */
 void lm_size_class_name(uint64_t usable, char *buf, size_t len);

@@ -135,6 +135,7 @@ static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
 	unsigned char freed[(64 << 10) / 16 / 8];	/* one bit per block of the smallest class */
 	struct pool_hdr h;
 	uint64_t size, carved, nfree = 0, fb, k;
+	const uint8_t *p;
 
 	if (lm_mem_read(src, pool, &h, sizeof(h)) < 0) {
 		info->bad_pools++;
@@ -152,7 +153,7 @@ static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
 		return 0;
 	}
 	carved = (h.nextoffset - L->pool_overhead) / size;
-	if (carved > sizeof(freed) * 8 || !lm_mem_view(src, pool, L->pool_size)) {
+	if (carved > sizeof(freed) * 8 || !(p = lm_mem_view(src, pool, L->pool_size))) {
 		info->bad_pools++;
 		note(info, "pool not captured", pool);
 		return 0;
@@ -167,8 +168,7 @@ static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
 			break;
 		}
 		freed[k / 8] |= (unsigned char)(1u << (k % 8));
-		if (lm_mem_word(src, fb, &fb) < 0)
-			break;
+		memcpy(&fb, p + (fb - pool), 8);
 	}
 	if (carved - nfree != h.count) {
 		info->mismatched_pools++;
@@ -181,7 +181,7 @@ static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
 			continue;
 		info->blocks++;
 		info->bytes += size;
-		if (fn && fn(ctx, b, size))
+		if (fn && fn(ctx, b, p + (b - pool), size))
 			return 1;
 	}
 	return 0;

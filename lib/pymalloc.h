@@ -37,9 +37,9 @@ struct lm_pymalloc_info {
 	char warning[256];		/* why partial, or "" */
 };
 
-/* Called once per live block, in address order within each pool; return
- * non-zero to stop the walk. */
-typedef int (*lm_pyblock_fn)(void *ctx, uint64_t addr, uint64_t size);
+/* Called once per live block, in address order within each pool, with the
+ * block's captured bytes; return non-zero to stop the walk. */
+typedef int (*lm_pyblock_fn)(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size);
 
 /* 0 with info filled (a walk that skipped pools is flagged partial),
  * -LM_ENOTFOUND when no arena array was found, -LM_ENOMEM. */

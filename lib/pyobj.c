@@ -194,12 +194,19 @@ static const struct type_info *type_info(struct lm_python *py, uint64_t t)
 int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 			uint64_t *obj, uint64_t *type)
 {
-	static const unsigned offsets[] = { 0, GC_HEAD_SIZE, 2 * GC_HEAD_SIZE };
 	const uint8_t *p;
-	size_t i;
 
 	if (len < 16 || !(p = lm_mem_view(py->src, addr, len < 48 ? len : 48)))
 		return 0;
+	return lm_python_object_in(py, addr, p, len, obj, type);
+}
+
+int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
+			uint64_t len, uint64_t *obj, uint64_t *type)
+{
+	static const unsigned offsets[] = { 0, GC_HEAD_SIZE, 2 * GC_HEAD_SIZE };
+	size_t i;
+
 	for (i = 0; i < 3; i++) {
 		uint64_t off = offsets[i], refcnt, t, want, min;
 		const struct type_info *ti;

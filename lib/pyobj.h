@@ -64,6 +64,9 @@ const char *lm_python_version(const struct lm_python *py);	/* "3.11" */
  * address) and *type (its type object), else 0. */
 int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 			uint64_t *obj, uint64_t *type);
+/* The same with the block's first min(len, 48) bytes already at hand. */
+int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *data,
+			uint64_t len, uint64_t *obj, uint64_t *type);
 
 /* The name of type object `type` into buf: built-in and C types by their
  * tp_name ("dict", "collections.deque"), classes defined in Python as

@@ -243,10 +243,10 @@ oom:
 }
 
 /* A live pymalloc block: counted under its Python type. */
-static int count_pyblock(void *ctx, uint64_t addr, uint64_t size)
+static int count_pyblock(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size)
 {
 	struct tally *t = ctx;
-	uint32_t id = lm_classify_pyblock(t->cls, addr, size);
+	uint32_t id = lm_classify_pyblock(t->cls, addr, data, size);
 
 	if (id >= t->cap && tally_grow(t, id) < 0) {
 		t->oom = 1;
