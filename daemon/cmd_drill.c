@@ -383,9 +383,12 @@ static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t li
 		printf("%-18s  %12s\n", "address", "usable");
 	}
 	for (i = 0; i < snap->nchunks; i++) {
-		const struct lm_chunk *c = &snap->chunks[i];
-		if (!lm_chunk_is_live(c->state) || !snap->chunk_type || snap->chunk_type[i] != type)
+		struct lm_chunk cbuf;
+		const struct lm_chunk *c;
+		if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)) || !snap->chunk_type ||
+		    snap->chunk_type[i] != type)
 			continue;
+		c = lm_snapshot_chunk(snap, i, &cbuf);
 		if (c->usable < min || c->usable > max)
 			continue;
 		count++;
@@ -527,12 +530,12 @@ static void describe_outside(const struct lm_snapshot *snap, uint64_t addr, char
 	const struct lm_symbol *s;
 	const struct lm_mapping *m;
 
-	if (i >= 0 && snap->chunks[i].state == LM_CHUNK_TOP) {
+	if (i >= 0 && lm_snapshot_chunk_state(snap, (size_t)i) == LM_CHUNK_TOP) {
 		snprintf(buf, len, "it is in an arena's top chunk (memory malloc has not handed out)");
 		return;
 	}
 	if (i >= 0) {
-		snprintf(buf, len, "it is in malloc's own %s", lm_chunk_state_name(snap->chunks[i].state));
+		snprintf(buf, len, "it is in malloc's own %s", lm_chunk_state_name(lm_snapshot_chunk_state(snap, (size_t)i)));
 		return;
 	}
 	s = lm_symtab_lookup(snap->syms, addr);
@@ -557,8 +560,8 @@ static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint
 	ptrdiff_t i = lm_snapshot_find_chunk(snap, addr);
 	char why[256], shown[1024];
 
-	if (i >= 0 && snap->chunks[i].state != LM_CHUNK_TOP &&
-	    snap->chunks[i].state != LM_CHUNK_FENCEPOST) {
+	if (i >= 0 && lm_snapshot_chunk_state(snap, (size_t)i) != LM_CHUNK_TOP &&
+	    lm_snapshot_chunk_state(snap, (size_t)i) != LM_CHUNK_FENCEPOST) {
 		*out = (size_t)i;
 		return 0;
 	}
@@ -591,7 +594,8 @@ static void hexdump(const uint8_t *p, size_t n, uint64_t addr)
 /* Outgoing references of chunk i: to other chunks or to symbols. */
 static json_t *show_references(const struct lm_snapshot *snap, size_t i, int json)
 {
-	const struct lm_chunk *c = &snap->chunks[i];
+	struct lm_chunk cbuf, tbuf;
+	const struct lm_chunk *c = lm_snapshot_chunk(snap, i, &cbuf);
 	/* an allocation's words: its usable size (into the next chunk's
 	 * prev_size field); free memory's: up to that field */
 	uint64_t span = lm_chunk_is_live(c->state) && c->usable <= c->size - 8 ? c->usable
@@ -614,9 +618,10 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 			continue;
 		t = lm_snapshot_find_chunk(snap, v);
 		s = NULL;
-		if (t >= 0 && (size_t)t != i && v - snap->chunks[t].addr >= 16 &&
-		    snap->chunks[t].state != LM_CHUNK_TOP && snap->chunks[t].state != LM_CHUNK_FENCEPOST) {
-			const struct lm_chunk *tc = &snap->chunks[t];
+		if (t >= 0 && (size_t)t != i && v - lm_snapshot_chunk_addr(snap, (size_t)t) >= 16 &&
+		    lm_snapshot_chunk_state(snap, (size_t)t) != LM_CHUNK_TOP &&
+		    lm_snapshot_chunk_state(snap, (size_t)t) != LM_CHUNK_FENCEPOST) {
+			const struct lm_chunk *tc = lm_snapshot_chunk(snap, (size_t)t, &tbuf);
 			const struct lm_type *ty = lm_holders_chunk_type(snap, (size_t)t);
 			n++;
 			if (!json) {
@@ -671,7 +676,8 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, uint64_t nbytes,
 		      int json)
 {
-	const struct lm_chunk *c = &snap->chunks[i];
+	struct lm_chunk cbuf;
+	const struct lm_chunk *c = lm_snapshot_chunk(snap, i, &cbuf);
 	const struct lm_type *t = lm_holders_chunk_type(snap, i);
 	int live = lm_chunk_is_live(c->state);
 	uint64_t dump = nbytes < c->usable ? nbytes : c->usable;
@@ -824,7 +830,7 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 	json_t *o = json_object(), *paths = json_array();
 	size_t p, k;
 
-	json_object_set_new(o, "address", json_addr(snap->chunks[r->target].addr + 16));
+	json_object_set_new(o, "address", json_addr(lm_snapshot_chunk_addr(snap, r->target) + 16));
 	json_object_set_new(o, "query", json_addr(addr));
 	json_set_type(o, lm_holders_chunk_type(snap, r->target));
 	json_object_set_new(o, "reachable", json_boolean(r->reachable));
@@ -864,7 +870,8 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 
 static void roots_text(const struct lm_snapshot *snap, const struct lm_root_paths *r)
 {
-	const struct lm_chunk *tc = &snap->chunks[r->target];
+	struct lm_chunk tbuf;
+	const struct lm_chunk *tc = lm_snapshot_chunk(snap, r->target, &tbuf);
 	char label[512];
 	size_t p, k;
 
@@ -943,9 +950,9 @@ int cmd_roots(int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = find_allocation(snap, "roots", addr, &idx);
-	if (rc == 0 && !lm_chunk_is_live(snap->chunks[idx].state)) {
+	if (rc == 0 && !lm_chunk_is_live(lm_snapshot_chunk_state(snap, (size_t)idx))) {
 		fprintf(stderr, "leakmon roots: 0x%" PRIx64 " is in a free chunk (on the %s list): "
-			"free memory has no roots\n", addr, lm_chunk_state_name(snap->chunks[idx].state));
+			"free memory has no roots\n", addr, lm_chunk_state_name(lm_snapshot_chunk_state(snap, (size_t)idx)));
 		rc = LM_EXIT_NOTFOUND;
 	}
 	if (rc == 0) {

@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (lm_refgraph_leaks(g, &leaks, &err) == 0)
 			lm_leaks_free(leaks);
 		for (i = 0; i < snap->nchunks; i++) {
-			if (!lm_chunk_is_live(snap->chunks[i].state) || live++ != pick)
+			if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)) || live++ != pick)
 				continue;
 			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0)
 				lm_root_paths_free(paths);

@@ -151,71 +151,17 @@ static void apply_patches(struct fz *f, struct lm_memsrc *src)
 
 struct keep {
 	struct lm_classifier *cls;
-	struct lm_chunk *chunks;
-	uint32_t *types;
-	size_t n, cap;
+	struct lm_chunkstore store;	/* as lm_snapshot_open keeps them */
 };
 
 static int keep_chunk(void *ctx, const struct lm_chunk *c)
 {
 	struct keep *k = ctx;
+	uint32_t type = lm_chunk_is_live(c->state) ? lm_classify(k->cls, c) : UINT32_MAX;
 
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? k->cap * 2 : 1024;
-		struct lm_chunk *nc = realloc(k->chunks, cap * sizeof(*nc));
-		uint32_t *nt;
-		if (!nc)
-			return 1;
-		k->chunks = nc;
-		nt = realloc(k->types, cap * sizeof(*nt));
-		if (!nt)
-			return 1;
-		k->types = nt;
-		k->cap = cap;
-	}
-	k->chunks[k->n] = *c;
-	k->types[k->n] = lm_chunk_is_live(c->state) ? lm_classify(k->cls, c) : UINT32_MAX;
-	if (k->types[k->n] != UINT32_MAX)
-		(void)lm_classifier_type(k->cls, k->types[k->n]);
-	k->n++;
-	return 0;
-}
-
-static int chunk_cmp(const void *a, const void *b, void *arg)
-{
-	const struct lm_chunk *c = arg;
-	uint64_t x = c[*(const uint32_t *)a].addr, y = c[*(const uint32_t *)b].addr;
-	return x < y ? -1 : x > y;
-}
-
-/* Sort chunks (and their types) by address, as lm_snapshot_open does. */
-static int sort_kept(struct keep *k)
-{
-	uint32_t *order = malloc((k->n + 1) * sizeof(*order)), *types;
-	struct lm_chunk *chunks;
-	size_t i;
-
-	chunks = malloc((k->n + 1) * sizeof(*chunks));
-	types = malloc((k->n + 1) * sizeof(*types));
-	if (!order || !chunks || !types) {
-		free(order);
-		free(chunks);
-		free(types);
-		return -1;
-	}
-	for (i = 0; i < k->n; i++)
-		order[i] = (uint32_t)i;
-	qsort_r(order, k->n, sizeof(*order), chunk_cmp, k->chunks);
-	for (i = 0; i < k->n; i++) {
-		chunks[i] = k->chunks[order[i]];
-		types[i] = k->types[order[i]];
-	}
-	free(order);
-	free(k->chunks);
-	free(k->types);
-	k->chunks = chunks;
-	k->types = types;
-	return 0;
+	if (type != UINT32_MAX)
+		(void)lm_classifier_type(k->cls, type);
+	return lm_chunkstore_push(&k->store, c, type, NULL) < 0;
 }
 
 static void graph(struct lm_snapshot *snap, unsigned pick)
@@ -239,7 +185,7 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 		lm_leaks_free(leaks);
 	}
 	for (i = 0; i < snap->nchunks; i++) {
-		if (!lm_chunk_is_live(snap->chunks[i].state))
+		if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)))
 			continue;
 		if (live++ == pick) {
 			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0) {
@@ -315,20 +261,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	rc = lm_glibc_walk(src, snap.syms, &wo, &snap.heap, keep_chunk, &k, &err);
 	if (getenv("LM_FUZZ_VERBOSE"))	/* to check what a seed reaches */
-		fprintf(stderr, "walk: rc %d, %zu chunks, %zu types, partial %d: %s %s\n", rc, k.n,
+		fprintf(stderr, "walk: rc %d, %zu chunks, %zu types, partial %d: %s %s\n", rc, k.store.n,
 			lm_classifier_ntypes(k.cls), snap.heap.partial, err.msg, snap.heap.warning);
-	if (rc == 0 && !(flags & 4) && sort_kept(&k) == 0) {
+	if (rc == 0 && !(flags & 4) && lm_chunkstore_finish(&k.store, NULL) == 0) {
 		snap.src = src;
 		snap.cls = k.cls;
-		snap.chunks = k.chunks;
-		snap.chunk_type = k.types;
-		snap.nchunks = k.n;
+		snap.chunks = k.store;
+		snap.chunk_type = k.store.type;
+		snap.nchunks = k.store.n;
 		graph(&snap, pick);
 	}
 out:
 	lm_classifier_free(k.cls);
-	free(k.chunks);
-	free(k.types);
+	lm_chunkstore_free(&k.store);
 	lm_symtab_free(snap.syms);
 	lm_memsrc_close(src);
 	free(buf);

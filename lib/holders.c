@@ -207,11 +207,11 @@ static size_t pick_samples(const struct lm_snapshot *snap, uint32_t id, size_t w
 	size_t i, total = 0, rank = 0, got = 0;
 
 	for (i = 0; i < snap->nchunks; i++)
-		total += snap->chunk_type[i] == id && lm_chunk_is_live(snap->chunks[i].state);
+		total += snap->chunk_type[i] == id && lm_chunk_is_live(lm_snapshot_chunk_state(snap, i));
 	if (want > total)
 		want = total;
 	for (i = 0; i < snap->nchunks && got < want; i++) {
-		if (snap->chunk_type[i] != id || !lm_chunk_is_live(snap->chunks[i].state))
+		if (snap->chunk_type[i] != id || !lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)))
 			continue;
 		if (rank++ == (2 * got + 1) * total / (2 * want))
 			out[got++] = i;

@@ -3,8 +3,8 @@
  * root chains (implements refgraph.h).
  *
  * How it works:
- *  1. Index. snap->chunks is sorted by address and includes free, top and
- *     fencepost chunks, so arena heaps come out as "runs" of touching
+ *  1. Index. snap->chunks (8 bytes a chunk, chunkstore.h) is sorted by
+ *     address and includes free, top and fencepost chunks, so arena heaps come out as "runs" of touching
  *     chunks (an mmapped chunk is a run of its own). Each run gets a bitmap
  *     with one bit per 16-byte granule, set where a chunk starts, and a rank
  *     table (chunk starts before every 4 KiB block). Resolving a word is a
@@ -97,7 +97,7 @@ struct root_ref {
 struct lm_refgraph {
 	const struct lm_snapshot *snap;
 	const struct lm_memsrc *src;
-	const struct lm_chunk *chunks;
+	const struct lm_chunkstore *chunks;
 	size_t nchunks;
 	uint8_t *state;
 	struct run *runs;
@@ -185,12 +185,12 @@ static int build_runs(struct lm_refgraph *g)
 	struct run r = { 0 };
 
 	for (i = 0; i < g->nchunks; i++) {
-		const struct lm_chunk *c = &g->chunks[i];
-		uint64_t end = c->addr + c->size;
+		uint64_t addr = lm_chunkstore_addr(g->chunks, i);
+		uint64_t end = addr + lm_chunkstore_size(g->chunks, i);
 
-		if (end < c->addr)
+		if (end < addr)
 			end = UINT64_MAX;	/* hostile size: clamp */
-		if (i > 0 && c->addr <= r.hi) {
+		if (i > 0 && addr <= r.hi) {
 			if (end > r.hi)
 				r.hi = end;
 			r.end = i + 1;
@@ -199,7 +199,7 @@ static int build_runs(struct lm_refgraph *g)
 		if (i > 0 && add_run(g, &cap, &r) < 0)
 			return -1;
 		memset(&r, 0, sizeof(r));
-		r.lo = c->addr;
+		r.lo = addr;
 		r.hi = end;
 		r.first = i;
 		r.end = i + 1;
@@ -224,7 +224,7 @@ static int run_indexable(const struct lm_refgraph *g, const struct run *r, uint6
 	if (r->hi - r->lo > *budget)
 		return 0;
 	for (i = r->first; i < r->end; i++)
-		if ((g->chunks[i].addr - r->lo) % GRANULE != 0)
+		if ((lm_chunkstore_addr(g->chunks, i) - r->lo) % GRANULE != 0)
 			return 0;
 	*budget -= r->hi - r->lo;
 	return 1;
@@ -264,7 +264,7 @@ static int build_bitmap(struct lm_refgraph *g)
 		if (!x->indexed)
 			continue;
 		for (c = x->first; c < x->end; c++) {
-			uint64_t gi = (g->chunks[c].addr - x->lo) / GRANULE;
+			uint64_t gi = (lm_chunkstore_addr(g->chunks, c) - x->lo) / GRANULE;
 			g->bitmap[x->word0 + gi / 64] |= 1ULL << (gi % 64);
 		}
 		for (b = 0; b < nb; b++) {
@@ -322,14 +322,14 @@ static inline ptrdiff_t find_any(const struct lm_refgraph *g, uint64_t p, int *h
 	b = r->end;
 	while (a + 1 < b) {
 		size_t mid = a + (b - a) / 2;
-		if (g->chunks[mid].addr <= p)
+		if (lm_chunkstore_addr(g->chunks, mid) <= p)
 			a = mid;
 		else
 			b = mid;
 	}
-	if (p - g->chunks[a].addr >= g->chunks[a].size)
+	if (p - lm_chunkstore_addr(g->chunks, a) >= lm_chunkstore_size(g->chunks, a))
 		return -1;
-	*header = p - g->chunks[a].addr < 16;
+	*header = p - lm_chunkstore_addr(g->chunks, a) < 16;
 	return (ptrdiff_t)a;
 }
 
@@ -486,7 +486,8 @@ static int build_exclusions(struct lm_refgraph *g, struct excl **out, size_t *n)
 	if (!ex)
 		return -1;
 	for (i = 0; i < g->nruns; i++) {
-		const struct lm_chunk *first = &g->chunks[g->runs[i].first];
+		struct lm_chunk fbuf;
+		const struct lm_chunk *first = lm_chunkstore_get(g->chunks, g->runs[i].first, &fbuf);
 		ex[k].lo = g->runs[i].lo;
 		ex[k].hi = g->runs[i].hi;
 		/* a non-main arena heap starts with heap_info (and, in its first
@@ -570,16 +571,16 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		return lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph");
 	g->snap = snap;
 	g->src = snap->src;
-	g->chunks = snap->chunks;
+	g->chunks = &snap->chunks;
 	g->nchunks = snap->nchunks;
 	g->state = calloc(g->nchunks ? g->nchunks : 1, 1);
 	if (!g->state)
 		goto oom;
 	for (i = 0; i < g->nchunks; i++) {
-		int st = g->chunks[i].state;
+		int st = lm_chunkstore_state(g->chunks, i);
 		if (st == LM_CHUNK_TCACHE_STRUCT)
 			g->state[i] = ST_INTERNAL;
-		else if (lm_chunk_is_live(st) && g->chunks[i].size > 16)
+		else if (lm_chunk_is_live(st) && lm_chunkstore_size(g->chunks, i) > 16)
 			g->state[i] = ST_NODE;
 	}
 	if (build_runs(g) < 0 || build_bitmap(g) < 0 || build_spans(g) < 0)
@@ -632,12 +633,14 @@ static inline const uint8_t *local_bytes(struct lm_refgraph *g, uint64_t addr, s
  * a 24-byte block's last word is there. */
 static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nwords)
 {
-	const struct lm_chunk *c = &g->chunks[i];
-	uint64_t usable = c->usable <= c->size - 8 ? c->usable : c->size - 8;
+	uint64_t size = lm_chunkstore_size(g->chunks, i);
+	uint64_t usable = lm_chunkstore_usable(g->chunks, i);
 	const uint8_t *p;
 
+	if (usable > size - 8)
+		usable = size - 8;
 	*nwords = (size_t)(usable / 8);
-	p = local_bytes(g, c->addr + 16, *nwords * 8);
+	p = local_bytes(g, lm_chunkstore_addr(g->chunks, i) + 16, *nwords * 8);
 	if (!p)
 		g->state[i] |= ST_UNSCANNED;
 	return p;
@@ -652,9 +655,9 @@ static inline void prefetch_upcoming(struct lm_refgraph *g, const struct u32vec 
 	const struct lm_region *r = g->last_region;
 
 	if (st->n >= 8)
-		__builtin_prefetch(&g->chunks[st->v[st->n - 8]]);
+		__builtin_prefetch(&g->chunks->rec[st->v[st->n - 8]]);
 	if (st->n >= 3 && r) {
-		uint64_t a = g->chunks[st->v[st->n - 3]].addr + 16;
+		uint64_t a = lm_chunkstore_addr(g->chunks, st->v[st->n - 3]) + 16;
 		if (a >= r->start && a < r->end)
 			__builtin_prefetch(r->data + (a - r->start));
 	}
@@ -826,12 +829,14 @@ static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
 		rows[i].type = i < ntypes ? (uint32_t)i : UINT32_MAX;
 	*t = g->totals;
 	for (i = 0; i < g->nchunks; i++) {
-		const struct lm_chunk *c = &g->chunks[i];
+		struct lm_chunk cbuf;
+		const struct lm_chunk *c;
 		int st = lm_refgraph_leak_state(g, i);
 		struct lm_leak_type *row;
 
 		if (st == LM_LEAK_NONE)
 			continue;
+		c = lm_chunkstore_get(g->chunks, i, &cbuf);
 		if (st == LM_LEAK_INTERNAL) {
 			t->internal_count++;
 			t->internal_bytes += c->size;
@@ -867,7 +872,7 @@ static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
 			continue;
 		row = leak_row(g, rows, ntypes, i);
 		if (row->nexamples < LM_LEAK_EXAMPLES)
-			row->examples[row->nexamples++] = g->chunks[i].addr + 16;
+			row->examples[row->nexamples++] = lm_chunkstore_addr(g->chunks, i) + 16;
 	}
 	for (i = 0; i <= ntypes; i++)
 		if (rows[i].direct_count + rows[i].indirect_count > 0)
@@ -986,7 +991,8 @@ static int bfs_run(struct lm_refgraph *g, struct bfs *b)
  * bytes; its value in *value. -1 when none. */
 static int64_t pointer_offset(struct lm_refgraph *g, size_t from, size_t to, uint64_t *value)
 {
-	const struct lm_chunk *t = &g->chunks[to];
+	struct lm_chunk tbuf;
+	const struct lm_chunk *t = lm_chunkstore_get(g->chunks, to, &tbuf);
 	size_t nwords, k;
 	const uint8_t *p = chunk_bytes(g, from, &nwords);
 
@@ -1214,7 +1220,7 @@ static int make_path(struct lm_refgraph *g, const struct bfs *b, uint32_t holder
 		path->steps[k].offset = off < 0 ? 0 : (uint64_t)off;
 	}
 	for (k = 0; k < path->nsteps; k++)
-		path->steps[k].addr = g->chunks[path->steps[k].chunk].addr + 16;
+		path->steps[k].addr = lm_chunkstore_addr(g->chunks, path->steps[k].chunk) + 16;
 	incoming = direct ? rr->value : holder_value;
 	path->steps[path->nsteps - 1].offset = incoming - path->steps[path->nsteps - 1].addr;
 	path->root_points_to = rr->value;

@@ -160,16 +160,11 @@ struct tally {
 	size_t cap;
 	int oom;
 	/* lm_snapshot_open only: every chunk */
-	struct lm_chunk *chunks;
-	uint32_t *types;
-	size_t nchunks, chunks_cap;
-	uint64_t chunks_max_bytes;	/* what the arrays may take; 0 = no limit */
-	int over;			/* they would take more */
+	int keep;
+	struct lm_chunkstore store;	/* its max_bytes: what the source left */
+	struct lm_err keep_err;		/* why a chunk could not be kept */
+	int keep_rc;
 };
-
-/* Bytes the kept chunks cost at their peak (sort_chunks: an order array
- * and a second copy of both arrays). */
-#define KEPT_CHUNK_BYTES (2 * (sizeof(struct lm_chunk) + sizeof(uint32_t)) + sizeof(size_t))
 
 static int tally_grow(struct tally *t, size_t need)
 {
@@ -192,36 +187,6 @@ static int tally_grow(struct tally *t, size_t need)
 	return 0;
 }
 
-static int tally_keep_chunk(struct tally *t, const struct lm_chunk *c, uint32_t type)
-{
-	if (t->nchunks == t->chunks_cap) {
-		size_t cap = t->chunks_cap ? t->chunks_cap * 2 : 65536;
-		struct lm_chunk *nc;
-		uint32_t *nt;
-
-		if (t->chunks_max_bytes && (uint64_t)cap * KEPT_CHUNK_BYTES > t->chunks_max_bytes) {
-			cap = t->chunks_max_bytes / KEPT_CHUNK_BYTES;
-			if (cap <= t->chunks_cap) {
-				t->over = 1;
-				return -1;
-			}
-		}
-		nc = realloc(t->chunks, cap * sizeof(*nc));
-		if (!nc)
-			return -1;
-		t->chunks = nc;
-		nt = realloc(t->types, cap * sizeof(*nt));
-		if (!nt)
-			return -1;
-		t->types = nt;
-		t->chunks_cap = cap;
-	}
-	t->chunks[t->nchunks] = *c;
-	t->types[t->nchunks] = type;
-	t->nchunks++;
-	return 0;
-}
-
 static int count_chunk(void *ctx, const struct lm_chunk *c)
 {
 	struct tally *t = ctx;
@@ -234,8 +199,8 @@ static int count_chunk(void *ctx, const struct lm_chunk *c)
 		t->count[id]++;
 		t->bytes[id] += c->size;
 	}
-	if (t->chunks_cap != (size_t)-1 && tally_keep_chunk(t, c, id) < 0)
-		goto oom;
+	if (t->keep && (t->keep_rc = lm_chunkstore_push(&t->store, c, id, &t->keep_err)) < 0)
+		return 1;
 	return 0;
 oom:
 	t->oom = 1;
@@ -338,6 +303,7 @@ static void fill_totals(struct lm_census *c, const struct lm_heap_info *h,
 	c->totals.top_bytes = h->top_bytes;
 	c->totals.arenas = h->narenas;
 	c->totals.rss_bytes = src->rss_bytes;
+	c->totals.owned_bytes = src->owned_bytes;
 }
 
 /* Append to the modules' note how many chunks were typed by size because
@@ -387,8 +353,8 @@ static struct lm_census *census_new(const struct lm_memsrc *src)
 	return c;
 }
 
-/* Walk and classify an open source into a census (and, when t->chunks_cap
- * is not (size_t)-1, keep every chunk). */
+/* Walk and classify an open source into a census (and, when t->keep, keep
+ * every chunk). */
 static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		   int last_attempt, const char *fallback, struct lm_symtab **syms_out,
 		   struct lm_classifier **cls_out, struct lm_heap_info *heap,
@@ -398,7 +364,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	/* The last attempt walks a locked arena anyway: a process deadlocked
 	 * inside malloc still gets a census, flagged partial. */
 	struct lm_walk_opts wo = {
-		.include_free = t->chunks_cap != (size_t)-1,
+		.include_free = t->keep,
 		.allow_locked = last_attempt,
 	};
 	struct lm_symtab *syms = NULL;
@@ -417,11 +383,11 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	if (rc < 0)
 		goto fail;
 	memset(heap, 0, sizeof(*heap));
-	if (opts->max_memory_bytes && t->chunks_cap != (size_t)-1) {
+	if (opts->max_memory_bytes && t->keep) {
 		/* The chunks kept for drill-down get what the source left. */
 		uint64_t held = lm_memsrc_held_bytes(src);
-		t->chunks_max_bytes = held < opts->max_memory_bytes ?
-				      opts->max_memory_bytes - held : 1;
+		t->store.max_bytes = held < opts->max_memory_bytes ?
+				     opts->max_memory_bytes - held : 1;
 	}
 	rc = lm_glibc_walk(src, syms, &wo, heap, count_chunk, t, err);
 	/* A source read on demand may have lost its process meanwhile: what
@@ -430,12 +396,18 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		rc = lm_memsrc_check(src, err);
 		goto fail;
 	}
-	if (t->over) {
+	if (t->store.over) {
 		rc = lm_err_set(err, LM_ELIMIT,
 				"the heap of pid %d has more than %zu chunks: keeping them all "
 				"for this command needs more than max-memory (%llu MiB); raise "
-				"--max-memory", (int)src->pid, t->nchunks,
+				"--max-memory", (int)src->pid, t->store.n,
 				(unsigned long long)(opts->max_memory_bytes >> 20));
+		goto fail;
+	}
+	if (t->keep_rc < 0) {
+		rc = t->keep_rc;
+		if (err)
+			*err = t->keep_err;
 		goto fail;
 	}
 	if (t->oom) {
@@ -499,7 +471,8 @@ static int snapshot_run(const struct lm_snapshot_opts *opts, struct lm_memsrc **
 		}
 		lm_memsrc_close(src);
 		src = NULL;
-		t->nchunks = 0;
+		lm_chunkstore_clear(&t->store);
+		t->keep_rc = 0;
 		if (t->cap) {
 			memset(t->count, 0, t->cap * sizeof(*t->count));
 			memset(t->bytes, 0, t->cap * sizeof(*t->bytes));
@@ -514,14 +487,13 @@ static void tally_free(struct tally *t)
 {
 	free(t->count);
 	free(t->bytes);
-	free(t->chunks);
-	free(t->types);
+	lm_chunkstore_free(&t->store);
 }
 
 int lm_snapshot_census(const struct lm_snapshot_opts *opts, struct lm_census **out,
 		       struct lm_err *err)
 {
-	struct tally t = { .chunks_cap = (size_t)-1 };
+	struct tally t = { .keep = 0 };
 	struct lm_heap_info *heap = calloc(1, sizeof(*heap));
 	struct lm_memsrc *src = NULL;
 	struct lm_symtab *syms = NULL;
@@ -556,55 +528,11 @@ void lm_census_free(struct lm_census *c)
 	free(c);
 }
 
-/* Chunks come per heap in address order, heaps in any order: sort all. */
-static int cmp_chunk_index(const void *a, const void *b, void *arg)
-{
-	const struct lm_chunk *chunks = arg;
-	uint64_t x = chunks[*(const size_t *)a].addr, y = chunks[*(const size_t *)b].addr;
-
-	return x < y ? -1 : x > y;
-}
-
-static int sort_chunks(struct tally *t)
-{
-	struct lm_chunk *chunks;
-	uint32_t *types;
-	size_t *order, i;
-
-	for (i = 1; i < t->nchunks; i++)
-		if (t->chunks[i - 1].addr > t->chunks[i].addr)
-			break;
-	if (i >= t->nchunks)
-		return 0;	/* already sorted */
-	order = malloc(t->nchunks * sizeof(*order));
-	chunks = malloc(t->nchunks * sizeof(*chunks));
-	types = malloc(t->nchunks * sizeof(*types));
-	if (!order || !chunks || !types) {
-		free(order);
-		free(chunks);
-		free(types);
-		return -1;
-	}
-	for (i = 0; i < t->nchunks; i++)
-		order[i] = i;
-	qsort_r(order, t->nchunks, sizeof(*order), cmp_chunk_index, t->chunks);
-	for (i = 0; i < t->nchunks; i++) {
-		chunks[i] = t->chunks[order[i]];
-		types[i] = t->types[order[i]];
-	}
-	free(order);
-	free(t->chunks);
-	free(t->types);
-	t->chunks = chunks;
-	t->types = types;
-	return 0;
-}
-
 int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **out,
 		     struct lm_err *err)
 {
 	struct lm_snapshot *snap = calloc(1, sizeof(*snap));
-	struct tally t = { 0 };
+	struct tally t = { .keep = 1 };
 	int rc;
 
 	*out = NULL;
@@ -612,14 +540,13 @@ int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **o
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
 	rc = snapshot_run(opts, &snap->src, &snap->syms, &snap->cls, &snap->heap, &t,
 			  &snap->census, err);
-	if (rc == 0 && sort_chunks(&t) < 0)
-		rc = lm_err_set(err, LM_ENOMEM, "out of memory while sorting %zu chunks",
-				t.nchunks);
-	snap->chunks = t.chunks;
-	snap->chunk_type = t.types;
-	snap->nchunks = t.nchunks;
-	t.chunks = NULL;
-	t.types = NULL;
+	/* Chunks come per heap in address order, heaps in any order. */
+	if (rc == 0)
+		rc = lm_chunkstore_finish(&t.store, err);
+	snap->chunks = t.store;
+	snap->chunk_type = t.store.type;
+	snap->nchunks = t.store.n;
+	memset(&t.store, 0, sizeof(t.store));
 	tally_free(&t);
 	if (rc < 0) {
 		lm_snapshot_close(snap);
@@ -634,8 +561,7 @@ void lm_snapshot_close(struct lm_snapshot *snap)
 	if (!snap)
 		return;
 	lm_census_free(snap->census);
-	free(snap->chunks);
-	free(snap->chunk_type);
+	lm_chunkstore_free(&snap->chunks);
 	lm_classifier_free(snap->cls);
 	lm_symtab_free(snap->syms);
 	lm_memsrc_close(snap->src);
@@ -648,7 +574,7 @@ ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr)
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (snap->chunks[mid].addr <= addr)
+		if (lm_chunkstore_addr(&snap->chunks, mid) <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -656,7 +582,7 @@ ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr)
 	if (lo == 0)
 		return -1;
 	lo--;
-	if (addr - snap->chunks[lo].addr < snap->chunks[lo].size)
+	if (addr - lm_chunkstore_addr(&snap->chunks, lo) < lm_chunkstore_size(&snap->chunks, lo))
 		return (ptrdiff_t)lo;
 	return -1;
 }

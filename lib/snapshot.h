@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "chunkstore.h"
 #include "classify.h"
 #include "error.h"
 #include "glibc_heap.h"
@@ -53,6 +54,7 @@ struct lm_totals {
 	uint64_t top_bytes;
 	uint64_t arenas;
 	uint64_t rss_bytes;
+	uint64_t owned_bytes;	/* RssAnon + VmSwap (lm_proc_status) */
 	/* CPython's pymalloc blocks, also counted in inuse_*: they live in
 	 * arenas the interpreter maps itself, outside the glibc heap. */
 	uint64_t py_blocks, py_bytes;
@@ -83,16 +85,36 @@ struct lm_snapshot {
 	struct lm_symtab *syms;
 	struct lm_classifier *cls;
 	struct lm_heap_info heap;
-	/* Every chunk the walker reported, free ones included, sorted by addr. */
-	struct lm_chunk *chunks;
-	uint32_t *chunk_type;		/* type id per live chunk, UINT32_MAX otherwise */
-	size_t nchunks;
+	/* Every chunk the walker reported, free ones included, sorted by
+	 * address, 8 bytes each: read them with lm_snapshot_chunk() and the
+	 * lm_chunkstore_*() accessors. */
+	struct lm_chunkstore chunks;
+	uint32_t *chunk_type;		/* type id per live chunk, UINT32_MAX otherwise
+					 * (chunks.type) */
+	size_t nchunks;			/* chunks.n */
 	struct lm_census *census;
 };
 
 int lm_snapshot_open(const struct lm_snapshot_opts *opts,
 		     struct lm_snapshot **out, struct lm_err *err);
 void lm_snapshot_close(struct lm_snapshot *snap);
+
+/* Chunk i unpacked into *buf; returns buf. */
+static inline const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,
+						       struct lm_chunk *buf)
+{
+	return lm_chunkstore_get(&snap->chunks, i, buf);
+}
+
+static inline int lm_snapshot_chunk_state(const struct lm_snapshot *snap, size_t i)
+{
+	return lm_chunkstore_state(&snap->chunks, i);
+}
+
+static inline uint64_t lm_snapshot_chunk_addr(const struct lm_snapshot *snap, size_t i)
+{
+	return lm_chunkstore_addr(&snap->chunks, i);
+}
 
 /* Index of the chunk containing addr (header or user bytes), or -1. */
 ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr);
