@@ -194,7 +194,7 @@ static int run_one(const struct shape *sh, const struct lm_alert_settings *s,
 			return -1;
 		}
 		lm_alert_eta(&proc, LIMIT, &eta);
-		if (lm_alert_judge(s, t + first, y + first, n, track.open, eta.eta_pess_s,
+		if (lm_alert_judge(s, t + first, y + first, n, track.open, eta.eta_sure_s,
 				   &tr, &growing, &level, &err)) {
 			fprintf(stderr, "detect_eval: %s\n", err.msg);
 			return -1;

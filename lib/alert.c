@@ -104,7 +104,7 @@ void lm_alert_eta(const struct lm_trend *proc, double limit,
 
 	out->limit = limit;
 	out->level = proc->level;
-	out->eta_s = out->eta_pess_s = INFINITY;
+	out->eta_s = out->eta_pess_s = out->eta_sure_s = INFINITY;
 	/* Only a significantly increasing process has a time to limit. */
 	if (proc->verdict == LM_TREND_FEW || proc->verdict == LM_TREND_FLAT)
 		return;
@@ -115,6 +115,8 @@ void lm_alert_eta(const struct lm_trend *proc, double limit,
 		out->eta_s = dist / proc->slope;
 	if (proc->slope_hi > 0)
 		out->eta_pess_s = dist / proc->slope_hi;
+	if (proc->slope_lo > 0)
+		out->eta_sure_s = dist / proc->slope_lo;
 }
 
 static void judge_opts(const struct lm_alert_settings *s, int is_open,
@@ -147,7 +149,7 @@ static int confirmed(const struct lm_alert_settings *s, const double *t,
 }
 
 int lm_alert_judge(const struct lm_alert_settings *s, const double *t,
-		   const double *y, size_t n, int is_open, double eta_pess_s,
+		   const double *y, size_t n, int is_open, double eta_level_s,
 		   struct lm_trend *tr, int *growing, int *level,
 		   struct lm_err *err)
 {
@@ -165,20 +167,20 @@ int lm_alert_judge(const struct lm_alert_settings *s, const double *t,
 		 * neither flat nor clearly slowing down. */
 		*growing = (tr->verdict == LM_TREND_GROWING || tr->verdict == LM_TREND_FLOOR ||
 			    tr->verdict == LM_TREND_STOPPED) &&
-			   !tr->recent_flat && !tr->decelerating;
+			   !tr->recent_flat && !tr->decelerating && tr->slope > 0;
 	} else {
 		/* Open: significant growth of the right shape, seen over a
 		 * quarter of the window at least (a shorter stretch cannot
 		 * tell a leak from a cache still filling), three times. */
-		*growing = tr->verdict == LM_TREND_GROWING &&
+		*growing = tr->verdict == LM_TREND_GROWING && tr->slope_lo > 0 &&
 			   tr->t1 - tr->t0 >= MIN_SPAN_SHARE * (double)s->window_us / US_PER_S &&
 			   confirmed(s, t, y, n);
 	}
 	if (!*growing)
 		return 0;
-	if (eta_pess_s <= (double)s->urgent_horizon_us / US_PER_S)
+	if (eta_level_s <= (double)s->urgent_horizon_us / US_PER_S)
 		*level = LM_ALERT_CRITICAL;
-	else if (eta_pess_s <= (double)s->alert_horizon_us / US_PER_S)
+	else if (eta_level_s <= (double)s->alert_horizon_us / US_PER_S)
 		*level = LM_ALERT_WARNING;
 	else if (is_open)
 		*level = LM_ALERT_INFO;
@@ -262,6 +264,7 @@ struct snap_row {
 	int64_t taken_at_us;
 	double inuse_bytes;
 	double rss_bytes;
+	double owned_bytes;	/* 0 when not recorded */
 };
 
 /* One series: a type of the instance, or the heap total, or RSS. */
@@ -270,6 +273,13 @@ struct series {
 	char *name;
 	double *bytes;		/* one per snapshot */
 	double *count;
+};
+
+/* When an alert on (kind, name) last resolved. */
+struct resolved {
+	char kind[16];
+	char *name;
+	int64_t at_us;
 };
 
 struct open_alert {
@@ -299,8 +309,11 @@ struct eval {
 	size_t nseries;
 	struct open_alert *open;
 	size_t nopen;
+	struct resolved *resolved;	/* sorted by kind, name */
+	size_t nresolved;
 	struct lm_alert_eta eta;
-	double rss_now;
+	double rss_now, owned_now;
+	int have_owned;		/* every snapshot of the window has owned_bytes */
 	struct lm_alert_summary sum;
 	struct lm_err *err;
 };
@@ -360,7 +373,7 @@ static int load_snapshots(struct eval *e)
 	size_t cap = 64, i;
 	int rc;
 
-	if ((rc = prepare(e, "SELECT id, taken_at_us, inuse_bytes, rss_bytes FROM snapshots "
+	if ((rc = prepare(e, "SELECT id, taken_at_us, inuse_bytes, rss_bytes, owned_bytes FROM snapshots "
 			     "WHERE instance_id = ?1 AND status IN ('ok', 'partial') "
 			     "AND taken_at_us >= ?2 AND taken_at_us <= ?3 "
 			     "ORDER BY taken_at_us DESC, id DESC LIMIT ?4", &st)))
@@ -386,6 +399,7 @@ static int load_snapshots(struct eval *e)
 		r->taken_at_us = sqlite3_column_int64(st, 1);
 		r->inuse_bytes = sqlite3_column_double(st, 2);
 		r->rss_bytes = sqlite3_column_double(st, 3);
+		r->owned_bytes = sqlite3_column_double(st, 4);
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -555,9 +569,10 @@ static double memory_limit(const struct eval *e)
 }
 
 /*
- * Time to limit of the whole process: the faster-growing of RSS and heap
- * in-use (by the upper slope bound), against the distance from the RSS
- * level (what limits count) to the limit.
+ * Time to limit of the whole process: the faster-growing of its memory and
+ * heap in-use (by the lower slope bound: growth it surely has), against the
+ * distance from its memory's level to the limit. Its memory is what it owns
+ * (RssAnon + VmSwap), or RSS for snapshots stored before that was recorded.
  */
 static int process_eta(struct eval *e)
 {
@@ -565,7 +580,7 @@ static int process_eta(struct eval *e)
 	double *heap = malloc((e->nsnaps + 1) * sizeof(double));
 	struct lm_trend_opts o = { 0 };
 	struct lm_trend tr_rss, tr_heap, best;
-	size_t i, have_rss = 0;
+	size_t i, have_rss = 0, have_owned = 0;
 	int rc;
 
 	if (!rss || !heap) {
@@ -573,12 +588,16 @@ static int process_eta(struct eval *e)
 		free(heap);
 		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
 	}
+	for (i = 0; i < e->nsnaps; i++)
+		have_owned += e->snaps[i].owned_bytes > 0;
+	e->have_owned = e->nsnaps && have_owned == e->nsnaps;
 	for (i = 0; i < e->nsnaps; i++) {
-		rss[i] = e->snaps[i].rss_bytes;
+		rss[i] = e->have_owned ? e->snaps[i].owned_bytes : e->snaps[i].rss_bytes;
 		heap[i] = e->snaps[i].inuse_bytes;
 		have_rss += rss[i] > 0;
 	}
-	e->rss_now = e->nsnaps ? rss[e->nsnaps - 1] : 0;
+	e->rss_now = e->nsnaps ? e->snaps[e->nsnaps - 1].rss_bytes : 0;
+	e->owned_now = e->nsnaps ? e->snaps[e->nsnaps - 1].owned_bytes : 0;
 	o.min_samples = e->s->min_samples;
 	o.alpha = e->s->alpha > 0 ? e->s->alpha : 0.001;
 	rc = lm_trend_fit(e->t, heap, e->nsnaps, &o, &tr_heap, e->err);
@@ -593,7 +612,7 @@ static int process_eta(struct eval *e)
 	best = tr_rss;
 	if ((tr_heap.verdict == LM_TREND_GROWING || tr_heap.verdict == LM_TREND_SLOW) &&
 	    (!(best.verdict == LM_TREND_GROWING || best.verdict == LM_TREND_SLOW) ||
-	     tr_heap.slope_hi > best.slope_hi)) {
+	     tr_heap.slope_lo > best.slope_lo)) {
 		best.verdict = tr_heap.verdict;
 		best.slope = tr_heap.slope;
 		best.slope_lo = tr_heap.slope_lo;
@@ -663,6 +682,8 @@ static json_t *build_payload(struct eval *e, const char *event, int level,
 	json_object_set_new(growth, "confidence", json_real(floor((1 - f->tr.p) * 1e6) / 1e6));
 	json_object_set_new(p, "growth", growth);
 	json_object_set_new(mem, "rss_bytes", json_integer((json_int_t)e->rss_now));
+	json_object_set_new(mem, "owned_bytes", e->owned_now > 0 ?
+			    json_integer((json_int_t)e->owned_now) : json_null());
 	json_object_set_new(mem, "limit_bytes", isfinite(e->eta.limit) ?
 			    json_integer((json_int_t)e->eta.limit) : json_null());
 	json_object_set_new(mem, "eta_seconds", json_eta(e->eta.eta_s));
@@ -861,17 +882,83 @@ static void empty_finding(struct finding *f, struct series *tmp, const struct op
 	f->tr.p = 1;
 }
 
+static int cmp_resolved(const void *a, const void *b)
+{
+	const struct resolved *x = a, *y = b;
+	int c = strcmp(x->kind, y->kind);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* When each of the instance's types last had an alert resolved. */
+static int load_resolved(struct eval *e)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if ((rc = prepare(e, "SELECT kind, name, max(resolved_at_us) FROM leak_alerts "
+			     "WHERE instance_id = ? AND state = 'resolved' "
+			     "AND resolved_at_us IS NOT NULL GROUP BY kind, name", &st)))
+		return rc;
+	sqlite3_bind_int64(st, 1, e->instance_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct resolved *r;
+		void *p = realloc(e->resolved, (e->nresolved + 1) * sizeof(*e->resolved));
+		if (!p) {
+			sqlite3_finalize(st);
+			return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+		}
+		e->resolved = p;
+		r = &e->resolved[e->nresolved];
+		snprintf(r->kind, sizeof(r->kind), "%s", (const char *)sqlite3_column_text(st, 0));
+		r->name = col_strdup(st, 1);
+		r->at_us = sqlite3_column_int64(st, 2);
+		if (!r->name) {
+			sqlite3_finalize(st);
+			return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+		}
+		e->nresolved++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(e, "reading resolved alerts");
+	if (e->nresolved > 1)
+		qsort(e->resolved, e->nresolved, sizeof(*e->resolved), cmp_resolved);
+	return 0;
+}
+
+/* The first snapshot an opening judgement of ser may use: after the last
+ * resolution of an alert on it, so that the growth which opened that alert
+ * cannot open another; 0 when none resolved. */
+static size_t evidence_start(const struct eval *e, const struct series *ser)
+{
+	struct resolved key, *r;
+	size_t i;
+
+	if (!e->nresolved)
+		return 0;
+	snprintf(key.kind, sizeof(key.kind), "%s", ser->kind);
+	key.name = ser->name;
+	r = bsearch(&key, e->resolved, e->nresolved, sizeof(*e->resolved), cmp_resolved);
+	if (!r)
+		return 0;
+	for (i = 0; i < e->nsnaps && e->snaps[i].taken_at_us <= r->at_us; i++)
+		;
+	return i;
+}
+
 static int judge_series(struct eval *e, struct series *ser)
 {
 	struct open_alert *a = find_open(e, ser->kind, ser->name);
 	struct finding f;
 	struct lm_alert_track track = { 0 };
 	int growing, level, change, rc;
+	/* Opening again after a resolution: only what came after it. */
+	size_t from = a ? 0 : evidence_start(e, ser);
 
 	memset(&f, 0, sizeof(f));
 	f.ser = ser;
-	rc = lm_alert_judge(e->s, e->t, ser->bytes, e->nsnaps, a != NULL,
-			    e->eta.eta_pess_s, &f.tr, &growing, &level, e->err);
+	rc = lm_alert_judge(e->s, e->t + from, ser->bytes + from, e->nsnaps - from, a != NULL,
+			    e->eta.eta_sure_s, &f.tr, &growing, &level, e->err);
 	if (rc)
 		return rc;
 	e->sum.evaluated++;
@@ -978,22 +1065,30 @@ static void eval_free(struct eval *e)
 	for (i = 0; i < e->nopen; i++)
 		free(e->open[i].name);
 	free(e->open);
+	for (i = 0; i < e->nresolved; i++)
+		free(e->resolved[i].name);
+	free(e->resolved);
 }
 
-/* The pseudo types of the whole process. */
+/* The pseudo types of the whole process: the heap, and the memory it owns
+ * when every snapshot of the window recorded it (process_eta first). */
 static int add_process_series(struct eval *e)
 {
 	struct series *heap = add_series(e, LM_ALERT_KIND_PROCESS, "heap");
-	struct series *rss = heap ? add_series(e, LM_ALERT_KIND_PROCESS, "rss") : NULL;
+	struct series *mem;
 	size_t i;
 
-	if (!rss)
+	if (!heap)
 		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
-	for (i = 0; i < e->nsnaps; i++) {
-		heap = &e->series[e->nseries - 2];
+	for (i = 0; i < e->nsnaps; i++)
 		heap->bytes[i] = e->snaps[i].inuse_bytes;
-		rss->bytes[i] = e->snaps[i].rss_bytes;
-	}
+	if (!e->have_owned)
+		return 0;
+	mem = add_series(e, LM_ALERT_KIND_PROCESS, "memory");
+	if (!mem)
+		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
+	for (i = 0; i < e->nsnaps; i++)
+		mem->bytes[i] = e->snaps[i].owned_bytes;
 	return 0;
 }
 
@@ -1007,8 +1102,8 @@ static int evaluate_locked(struct eval *e)
 	if (e->inst.ended_at_us)
 		return resolve_all(e, "instance ended");
 	e->since_us = lm_alert_window_start(e->s, e->inst.started_at_us, e->now_us);
-	if ((rc = load_snapshots(e)) || (rc = load_types(e)) ||
-	    (rc = add_process_series(e)) || (rc = process_eta(e)))
+	if ((rc = load_snapshots(e)) || (rc = load_types(e)) || (rc = load_resolved(e)) ||
+	    (rc = process_eta(e)) || (rc = add_process_series(e)))
 		return rc;
 	for (i = 0; i < e->nseries; i++)
 		if ((rc = judge_series(e, &e->series[i])))

@@ -5,16 +5,24 @@
  * After each snapshot of an instance, lm_alert_evaluate() reads the
  * instance's history from the store (the snapshots of the last `window`,
  * minus the `warmup` after the process started), runs lib/trend on every
- * type, on the heap total (in-use bytes) and on RSS, and updates the alerts:
+ * type, on the heap total (in-use bytes) and on the memory the process owns
+ * (RssAnon + VmSwap: not shared memory nor file pages, which grow without a
+ * leak when a server first touches its shared buffers), and updates the
+ * alerts:
  *
  *   - growing: lm_trend_assess() says GROWING (significant Mann-Kendall,
  *     Theil-Sen slope >= min_rate, floor rising, every third growing);
- *   - time to limit: from the whole process (the faster of RSS and heap
- *     in-use, counted only when significantly increasing): distance from
- *     its fitted level to the limit (memory_limit, else the cgroup's
- *     memory.max, else MemTotal), divided by the slope (eta) and by the
- *     upper bound of the slope (pessimistic eta, which sets the level);
- *   - level: critical when the pessimistic eta is within urgent_horizon,
+ *   - time to limit: from the whole process (the faster of owned memory
+ *     and heap in-use by the lower bound of the slope, counted only when
+ *     significantly increasing): distance from its fitted level to the
+ *     limit (memory_limit, else the cgroup's memory.max, else MemTotal),
+ *     divided by the slope (eta), by its upper bound (pessimistic eta,
+ *     reported) and by its lower bound (sure eta, which sets the level: a
+ *     single step then a plateau has a wide interval reaching down to 0,
+ *     so it does not escalate);
+ *   - a series whose slope, or (to open) the lower bound of its slope, is
+ *     not positive never alerts;
+ *   - level: critical when the sure eta is within urgent_horizon,
  *     warning within alert_horizon, info otherwise - and info only once the
  *     growth has held over a whole window at a ten times stricter
  *     significance (long growth, far from a limit, nothing urgent);
@@ -29,7 +37,9 @@
  *     test has failed continuously for resolve_after does it resolve. The
  *     level only rises while open (a louder alert is sent again), never
  *     falls, so a noisy estimate cannot make it flap. An instance that ends
- *     resolves its alerts.
+ *     resolves its alerts. A type whose alert resolved opens again only on
+ *     the same evidence as the first time, gathered after the resolution:
+ *     the snapshots before it are not looked at.
  *
  * Every change is stored (leak_alerts, alert_events; view `alerts`) and,
  * in the same transaction, one delivery per webhook of the target is
@@ -38,8 +48,9 @@
  * summary lists them (need) for the caller to search their holder chains
  * and release them; resolved events go out at once.
  *
- * The whole heap and RSS appear as the types (process, heap) and
- * (process, rss).
+ * The whole heap and the owned memory appear as the types (process, heap)
+ * and (process, memory); snapshots without owned memory (stored before it
+ * was recorded) leave the latter out.
  */
 #ifndef LM_ALERT_H
 #define LM_ALERT_H
@@ -60,7 +71,7 @@ enum lm_alert_level {
 	LM_ALERT_CRITICAL,	/* limit within urgent_horizon */
 };
 
-#define LM_ALERT_KIND_PROCESS "process"	/* pseudo kind: heap, rss */
+#define LM_ALERT_KIND_PROCESS "process"	/* pseudo kind: heap, memory */
 
 /* Looser test that keeps an open alert open (hysteresis). */
 #define LM_ALERT_KEEP_ALPHA 0.05
@@ -103,6 +114,7 @@ struct lm_alert_eta {
 	double level;		/* fitted current usage */
 	double eta_s;		/* at the slope */
 	double eta_pess_s;	/* at the upper bound of the slope */
+	double eta_sure_s;	/* at the lower bound: what sets the level */
 };
 void lm_alert_eta(const struct lm_trend *proc, double limit,
 		  struct lm_alert_eta *out);
@@ -111,12 +123,12 @@ void lm_alert_eta(const struct lm_trend *proc, double limit,
  * Judge one series (times in seconds, ascending; values) for opening
  * (is_open 0: strict test) or keeping (is_open 1: loose test) an alert.
  * *growing tells whether it passes; *level the level it would have now
- * given the pessimistic eta of the process (NONE when it does not pass,
+ * given eta_level_s, the process's sure eta (NONE when it does not pass,
  * or when it would be info but the series is shorter than 90% of the
  * window).
  */
 int lm_alert_judge(const struct lm_alert_settings *s, const double *t,
-		   const double *y, size_t n, int is_open, double eta_pess_s,
+		   const double *y, size_t n, int is_open, double eta_level_s,
 		   struct lm_trend *tr, int *growing, int *level,
 		   struct lm_err *err);
 

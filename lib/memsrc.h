@@ -58,6 +58,7 @@ struct lm_memsrc {
 	uint64_t capture_bytes;		/* total bytes captured */
 	uint64_t window_bytes;		/* read on demand: the most of it held at once; 0 = all held */
 	uint64_t rss_bytes;		/* target RSS at the stop, when known */
+	uint64_t owned_bytes;		/* its RssAnon + VmSwap then (lm_proc_status) */
 	int64_t taken_at_us;		/* wall clock (CLOCK_REALTIME) of the stop */
 	void *impl;			/* kind-specific state */
 	/* Frees impl (and whatever the kind owns), called first by

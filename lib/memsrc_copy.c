@@ -766,8 +766,10 @@ static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadg
 		free(w);
 		return r;
 	}
-	if (lm_proc_status(src->pid, &ps, NULL) == 0)
+	if (lm_proc_status(src->pid, &ps, NULL) == 0) {
 		src->rss_bytes = ps.rss_bytes;
+		src->owned_bytes = ps.owned_bytes;
+	}
 	ci->life_ns = life;
 	if (try_window(src, ci, child) == 0) {
 		ci->watch = w;

@@ -57,8 +57,10 @@ static int capture_stopped(struct lm_memsrc *src, const struct lm_live_opts *opt
 	r = lm_proc_read_maps(mpid, &src->maps, err);
 	if (r < 0)
 		return r == -LM_ENOPROC ? exited_error(err, src->pid) : r;
-	if (lm_proc_status(mpid, &ps, NULL) == 0)
+	if (lm_proc_status(mpid, &ps, NULL) == 0) {
 		src->rss_bytes = ps.rss_bytes;
+		src->owned_bytes = ps.owned_bytes;
+	}
 	src->taken_at_us = realtime_us();
 	r = lm_capture_pid(src->impl, src, mpid, opts ? opts->max_capture_bytes : 0,
 			   deadline, err);

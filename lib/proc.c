@@ -430,6 +430,10 @@ int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err)
 	/* Kernel threads and zombies have no Vm* lines: leave those at 0. */
 	if (lm_proc_parse_field(text, "VmRSS", &v) == 0)
 		st->rss_bytes = v * 1024;
+	if (lm_proc_parse_field(text, "RssAnon", &v) == 0)
+		st->owned_bytes = v * 1024;
+	if (lm_proc_parse_field(text, "VmSwap", &v) == 0)
+		st->owned_bytes += v * 1024;
 	if (lm_proc_parse_field(text, "VmSize", &v) == 0)
 		st->vm_bytes = v * 1024;
 	if (lm_proc_parse_field(text, "Uid", &v) == 0)

@@ -49,6 +49,10 @@ struct lm_proc_status {
 	char state;			/* R, S, D, T, t, Z, X */
 	uint64_t start_time_ticks;	/* field 22 of /proc/PID/stat */
 	uint64_t rss_bytes;		/* VmRSS */
+	/* RssAnon + VmSwap: the memory the process itself owns. Not shared
+	 * memory (RssShmem: shared buffers first touched count in RSS) nor
+	 * file pages (RssFile), which the kernel may drop or others hold. */
+	uint64_t owned_bytes;
 	uint64_t vm_bytes;		/* VmSize */
 	uid_t uid;			/* real uid */
 	pid_t ppid;

@@ -290,9 +290,9 @@ static int prepare_writers(struct lm_store *st, struct lm_err *err)
 		r = prepare(st, "INSERT INTO snapshots (instance_id, taken_at_us, "
 			    "status, error, source, pause_us, walk_us, inuse_count, "
 			    "inuse_bytes, free_count, free_bytes, mmapped_count, "
-			    "mmapped_bytes, top_bytes, arenas, rss_bytes, ntypes) "
+			    "mmapped_bytes, top_bytes, arenas, rss_bytes, ntypes, owned_bytes) "
 			    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-			    "?12, ?13, ?14, ?15, ?16, ?17)", &st->snap_insert, err);
+			    "?12, ?13, ?14, ?15, ?16, ?17, ?18)", &st->snap_insert, err);
 	if (r == 0)
 		r = prepare(st, "INSERT OR IGNORE INTO snapshot_types (snapshot_id, "
 			    "type_id, count, bytes) VALUES (?1, ?2, ?3, ?4)",
@@ -700,6 +700,8 @@ static int insert_snapshot_row(struct lm_store *st, int64_t instance_id,
 		bind_u64(s, 15, c->totals.arenas);
 		bind_u64(s, 16, c->totals.rss_bytes);
 		bind_u64(s, 17, c->ntypes);
+		if (c->totals.owned_bytes)	/* unknown (a core): NULL */
+			bind_u64(s, 18, c->totals.owned_bytes);
 	}	/* else the totals stay NULL: there was no census */
 	return run_reset(st, s, err, "adding a snapshot");
 }

@@ -6,7 +6,8 @@
  * Writes the history of one instance into a fresh database at DB, one
  * census per simulated minute: a type "Leaky" grows 1 MiB per minute, a
  * type "Cache" fills in 5 minutes then stays, "string" stays flat; the
- * heap total follows their sum, RSS the heap plus 50 MiB. After each
+ * heap total follows their sum, RSS the heap plus 50 MiB, the memory it
+ * owns the heap plus 20 MiB. After each
  * census it calls lm_alert_evaluate() (window 30 min, warmup 0, 12 samples,
  * limit 4 GiB, resolve_after 10 min, webhook "hook"). The leak stops at
  * minute 60 (its alerts resolve), starts again at minute 100 (new alerts),
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
 		c.totals.inuse_bytes = types[0].bytes + types[1].bytes + types[2].bytes;
 		c.totals.inuse_count = types[0].count + types[1].count + types[2].count;
 		c.totals.rss_bytes = c.totals.inuse_bytes + 50 * MiB;
+		c.totals.owned_bytes = c.totals.inuse_bytes + 20 * MiB;
 		if (lm_store_add_snapshot(store, inst, &c, LM_STORE_OK, NULL, 0, &sid, &err) ||
 		    lm_alert_evaluate(store, inst, &s, hooks, 1, "testhost", now, &sum, &err)) {
 			fprintf(stderr, "t_alert: minute %d: %s\n", minute, err.msg);
