@@ -102,6 +102,7 @@ struct lm_conf {
 	uint64_t interval_ms;		/* default for targets */
 	uint64_t max_pause_ms;		/* default for targets; 0 = no limit */
 	uint64_t max_memory;		/* default for targets */
+	uint64_t memory_limit;		/* default for targets; 0 = cgroup, else MemTotal */
 	int snapshot_mode;		/* default for targets: enum lm_snapshot_mode */
 	int log_level;			/* enum lm_log_level */
 	uint64_t retain_full_ms;	/* keep every snapshot this long */
