@@ -11,6 +11,7 @@
 #include "mapfile.h"
 #include "pyobj.h"
 
+#define TPFLAGS_MANAGED_WEAKREF (1UL << 3)
 #define TPFLAGS_MANAGED_DICT (1UL << 4)
 #define TPFLAGS_HEAPTYPE (1UL << 9)
 #define TPFLAGS_READY (1UL << 12)
@@ -22,9 +23,22 @@
 #define TYPE_CACHE_SIZE 4096		/* power of two */
 #define DICT_SCAN_MAX 4096		/* entries looked at for __module__ */
 
-/* Checked on Debian 12's python3.11 (3.11.2) with ctypes reads of live
+/* Checked on Debian's python3.9 (3.9.2, bullseye), python3.11 (3.11.2,
+ * bookworm) and python3.13 (3.13.5, trixie) with ctypes reads of live
  * objects and sys._debugmallocstats (docs/python.md). */
 static const struct lm_py_layout layouts[] = {
+	{
+		.minor = 9,
+		.arena_size = 256 << 10, .pool_size = 4 << 10, .pool_overhead = 48,
+		.nclasses = 32, .align = 16, .arena_object_size = 48,
+		.tp_name = 24, .tp_basicsize = 32, .tp_flags = 168, .tp_dict = 264,
+		.ht_qualname = 856,
+		.str_length = 16, .str_state = 32, .str_ascii_data = 48,
+		.str_utf8_length = 48, .str_utf8 = 56,
+		.dict_keys = 32,
+		.dk_size = 8, .dk_nentries = 32, .dk_indices = 40,
+		.preheader_flags = 0, .managed_dict_preheader = 0,
+	},
 	{
 		.minor = 11,
 		.arena_size = 1 << 20, .pool_size = 16 << 10, .pool_overhead = 48,
@@ -36,6 +50,20 @@ static const struct lm_py_layout layouts[] = {
 		.dict_keys = 32,
 		.dk_log2_size = 8, .dk_log2_index_bytes = 9, .dk_kind = 10,
 		.dk_nentries = 24, .dk_indices = 32,
+		.preheader_flags = TPFLAGS_MANAGED_DICT, .managed_dict_preheader = 16,
+	},
+	{
+		.minor = 13,
+		.arena_size = 1 << 20, .pool_size = 16 << 10, .pool_overhead = 48,
+		.nclasses = 32, .align = 16, .arena_object_size = 48,
+		.tp_name = 24, .tp_basicsize = 32, .tp_flags = 168, .tp_dict = 264,
+		.ht_qualname = 872,
+		.str_length = 16, .str_state = 32, .str_ascii_data = 40,
+		.str_utf8_length = 40, .str_utf8 = 48,
+		.dict_keys = 32,
+		.dk_log2_size = 8, .dk_log2_index_bytes = 9, .dk_kind = 10,
+		.dk_nentries = 24, .dk_indices = 32,
+		.preheader_flags = TPFLAGS_MANAGED_DICT | TPFLAGS_MANAGED_WEAKREF,
 		.managed_dict_preheader = 16,
 	},
 };
@@ -114,7 +142,7 @@ int lm_python_find(const struct lm_memsrc *src, const struct lm_symtab *syms,
 			break;
 	if (i == sizeof(layouts) / sizeof(layouts[0])) {
 		snprintf(why, whylen, "CPython 3.%d in %s: its object layout is not one leakmon "
-			 "knows (3.11): Python objects not counted", minor, m->name);
+			 "knows (3.9, 3.11, 3.13): Python objects not counted", minor, m->name);
 		return 0;
 	}
 	py = calloc(1, sizeof(*py));
@@ -221,7 +249,7 @@ int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
 		if (ti->ok != 1)
 			continue;
 		want = (ti->flags & TPFLAGS_HAVE_GC ? GC_HEAD_SIZE : 0) +
-		       (ti->flags & TPFLAGS_MANAGED_DICT ? py->L->managed_dict_preheader : 0);
+		       (ti->flags & py->L->preheader_flags ? py->L->managed_dict_preheader : 0);
 		/* a compact str is shorter than str's basic size (which is
 		 * that of the non-compact form) */
 		min = t == py->unicode_type ? py->L->str_ascii_data + 1 : ti->basicsize;
@@ -321,15 +349,28 @@ static uint64_t dict_str_value(struct lm_python *py, uint64_t d, const char *key
 	if (word(py, d + L->dict_keys, &keys) < 0 ||
 	    !(k = lm_mem_view(py->src, keys, L->dk_indices)))
 		return 0;
-	if (k[L->dk_log2_size] > 30 || k[L->dk_log2_index_bytes] > 34)
-		return 0;
 	memcpy(&nentries, k + L->dk_nentries, 8);
-	if (nentries > (1ULL << k[L->dk_log2_size]) || nentries > DICT_SCAN_MAX)
-		return 0;
-	entries = keys + L->dk_indices + (1ULL << k[L->dk_log2_index_bytes]);
-	/* all-str keys: {key, value}; general: {hash, key, value} */
-	esize = k[L->dk_kind] ? 16 : 24;
-	koff = k[L->dk_kind] ? 0 : 8;
+	if (L->dk_size) {
+		/* 3.9-3.10: the size, indices of 1, 2, 4 or 8 bytes by size,
+		 * {hash, key, value} entries */
+		uint64_t size;
+		memcpy(&size, k + L->dk_size, 8);
+		if (size > (1ULL << 30) || nentries > size || nentries > DICT_SCAN_MAX)
+			return 0;
+		entries = keys + L->dk_indices +
+			  size * (size <= 0xff ? 1 : size <= 0xffff ? 2 : size <= 0xffffffffULL ? 4 : 8);
+		esize = 24;
+		koff = 8;
+	} else {
+		if (k[L->dk_log2_size] > 30 || k[L->dk_log2_index_bytes] > 34)
+			return 0;
+		if (nentries > (1ULL << k[L->dk_log2_size]) || nentries > DICT_SCAN_MAX)
+			return 0;
+		entries = keys + L->dk_indices + (1ULL << k[L->dk_log2_index_bytes]);
+		/* all-str keys: {key, value}; general: {hash, key, value} */
+		esize = k[L->dk_kind] ? 16 : 24;
+		koff = k[L->dk_kind] ? 0 : 8;
+	}
 	for (i = 0; i < nentries; i++) {
 		uint64_t kk, v;
 		if (word(py, entries + i * esize + koff, &kk) < 0 || !kk)

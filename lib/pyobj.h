@@ -42,8 +42,13 @@ struct lm_py_layout {
 	unsigned ht_qualname;		/* PyHeapTypeObject */
 	unsigned str_length, str_state, str_ascii_data, str_utf8_length, str_utf8;
 	unsigned dict_keys;		/* PyDictObject.ma_keys */
-	unsigned dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
-	unsigned managed_dict_preheader;	/* bytes before the GC header with Py_TPFLAGS_MANAGED_DICT */
+	/* the keys object: 3.11+ keep log2 sizes (dk_size 0), 3.9-3.10 the
+	 * size itself (dk_size) and always {hash, key, value} entries */
+	unsigned dk_size, dk_log2_size, dk_log2_index_bytes, dk_kind, dk_nentries, dk_indices;
+	/* bytes before the GC header when the type's flags have any of
+	 * preheader_flags (a managed __dict__, 3.11; or weakref list, 3.12+) */
+	unsigned long preheader_flags;
+	unsigned managed_dict_preheader;
 };
 
 struct lm_python;

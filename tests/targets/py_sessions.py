@@ -6,12 +6,16 @@
 # app.Registry.Item, as in a service's own package) keeps N Session objects,
 # each holding a str and a dict, in a module-level list, and N // 10
 # Registry.Item objects. Prints, like the C test targets:
-#   expect python app.Session N BYTES   (one object per 64-byte pymalloc block)
+#   expect python app.Session N BYTES
 #   expect python app.Registry.Item K BYTES
 #   info KEY VALUE
 #   ready
-# then waits. On SIGUSR1 it adds MORE sessions (default N) and prints
-# "grown TOTAL"; on SIGUSR2 it adds MORE sessions every second (a leak).
+# then waits. BYTES is N blocks of sys.getsizeof rounded up to 16, which is
+# the block on 3.9-3.12; 3.13 keeps an instance's attribute values after
+# it, in the same block, so its blocks are larger. On SIGUSR1 it adds MORE
+# sessions (default N) and prints "grown TOTAL"; on SIGUSR2 it adds MORE
+# sessions every second (a leak).
+import os
 import signal
 import sys
 import time
@@ -57,6 +61,7 @@ print("info session_block %d" % block)
 print("info session_addr 0x%x" % id(app.SESSIONS[0]))
 print("info session_name_addr 0x%x" % id(app.SESSIONS[0].name))
 print("info version %d.%d" % sys.version_info[:2])
+print("info pid %d" % os.getpid())
 print("ready", flush=True)
 
 leaking = False

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# tools/python-root.sh SUITE - print the path of a root tree of Debian suite
+# SUITE (bullseye, trixie, ...) holding that suite's python3.X, made once
+# with debootstrap (variant minbase) into a cache, for tests that run
+# another CPython version under `chroot`.
+#
+# The cache is $LM_CACHE (default /var/cache/leakmon-test)/python/SUITE,
+# never the source tree. The mirror is $LM_DEBIAN_MIRROR, else the first
+# Debian (non-security) URI of the machine's own apt sources.
+#
+# Exit 0 with the path on stdout (its python is named in ROOT/.leakmon-python);
+# exit 77 with the reason on stderr when the tree cannot be made (no
+# debootstrap, no network, unknown suite); exit 1 on a usage error.
+set -euo pipefail
+
+suite=${1:-}
+case $suite in
+bullseye) python=python3.9 ;;
+bookworm) python=python3.11 ;;
+trixie) python=python3.13 ;;
+'' | -*)
+	echo "usage: $0 SUITE   (bullseye, bookworm, trixie)" >&2
+	exit 1
+	;;
+*)
+	echo "$0: no CPython version known for suite '$suite'" >&2
+	exit 1
+	;;
+esac
+cache=${LM_CACHE:-/var/cache/leakmon-test}/python/$suite
+root=$cache/root
+if [ -f "$root/.leakmon-python" ]; then
+	echo "$root"
+	exit 0
+fi
+skip() { echo "$0: $suite: $*" >&2; exit 77; }
+[ "$(id -u)" = 0 ] || skip "debootstrap needs root"
+command -v debootstrap >/dev/null || skip "debootstrap is not installed (apt-get install debootstrap)"
+mkdir -p "$cache" 2>/dev/null || skip "cannot create the cache $cache (set LM_CACHE)"
+# Tests run in parallel: one debootstrap per suite at a time.
+exec 9>"$cache/.lock"
+flock -w 1200 9 || skip "another debootstrap into $cache did not finish in 20 minutes"
+if [ -f "$root/.leakmon-python" ]; then
+	echo "$root"
+	exit 0
+fi
+mirror=${LM_DEBIAN_MIRROR:-}
+if [ -z "$mirror" ]; then
+	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
+		/etc/apt/sources.list.d/*.sources 2>/dev/null |
+		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ') || true
+fi
+[ -n "$mirror" ] || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+tmp=$(mktemp -d "$cache/root.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+debootstrap --variant=minbase --include="$python-minimal" "$suite" "$tmp" "$mirror" \
+	>"$cache/debootstrap.log" 2>&1 ||
+	skip "debootstrap $suite from $mirror failed: $(tail -n 3 "$cache/debootstrap.log" | tr '\n' ' ')"
+[ -x "$tmp/usr/bin/$python" ] || skip "no /usr/bin/$python in the $suite tree"
+rm -rf "$tmp"/var/cache/apt/archives/*.deb
+echo "/usr/bin/$python" >"$tmp/.leakmon-python"
+rm -rf "$root"
+mv "$tmp" "$root"
+trap - EXIT
+echo "$root"
