@@ -85,6 +85,12 @@ struct u32vec {
 	size_t n, cap;
 };
 
+/* A chunk the mark scans a slice at a time: where to go on. */
+struct resume {
+	uint32_t chunk;
+	size_t word;
+};
+
 /* A chunk a root word points to directly (in BFS): that word. */
 struct root_ref {
 	uint32_t node;
@@ -108,6 +114,8 @@ struct lm_refgraph {
 	struct span *spans;
 	size_t nspans;
 	struct u32vec stack;	/* the mark stack */
+	struct resume *resume;	/* big chunks partly scanned (mark) */
+	size_t nresume, resume_cap;
 	int marked;
 	struct lm_leak_totals totals;
 	struct lm_unwinder *unwinder;	/* lazily, for naming stack roots */
@@ -604,6 +612,7 @@ void lm_refgraph_free(struct lm_refgraph *g)
 	free(g->rank);
 	free(g->spans);
 	free(g->stack.v);
+	free(g->resume);
 	free(g);
 }
 
@@ -707,9 +716,49 @@ static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
 	return 0;
 }
 
+/* Words of a chunk the mark scans before it looks at what they reached: a
+ * chunk holding millions of pointers (an array, a hash table) would
+ * otherwise push them all at once, 4 bytes each on the mark stack. Its
+ * next slice waits on the resume stack until the stack is empty again, so
+ * the mark stack holds about a slice per chunk being scanned. */
+#define MARK_SLICE_WORDS 4096
+
+static int push_resume(struct lm_refgraph *g, uint32_t chunk, size_t word)
+{
+	if (g->nresume == g->resume_cap) {
+		size_t cap = g->resume_cap ? g->resume_cap * 2 : 64;
+		struct resume *v = realloc(g->resume, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		g->resume = v;
+		g->resume_cap = cap;
+	}
+	g->resume[g->nresume].chunk = chunk;
+	g->resume[g->nresume++].word = word;
+	return 0;
+}
+
+/* Scan chunk n from word `from`: one slice, the rest left to resume. */
+static int mark_chunk(struct lm_refgraph *g, uint32_t n, size_t from)
+{
+	size_t nwords, k;
+	const uint8_t *p = chunk_bytes(g, n, &nwords);
+
+	if (!p || from >= nwords)
+		return 0;
+	k = nwords - from;
+	if (k > MARK_SLICE_WORDS) {
+		k = MARK_SLICE_WORDS;
+		if (push_resume(g, n, from + k) < 0)
+			return -1;
+	}
+	g->totals.scanned_bytes += k * 8;
+	return mark_words(g, p + from * 8, k);
+}
+
 static int mark_from_roots(struct lm_refgraph *g)
 {
-	size_t i, r, nwords;
+	size_t i, r;
 
 	if (g->marked)
 		return 0;
@@ -720,15 +769,17 @@ static int mark_from_roots(struct lm_refgraph *g)
 	for (i = 0; i < g->nspans; i++)
 		if (mark_words(g, g->spans[i].data, (size_t)((g->spans[i].hi - g->spans[i].lo) / 8)) < 0)
 			return -1;
-	while (g->stack.n > 0) {
-		uint32_t n = g->stack.v[--g->stack.n];
-		const uint8_t *p;
-		prefetch_upcoming(g, &g->stack);
-		p = chunk_bytes(g, n, &nwords);
-		if (!p)
-			continue;
-		g->totals.scanned_bytes += nwords * 8;
-		if (mark_words(g, p, nwords) < 0)
+	while (g->stack.n > 0 || g->nresume > 0) {
+		int rc;
+		if (g->stack.n > 0) {
+			uint32_t n = g->stack.v[--g->stack.n];
+			prefetch_upcoming(g, &g->stack);
+			rc = mark_chunk(g, n, 0);
+		} else {
+			struct resume x = g->resume[--g->nresume];
+			rc = mark_chunk(g, x.chunk, x.word);
+		}
+		if (rc < 0)
 			return -1;
 	}
 	g->marked = 1;
