@@ -70,6 +70,12 @@ static void print_table(const struct lm_census *c, size_t top)
 	       (unsigned long long)c->totals.free_count, freeb,
 	       (unsigned long long)c->totals.mmapped_count, mm,
 	       (unsigned long long)c->totals.arenas, c->totals.arenas == 1 ? "" : "s");
+	if (c->totals.py_blocks) {
+		char py[32];
+		lm_fmt_bytes(c->totals.py_bytes, py, sizeof(py));
+		printf("in use includes %llu CPython pymalloc blocks (%s); ",
+		       (unsigned long long)c->totals.py_blocks, py);
+	}
 	if (!strcmp(c->source, "core"))
 		printf("from a core file\n");
 	else

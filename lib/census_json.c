@@ -38,7 +38,7 @@ void lm_format_utc(int64_t us, char *buf, size_t len)
 
 static json_t *totals_json(const struct lm_totals *t)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 			 "inuse_count", (json_int_t)t->inuse_count,
 			 "inuse_bytes", (json_int_t)t->inuse_bytes,
 			 "free_count", (json_int_t)t->free_count,
@@ -47,7 +47,9 @@ static json_t *totals_json(const struct lm_totals *t)
 			 "mmapped_bytes", (json_int_t)t->mmapped_bytes,
 			 "top_bytes", (json_int_t)t->top_bytes,
 			 "arenas", (json_int_t)t->arenas,
-			 "rss_bytes", (json_int_t)t->rss_bytes);
+			 "rss_bytes", (json_int_t)t->rss_bytes,
+			 "pymalloc_count", (json_int_t)t->py_blocks,
+			 "pymalloc_bytes", (json_int_t)t->py_bytes);
 }
 
 static json_t *types_json(const struct lm_census *c, size_t top)
