@@ -56,6 +56,7 @@ enum vtype {
 	V_USER,		/* user name or numeric uid */
 	V_LISTEN,	/* numeric address and port: 127.0.0.1:9464, [::1]:9464 */
 	V_TOP,		/* integer 1..LM_CONF_MAX_METRICS_TOP */
+	V_FORMAT,	/* leakmon | alertmanager */
 };
 
 struct key {
@@ -122,6 +123,7 @@ static const struct key webhook_keys[] = {
 	{ "header", V_HEADER, 0, 0 },
 	{ "max_age", V_DURATION, W(max_age_ms), 0 },
 	{ "allow_insecure", V_BOOL, W(allow_insecure), 0 },
+	{ "format", V_FORMAT, W(format), 0 },
 };
 
 #define NKEYS(t) (sizeof(t) / sizeof((t)[0]))
@@ -922,6 +924,15 @@ static void set_value(struct parser *p, const struct key *k, char *base, const c
 		return;
 	case V_LISTEN:
 		set_listen(p, k, (char **)(base + k->off), v);
+		return;
+	case V_FORMAT:
+		if (strcmp(v, "leakmon") == 0)
+			*(int *)(base + k->off) = LM_WEBHOOK_FORMAT_LEAKMON;
+		else if (strcmp(v, "alertmanager") == 0)
+			*(int *)(base + k->off) = LM_WEBHOOK_FORMAT_ALERTMANAGER;
+		else
+			parse_error(p, p->lineno, "%s = %s: expected leakmon or alertmanager",
+				    k->name, v);
 		return;
 	case V_TOP:
 		errno = 0;

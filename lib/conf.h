@@ -94,6 +94,12 @@ struct lm_conf_webhook {
 	size_t nheaders;
 	uint64_t max_age_ms;		/* give up on a delivery older than this */
 	int allow_insecure;		/* http:// may carry the signature and headers */
+	int format;			/* enum lm_webhook_format */
+};
+
+enum lm_webhook_format {
+	LM_WEBHOOK_FORMAT_LEAKMON,	/* leakmon's own JSON document */
+	LM_WEBHOOK_FORMAT_ALERTMANAGER,	/* Prometheus Alertmanager's /api/v2/alerts */
 };
 
 struct lm_conf {

@@ -36,10 +36,18 @@
 #include "config.h"
 #include "conf.h"
 #include "webhook.h"
+#include "alertmanager.h"
 
 #define SCAN_BATCH 64		/* due deliveries read per scan */
 #define SCAN_MAX_S 30.0		/* look at the outbox at least this often */
 #define CONNECT_TIMEOUT_MS 10000L
+/* Alertmanager resolves an alert whose endsAt has passed: firing alerts
+ * are sent again every RESEND_S with endsAt ENDS_AFTER_RESENDS periods
+ * ahead (Prometheus's own rule: 4 x its resend delay of 1 min), so one
+ * lost resend changes nothing and a leakmond that stopped lets them end. */
+#define AM_RESEND_S 60.0
+#define AM_ENDS_AFTER_RESENDS 4
+#define AM_RESEND_BATCH 1000
 
 /* ---- queue and signature ----------------------------------------------- */
 
@@ -200,6 +208,7 @@ struct hook {
 	char **headers;
 	size_t nheaders;
 	int64_t max_age_us;
+	int format;		/* enum lm_webhook_format */
 };
 
 struct xfer {
@@ -239,6 +248,8 @@ struct lm_webhook_sender {
 	lm_webhook_report_fn report;
 	void *ctx;
 	int scanning;
+	ev_timer resend_timer;	/* Alertmanager: firing alerts again */
+	double resend_s;
 };
 
 static int64_t now_us(void)
@@ -286,6 +297,24 @@ static int read_secret(const struct lm_conf_webhook *c, struct hook *h, struct l
 	return 0;
 }
 
+/* Alertmanager's base URL (http://am:9093) gets its alerts path; a URL
+ * that already ends with it stays as it is. */
+static char *alertmanager_url(const char *url)
+{
+	size_t len = url ? strlen(url) : 0, pl = strlen(LM_ALERTMANAGER_PATH);
+	char *out;
+
+	if (len >= pl && strcmp(url + len - pl, LM_ALERTMANAGER_PATH) == 0)
+		return strdup(url);
+	while (len && url[len - 1] == '/')
+		len--;
+	if (!(out = malloc(len + pl + 1)))
+		return NULL;
+	memcpy(out, url, len);
+	memcpy(out + len, LM_ALERTMANAGER_PATH, pl + 1);
+	return out;
+}
+
 static int hooks_build(const struct lm_conf_webhook *confs, size_t n,
 		       struct hook **out, struct lm_err *err)
 {
@@ -299,7 +328,9 @@ static int hooks_build(const struct lm_conf_webhook *confs, size_t n,
 		const struct lm_conf_webhook *c = &confs[i];
 		struct hook *h = &v[i];
 		h->name = strdup(c->name);
-		h->url = strdup(c->url ? c->url : "");
+		h->format = c->format;
+		h->url = c->format == LM_WEBHOOK_FORMAT_ALERTMANAGER ? alertmanager_url(c->url) :
+			strdup(c->url ? c->url : "");
 		h->timeout_ms = c->timeout_ms ? (long)c->timeout_ms :
 			(long)LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS;
 		h->max_age_us = (int64_t)(c->max_age_ms ? c->max_age_ms :
@@ -444,7 +475,15 @@ static void finish(struct lm_webhook_sender *s, struct xfer *x, CURLcode result)
 	unlink_xfer(s, x);
 	/* A 2xx status means the receiver took the delivery, even if we then
 	 * cut off its response body (too long or never-ending). */
-	if (status >= 200 && status < 300) {
+	if (!x->row) {		/* an Alertmanager resend: the next one retries */
+		if (result != CURLE_OK)
+			snprintf(msg, sizeof(msg), "%s", x->errbuf[0] ? x->errbuf :
+				 curl_easy_strerror(result));
+		else
+			snprintf(msg, sizeof(msg), "HTTP status %ld", status);
+		if (status < 200 || status >= 300)
+			report(s, x, status, 0, 0, msg);
+	} else if (status >= 200 && status < 300) {
 		exec_update(s, "UPDATE webhook_deliveries SET state = 'delivered', "
 			    "delivered_at_us = ?2, last_status = ?4, last_error = NULL WHERE id = ?1",
 			    x->row, now, 0, status, NULL);
@@ -617,9 +656,28 @@ static struct curl_slist *add_header(struct curl_slist *l, int *ok, const char *
 	return n;
 }
 
+/* The body for h: leakmon's document, or Alertmanager's alerts (the alert
+ * opened at opened_us, resolved at resolved_us or still firing). */
+static char *body_for(const struct lm_webhook_sender *s, const struct hook *h,
+		      const char *event, const char *payload, int64_t created_at_us,
+		      int64_t opened_us, int64_t resolved_us)
+{
+	int64_t now = now_us(), ends;
+
+	if (h->format != LM_WEBHOOK_FORMAT_ALERTMANAGER)
+		return render_body(payload);
+	if (strcmp(event, "leak.resolved") == 0)
+		ends = resolved_us ? resolved_us : created_at_us;
+	else
+		ends = now + (int64_t)(s->resend_s * AM_ENDS_AFTER_RESENDS * 1e6);
+	return lm_alertmanager_body(payload, opened_us ? opened_us : created_at_us, ends, now);
+}
+
+/* One POST. row 0: an Alertmanager resend, which no row records. */
 static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 			  int64_t row, const char *delivery_id, const char *event,
-			  const char *payload, int64_t created_at_us, int attempts)
+			  const char *payload, int64_t created_at_us, int attempts,
+			  int64_t opened_us, int64_t resolved_us)
 {
 	struct xfer *x = calloc(1, sizeof(*x));
 	int ok = 1;
@@ -636,7 +694,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 	snprintf(x->delivery_id, sizeof(x->delivery_id), "%s", delivery_id);
 	snprintf(x->event, sizeof(x->event), "%s", event);
 	snprintf(x->webhook, sizeof(x->webhook), "%s", h->name);
-	x->body = render_body(payload);
+	x->body = body_for(s, h, event, payload, created_at_us, opened_us, resolved_us);
 	x->easy = curl_easy_init();
 	if (!x->body || !x->easy) {
 		xfer_free(x);
@@ -680,9 +738,11 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 	curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, x->errbuf);
 	curl_easy_setopt(x->easy, CURLOPT_PRIVATE, x);
 	/* The lease: if we die mid-transfer, the next daemon retries later. */
-	exec_update(s, "UPDATE webhook_deliveries SET attempts = attempts + 1, "
+	if (row)
+		exec_update(s, "UPDATE webhook_deliveries SET attempts = attempts + 1, "
 		    "last_attempt_us = ?2, next_attempt_us = ?3 WHERE id = ?1",
-		    row, now, now + (int64_t)h->timeout_ms * 1000 + backoff_us(x->attempt), 0, NULL);
+			    row, now, now + (int64_t)h->timeout_ms * 1000 + backoff_us(x->attempt),
+			    0, NULL);
 	if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
 		xfer_free(x);
 		return -1;
@@ -709,10 +769,11 @@ static void scan(struct lm_webhook_sender *s)
 	if (s->scanning)
 		return;
 	s->scanning = 1;
-	if (sqlite3_prepare_v2(s->db, "SELECT id, delivery_id, webhook, event, payload, "
-			       "created_at_us, attempts FROM webhook_deliveries "
-			       "WHERE state = 'pending' AND next_attempt_us <= ? "
-			       "ORDER BY next_attempt_us, id LIMIT ?", -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT d.id, d.delivery_id, d.webhook, d.event, d.payload, "
+			       "d.created_at_us, d.attempts, a.opened_at_us, a.resolved_at_us "
+			       "FROM webhook_deliveries d LEFT JOIN leak_alerts a ON a.id = d.alert "
+			       "WHERE d.state = 'pending' AND d.next_attempt_us <= ? "
+			       "ORDER BY d.next_attempt_us, d.id LIMIT ?", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, now);
 		sqlite3_bind_int(st, 2, SCAN_BATCH);
 		while (sqlite3_step(st) == SQLITE_ROW && s->inflight < LM_WEBHOOK_MAX_INFLIGHT) {
@@ -741,7 +802,8 @@ static void scan(struct lm_webhook_sender *s)
 			}
 			if (hook_inflight(s, name) >= LM_WEBHOOK_MAX_PER_HOOK)
 				continue;
-			start_transfer(s, h, row, id, event, payload, created, attempts);
+			start_transfer(s, h, row, id, event, payload, created, attempts,
+				       sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8));
 		}
 		sqlite3_finalize(st);
 	}
@@ -776,6 +838,61 @@ static void schedule_scan(struct lm_webhook_sender *s, double after_s)
 	ev_timer_stop(s->loop, &s->scan_timer);
 	ev_timer_set(&s->scan_timer, after_s > 0 ? after_s : 0., 0.);
 	ev_timer_start(s->loop, &s->scan_timer);
+}
+
+static int any_alertmanager(const struct lm_webhook_sender *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nhooks; i++)
+		if (s->hooks[i].format == LM_WEBHOOK_FORMAT_ALERTMANAGER)
+			return 1;
+	return 0;
+}
+
+/*
+ * Alertmanager: send every firing alert again, from its latest firing
+ * delivery to each format = alertmanager webhook, once that delivery is
+ * delivered (one still pending carries the alert itself when it goes).
+ * Nothing is stored: a resend that fails is followed by the next.
+ */
+static void resend(struct lm_webhook_sender *s)
+{
+	sqlite3_stmt *st;
+
+	if (!any_alertmanager(s) || sqlite3_prepare_v2(s->db,
+	    "SELECT d.webhook, d.event, d.payload, d.delivery_id, d.created_at_us, a.opened_at_us "
+	    "FROM webhook_deliveries d JOIN leak_alerts a ON a.id = d.alert "
+	    "WHERE a.state = 'firing' AND d.event = 'leak.firing' AND d.state = 'delivered' "
+	    "AND d.id = (SELECT max(d2.id) FROM webhook_deliveries d2 WHERE d2.alert = d.alert "
+	    "AND d2.webhook = d.webhook AND d2.event = 'leak.firing') "
+	    "ORDER BY d.id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int(st, 1, AM_RESEND_BATCH);
+	while (sqlite3_step(st) == SQLITE_ROW && s->inflight < LM_WEBHOOK_MAX_INFLIGHT) {
+		const char *name = (const char *)sqlite3_column_text(st, 0);
+		const char *event = (const char *)sqlite3_column_text(st, 1);
+		const char *payload = (const char *)sqlite3_column_text(st, 2);
+		const char *id = (const char *)sqlite3_column_text(st, 3);
+		const struct hook *h = name ? find_hook(s, name) : NULL;
+
+		if (!h || h->format != LM_WEBHOOK_FORMAT_ALERTMANAGER || !event || !payload ||
+		    !id || hook_inflight(s, name) >= LM_WEBHOOK_MAX_PER_HOOK)
+			continue;
+		start_transfer(s, h, 0, id, event, payload, sqlite3_column_int64(st, 4), 0,
+			       sqlite3_column_int64(st, 5), 0);
+	}
+	sqlite3_finalize(st);
+	{
+		int running;
+		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	}
+}
+
+static void resend_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	resend(w->data);
+	check_done(w->data);
 }
 
 int lm_webhook_sender_new(struct ev_loop *loop, struct sqlite3 *db,
@@ -814,6 +931,14 @@ int lm_webhook_sender_new(struct ev_loop *loop, struct sqlite3 *db,
 	s->curl_timer.data = s;
 	ev_timer_init(&s->scan_timer, scan_cb, 0., 0.);
 	s->scan_timer.data = s;
+	/* Test hook: LEAKMON_TEST_AM_RESEND_MS shortens the resend period. */
+	s->resend_s = getenv("LEAKMON_TEST_AM_RESEND_MS") ?
+		atof(getenv("LEAKMON_TEST_AM_RESEND_MS")) / 1000.0 : AM_RESEND_S;
+	if (!(s->resend_s > 0.1))
+		s->resend_s = AM_RESEND_S;
+	ev_timer_init(&s->resend_timer, resend_cb, s->resend_s, s->resend_s);
+	s->resend_timer.data = s;
+	ev_timer_start(loop, &s->resend_timer);
 	schedule_scan(s, 0);
 	*out = s;
 	return 0;
@@ -871,6 +996,7 @@ void lm_webhook_sender_free(struct lm_webhook_sender *s)
 	}
 	ev_timer_stop(s->loop, &s->scan_timer);
 	ev_timer_stop(s->loop, &s->curl_timer);
+	ev_timer_stop(s->loop, &s->resend_timer);
 	curl_multi_cleanup(s->multi);
 	while (s->socks) {	/* what libcurl did not remove itself */
 		struct sock *k = s->socks;

@@ -13,6 +13,7 @@ packages=(
 	libsystemd-dev systemd	# sd_notify; systemd-analyze verify in the tests
 	libmicrohttpd-dev	# leakmond's /metrics (metrics_listen)
 	prometheus curl		# tests: promtool check metrics, a real Prometheus scraping leakmond
+	prometheus-alertmanager	# tests: a real Alertmanager receiving format = alertmanager
 	gdb			# tests: gcore and &main_arena as an oracle
 	valgrind		# tests: leak counts compared with memcheck's
 	python3			# tests: JSON checks, HTTP receiver, notify socket
