@@ -854,15 +854,22 @@ int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root
 	return 1;
 }
 
+/* Atomic: lib/symcache.c shares parts between the caches of processes
+ * censused by different threads. */
 struct lm_modpart *lm_modpart_hold(struct lm_modpart *p)
 {
-	p->refs++;
+	__atomic_add_fetch(&p->refs, 1, __ATOMIC_RELAXED);
 	return p;
+}
+
+unsigned lm_modpart_refs(const struct lm_modpart *p)
+{
+	return __atomic_load_n(&p->refs, __ATOMIC_ACQUIRE);
 }
 
 void lm_modpart_put(struct lm_modpart *p)
 {
-	if (!p || --p->refs > 0)
+	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	free(p->mod.path);
 	free(p->syms);

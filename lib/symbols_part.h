@@ -7,8 +7,10 @@
  * addresses, names in its own arena. A table is assembled from the parts of
  * the modules mapped now. Parts and tables are reference counted so that a
  * cache can keep them across censuses while tables built from them are
- * still in use. The counts are plain integers: whoever holds a cache uses
- * it, its parts and its tables from one thread at a time.
+ * still in use. A part's count is atomic (parts are shared between the
+ * caches of several processes, which different threads use); a table's is
+ * a plain integer: whoever holds a cache uses it and its tables from one
+ * thread at a time.
  */
 #ifndef LM_SYMBOLS_PART_H
 #define LM_SYMBOLS_PART_H
@@ -53,6 +55,8 @@ int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root
 		    struct lm_modpart **out);
 struct lm_modpart *lm_modpart_hold(struct lm_modpart *p);
 void lm_modpart_put(struct lm_modpart *p);
+/* Its references now (1: only the caller's). */
+unsigned lm_modpart_refs(const struct lm_modpart *p);
 /* The debug file lm_modpart_load() looked for (present 0 when it had no
  * build-id, the lookup was disabled, or no file was there). */
 const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p);

@@ -15,6 +15,7 @@
  * Files that could not be opened are never cached: they are tried again at
  * the next load, like lm_symtab_load() would.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -98,6 +99,108 @@ void lm_symcache_stats(const struct lm_symcache *c, struct lm_symcache_stats *ou
 	*out = c->stats;
 }
 
+/* ---------- parsed files shared between caches ---------- */
+
+/* A part some cache parsed, with what identifies the module it was parsed
+ * for. The pool holds one reference to each part and drops the parts that
+ * nobody else holds when a load begins. */
+struct pooled {
+	struct lm_file_id file;
+	uint64_t start, offset;
+	char *path;
+	char *debug_root;	/* NULL: the default */
+	struct lm_modpart *part;
+};
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pooled *pool;
+static size_t npool, cap_pool;
+
+static int pool_enabled(void)
+{
+	const char *v = getenv("LEAKMON_SHARED_SYMBOLS");
+	return !v || strcmp(v, "0") != 0;
+}
+
+static int same_root(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static void pool_prune(void)
+{
+	size_t i, o = 0;
+
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < npool; i++) {
+		/* 1: only the pool holds it, and only the pool (under the lock)
+		 * could hand it out again */
+		if (lm_modpart_refs(pool[i].part) == 1) {
+			lm_modpart_put(pool[i].part);
+			free(pool[i].path);
+			free(pool[i].debug_root);
+			continue;
+		}
+		pool[o++] = pool[i];
+	}
+	npool = o;
+	pthread_mutex_unlock(&pool_lock);
+}
+
+static int debug_unchanged(const struct lm_symcache *c, const struct lm_modpart *p);
+
+/* A part parsed by some cache for the module of e, held, or NULL. */
+static struct lm_modpart *pool_find(const struct lm_symcache *c, const struct entry *e)
+{
+	struct lm_modpart *p = NULL;
+	size_t i;
+
+	if (!e->file.present || !pool_enabled())
+		return NULL;
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < npool && !p; i++) {
+		const struct pooled *x = &pool[i];
+		if (x->start == e->start && x->offset == e->offset &&
+		    strcmp(x->path, e->path) == 0 && lm_file_id_equal(&x->file, &e->file) &&
+		    same_root(x->debug_root, c->debug_root) && debug_unchanged(c, x->part))
+			p = lm_modpart_hold(x->part);
+	}
+	pthread_mutex_unlock(&pool_lock);
+	return p;
+}
+
+/* Offer the part just parsed for e to the other caches (nothing happens
+ * when memory is short: it is only not shared). */
+static void pool_add(const struct lm_symcache *c, const struct entry *e)
+{
+	struct pooled x = { e->file, e->start, e->offset, NULL, NULL, e->part };
+
+	if (!e->file.present || !pool_enabled())
+		return;
+	x.path = strdup(e->path);
+	x.debug_root = c->debug_root ? strdup(c->debug_root) : NULL;
+	if (!x.path || (c->debug_root && !x.debug_root))
+		goto fail;
+	pthread_mutex_lock(&pool_lock);
+	if (npool == cap_pool) {
+		size_t cap = cap_pool ? 2 * cap_pool : 64;
+		struct pooled *v = realloc(pool, cap * sizeof(*v));
+		if (!v) {
+			pthread_mutex_unlock(&pool_lock);
+			goto fail;
+		}
+		pool = v;
+		cap_pool = cap;
+	}
+	x.part = lm_modpart_hold(e->part);
+	pool[npool++] = x;
+	pthread_mutex_unlock(&pool_lock);
+	return;
+fail:
+	free(x.path);
+	free(x.debug_root);
+}
+
 /* Parts read with another debug root may hold other debug files' symbols. */
 static int use_root(struct lm_symcache *c, const char *root)
 {
@@ -177,12 +280,20 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 		*old_out = old;
 		return 0;
 	}
+	if ((e->part = pool_find(c, e)) != NULL) {
+		close(fd);
+		e->state = ENT_MODULE;
+		c->stats.modules_shared++;
+		return 0;
+	}
 	rc = lm_modpart_load(fd, span->low, c->debug_root, &e->part);
 	close(fd);
 	if (rc < 0)
 		return -1;
 	e->state = rc ? ENT_MODULE : ENT_NOT_ELF;
 	c->stats.modules_parsed++;
+	if (e->part)
+		pool_add(c, e);
 	return 0;
 }
 
@@ -268,6 +379,7 @@ int lm_symcache_load(struct lm_symcache *c, const struct lm_memsrc *src,
 		goto nomem;
 	if ((rc = lm_modspans(&src->maps, &spans, &n, err)) < 0)
 		return rc;
+	pool_prune();
 	v = calloc(n + 1, sizeof(*v));
 	if (!v || fill_entries(c, src, spans, n, v, &same) != 0 ||
 	    table_for(c, spans, v, n, same, out) != 0)

@@ -16,8 +16,17 @@
  * modules (dlopen) are loaded, vanished ones (dlclose) dropped. When every
  * module is reused and no span changed, the last table itself is returned.
  *
- * Not thread-safe: one thread at a time uses a cache and the tables it
- * returns. lm_symtab_free() releases a returned table as usual.
+ * Parsed files are also shared between the caches of all processes: a
+ * module that another cache parsed from the same file (device, inode,
+ * size, mtime, ctime) mapped at the same address from the same offset and
+ * path, with the same debug root and debug file, is not parsed again but
+ * held (a server's forked workers map their files where their parent did:
+ * one copy of each module's symbols for all of them). A shared parsed file
+ * lives while a cache or a table holds it. LEAKMON_SHARED_SYMBOLS=0 in the
+ * environment turns the sharing off (to measure what it saves).
+ *
+ * One thread at a time uses a cache and the tables it returns; different
+ * caches may be used by different threads at once. lm_symtab_free() releases a returned table as usual.
  */
 #ifndef LM_SYMCACHE_H
 #define LM_SYMCACHE_H
@@ -36,6 +45,7 @@ struct lm_symcache_stats {
 	uint64_t tables_reused;		/* loads that returned the last table */
 	uint64_t modules_reused;	/* modules whose parsed file was kept */
 	uint64_t modules_parsed;	/* modules read from their files */
+	uint64_t modules_shared;	/* modules another cache had parsed */
 	uint64_t modules_dropped;	/* cached modules no longer mapped */
 };
 

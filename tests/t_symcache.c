@@ -14,6 +14,14 @@
  * (census JSON without its timings and the target's RSS, which differ from
  * one census to the next) and prints "NAME loads L tables_reused T parsed P reused R dropped D"
  * with what the cache did during the step. -d: debug files under DIR.
+ *
+ *   t_symcache -s PID1 PID2 OUTDIR
+ *
+ * Two processes, two caches: loads PID1's symbols through the first, then
+ * PID2's through the second (which may use what the first parsed), and
+ * writes OUTDIR/second.cached.syms and OUTDIR/second.plain.syms (loaded
+ * afresh, no cache); prints "first parsed P shared S" and "second parsed P
+ * shared S".
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -130,6 +138,43 @@ static void step(struct lm_snapshot_opts *opts, struct lm_symcache *cache, const
 	fflush(stdout);
 }
 
+/* Load pid's symbols through cache (NULL: afresh); print what it did. */
+static void load_through(struct lm_snapshot_opts *opts, int pid, struct lm_symcache *cache,
+			 const char *label)
+{
+	struct lm_symcache_stats st;
+	struct lm_snapshot *snap;
+	struct lm_err err = { 0 };
+
+	opts->pid = pid;
+	opts->symcache = cache;
+	if (lm_snapshot_open(opts, &snap, &err) < 0)
+		die("snapshot", &err);
+	lm_snapshot_close(snap);
+	lm_symcache_stats(cache, &st);
+	printf("%s parsed %" PRIu64 " shared %" PRIu64 "\n", label, st.modules_parsed,
+	       st.modules_shared);
+}
+
+/* -s PID1 PID2 OUTDIR (see the top). */
+static int two_processes(char **argv)
+{
+	struct lm_snapshot_opts opts = { .mode = LM_MODE_LIVE };
+	struct lm_symcache *a, *b;
+	struct lm_err err = { 0 };
+
+	if (lm_symcache_new(&a, &err) < 0 || lm_symcache_new(&b, &err) < 0)
+		die("cache", &err);
+	load_through(&opts, atoi(argv[2]), a, "first");
+	load_through(&opts, atoi(argv[3]), b, "second");
+	snapshot_dump(&opts, argv[4], "second", "cached.syms");
+	opts.symcache = NULL;
+	snapshot_dump(&opts, argv[4], "second", "plain.syms");
+	lm_symcache_free(a);
+	lm_symcache_free(b);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct lm_snapshot_opts opts = { .mode = LM_MODE_LIVE };
@@ -138,6 +183,8 @@ int main(int argc, char **argv)
 	char line[256];
 	int a = 1;
 
+	if (argc == 5 && strcmp(argv[1], "-s") == 0)
+		return two_processes(argv);
 	if (argc > 2 && strcmp(argv[1], "-d") == 0) {
 		opts.debug_root = argv[2];
 		a = 3;
