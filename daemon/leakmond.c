@@ -70,6 +70,14 @@ void lmd_update_status(struct leakmond *d)
 {
 	size_t nproc = lmd_count_instances(d);
 
+	/* First start with the installed default file: say so where an
+	 * operator looks first (systemctl status), not only in the journal. */
+	if (d->ntargets == 0 && !d->stopping) {
+		sd_notifyf(0, "STATUS=No targets configured in %s: watching nothing "
+			   "(add a [target NAME] section, then reload)",
+			   d->conf_path ? d->conf_path : "the configuration");
+		return;
+	}
 	sd_notifyf(0, "STATUS=%s%zu target%s, %zu process%s watched%s%s",
 		   d->stopping ? "Stopping; " : "", d->ntargets, d->ntargets == 1 ? "" : "s",
 		   nproc, nproc == 1 ? "" : "es", d->last[0] ? "; last snapshot: " : "", d->last);
@@ -451,7 +459,8 @@ static int start(struct leakmond *d)
 	lm_log(LM_LOG_INFO, "leakmond %s: %zu target%s, database %s", PACKAGE_VERSION,
 	       d->ntargets, d->ntargets == 1 ? "" : "s", d->conf->database);
 	if (d->ntargets == 0)
-		lm_log(LM_LOG_NOTICE, "no [target NAME] section in %s: nothing to watch",
+		lm_log(LM_LOG_NOTICE, "no [target NAME] section in %s: watching nothing; "
+		       "add one (leakmond.conf(5)) and reload (SIGHUP, systemctl reload leakmond)",
 		       d->conf_path ? d->conf_path : "the configuration");
 	sd_notify(0, "READY=1");
 	lmd_update_status(d);
@@ -587,6 +596,10 @@ int main(int argc, char **argv)
 	if (c < 0) {
 		if (check)
 			fprintf(stderr, "%s\n", err.msg);
+		else if (c == -LM_ECONFIG && !d.demo)
+			/* Exit 78: the unit does not restart (RestartPreventExitStatus). */
+			lm_log(LM_LOG_ERR, "%s; not starting: fix the file (check it with "
+			       "leakmond --check-config -c %s), then start leakmond again", err.msg, path);
 		else
 			lm_log(LM_LOG_ERR, "%s", err.msg);
 		if (d.demo)
