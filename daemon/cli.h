@@ -75,5 +75,6 @@ int cmd_show(int argc, char **argv);
 int cmd_roots(int argc, char **argv);
 int cmd_leaks(int argc, char **argv);
 int cmd_trends(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	  "        allocations no root reaches, by type (direct / indirect)" },
 	{ "trends", cmd_trends, "trends [--db FILE] [--target NAME] [--limit N] [--json]\n"
 	  "        fastest-growing types per target, from leakmond's database" },
+	{ "report", cmd_report, "report [--db FILE] [--target NAME] [--since DURATION] -o FILE.html\n"
+	  "        the history as one self-contained HTML page with charts" },
 };
 
 static void usage(FILE *out)
@@ -78,6 +80,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
 	fprintf(stderr, "leakmon: unknown command '%s'; commands are stat, list, show, "
-		"roots, leaks, trends (see leakmon --help)\n", argv[1]);
+		"roots, leaks, trends, report (see leakmon --help)\n", argv[1]);
 	return LM_EXIT_USAGE;
 }

@@ -224,6 +224,28 @@ static int permute(struct lm_chunkstore *s, const size_t *order)
 	return 0;
 }
 
+/* Give back the doubling's slack: the arrays stay as they are for the
+ * rest of the snapshot, and what they hold is counted against max_memory. */
+static void shrink(struct lm_chunkstore *s)
+{
+	uint64_t *r;
+	uint32_t *t;
+	struct lm_chunk_size_ex *e;
+
+	if (s->n && s->n < s->cap) {
+		if ((r = realloc(s->rec, s->n * sizeof(*r))) != NULL)
+			s->rec = r;
+		if ((t = realloc(s->type, s->n * sizeof(*t))) != NULL)
+			s->type = t;
+		if (r && t)
+			s->cap = s->n;
+	}
+	if (s->nex && s->nex < s->ex_cap && (e = realloc(s->ex, s->nex * sizeof(*e))) != NULL) {
+		s->ex = e;
+		s->ex_cap = s->nex;
+	}
+}
+
 static int cmp_ex(const void *a, const void *b)
 {
 	const struct lm_chunk_size_ex *x = a, *y = b;
@@ -289,6 +311,7 @@ int lm_chunkstore_finish(struct lm_chunkstore *s, struct lm_err *err)
 	free(s->seg);
 	s->seg = NULL;
 	s->nseg = s->seg_cap = 0;
+	shrink(s);
 	return 0;
 }
 

@@ -102,6 +102,7 @@ struct chunkset {
 	size_t cap;		/* power of two */
 	size_t n;
 	unsigned bits;
+	uint64_t max_bytes;	/* keys and values, old and new while growing; 0 = no limit */
 };
 
 static inline size_t cs_slot(const struct chunkset *cs, uint64_t key)
@@ -119,9 +120,11 @@ static void cs_free(struct chunkset *cs)
 
 static int cs_resize(struct chunkset *cs, unsigned bits)
 {
-	struct chunkset n = { .bits = bits, .cap = (size_t)1 << bits };
+	struct chunkset n = { .bits = bits, .cap = (size_t)1 << bits, .max_bytes = cs->max_bytes };
 	size_t i;
 
+	if (cs->max_bytes && (uint64_t)(n.cap + cs->cap) * (sizeof(*n.keys) + 1) > cs->max_bytes)
+		return -LM_ELIMIT;
 	n.keys = calloc(n.cap, sizeof(*n.keys));
 	n.vals = malloc(n.cap);
 	if (!n.keys || !n.vals) {
@@ -146,7 +149,7 @@ static int cs_resize(struct chunkset *cs, unsigned bits)
 }
 
 /* 0 when added, 1 when already present (with its state in *old), or
- * -LM_ENOMEM. */
+ * -LM_ENOMEM, or -LM_ELIMIT (more than cs->max_bytes). */
 static int cs_add(struct chunkset *cs, uint64_t key, uint8_t val, uint8_t *old)
 {
 	size_t s;
@@ -258,6 +261,17 @@ static void note_corrupt(struct walker *w, unsigned arena, const char *fmt, ...)
 
 static int add_candidate(struct walker *w, uint64_t c);
 static void add_warning(struct lm_heap_info *info, const char *msg);
+
+/* cs_add's failure on the set of free chunks, said. */
+static int freeset_error(struct walker *w, int rc)
+{
+	if (rc == -LM_ELIMIT)
+		return lm_err_set(w->err, LM_ELIMIT, "the free lists of pid %d hold more than %zu "
+				  "chunks: the set of them needs more than the %llu MiB max-memory "
+				  "leaves it; raise --max-memory", (int)w->src->pid, w->freeset.n,
+				  (unsigned long long)(w->freeset.max_bytes >> 20));
+	return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+}
 
 static int rd64(const struct walker *w, uint64_t addr, uint64_t *v)
 {
@@ -1238,7 +1252,7 @@ static int find_tcaches(struct walker *w)
 				uint8_t old;
 				int r = cs_add(&w->freeset, tmp[j], LM_CHUNK_FREE_TCACHE, &old);
 				if (r < 0) {
-					rc = lm_err_set(w->err, LM_ENOMEM, "out of memory");
+					rc = freeset_error(w, r);
 					goto out;
 				}
 				if (r == 1)
@@ -1281,7 +1295,7 @@ static int walk_fastbins(struct walker *w, unsigned ai)
 			}
 			r = cs_add(&w->freeset, p, LM_CHUNK_FREE_FAST, &old);
 			if (r < 0)
-				return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+				return freeset_error(w, r);
 			if (r == 1) {
 				note_corrupt(w, ai, "fastbin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
 					     PRIx64 " twice or also from another list", i, a, p);
@@ -1319,7 +1333,7 @@ static int walk_bins(struct walker *w, unsigned ai)
 			}
 			r = cs_add(&w->freeset, p, state, &old);
 			if (r < 0)
-				return lm_err_set(w->err, LM_ENOMEM, "out of memory");
+				return freeset_error(w, r);
 			if (r == 1) {
 				note_corrupt(w, ai, "bin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
 					     PRIx64 " twice or also from another list", i, a, p);
@@ -1936,6 +1950,7 @@ int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		tcache_lookup_max(&w);
 	if ((rc = list_arenas(&w)) || (rc = check_locks(&w)) || (rc = list_heaps(&w)))
 		goto out;
+	w.freeset.max_bytes = opts ? opts->max_set_bytes : 0;
 	w.list_limit = 16;
 	for (i = 0; i < w.nheaps; i++)
 		w.list_limit += (w.heaps[i].end - w.heaps[i].base) / MINSIZE;

@@ -115,6 +115,9 @@ struct lm_walk_opts {
 				 * recognise tcache structs by content only */
 	int allow_locked;	/* walk an arena whose lock is held instead of
 				 * -LM_EBUSY (after retries failed): partial + warning */
+	uint64_t max_set_bytes;	/* memory the set of free chunks may take (every
+				 * free chunk of the heap, about 27 bytes each):
+				 * more is -LM_ELIMIT; 0 = no limit */
 };
 
 /* Detect libc and its version; -LM_ENOTGLIBC names what was found instead

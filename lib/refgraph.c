@@ -56,6 +56,7 @@
 #define NO_PARENT UINT32_MAX
 #define ROOT_PARENT (UINT32_MAX - 1)
 #define MAX_NODES (UINT32_MAX - 2)
+#define MARK_SLICE_WORDS 4096		/* see mark_chunk */
 
 /* state bits per chunk */
 #define ST_NODE		0x01	/* live and not malloc's own: a graph node */
@@ -120,6 +121,9 @@ struct lm_refgraph {
 	struct lm_leak_totals totals;
 	struct lm_unwinder *unwinder;	/* lazily, for naming stack roots */
 	const struct lm_region *last_region;	/* local_bytes' guess */
+	uint64_t budget;	/* bytes the graph may take (max_memory less the
+				 * snapshot's); 0 = no limit */
+	uint64_t reserved;	/* of which its arrays take now */
 };
 
 static const char *const reg_names[] = {
@@ -156,6 +160,22 @@ static int u32_push(struct u32vec *s, uint32_t x)
 		s->cap = cap;
 	}
 	s->v[s->n++] = x;
+	return 0;
+}
+
+/* Count `bytes` more of the graph's memory against max_memory before they
+ * are allocated: -LM_ELIMIT with what and how much when they do not fit. */
+static int reserve(struct lm_refgraph *g, uint64_t bytes, const char *what, struct lm_err *err)
+{
+	if (g->budget && g->reserved + bytes > g->budget)
+		return lm_err_set(err, LM_ELIMIT, "%s of %zu chunks needs %llu MiB more, over "
+				  "max-memory (%llu MiB, of which the snapshot holds %llu MiB "
+				  "and the graph %llu MiB); raise --max-memory", what, g->nchunks,
+				  (unsigned long long)((bytes + (1 << 20) - 1) >> 20),
+				  (unsigned long long)(g->snap->max_memory_bytes >> 20),
+				  (unsigned long long)(lm_snapshot_held_bytes(g->snap) >> 20),
+				  (unsigned long long)(g->reserved >> 20));
+	g->reserved += bytes;
 	return 0;
 }
 
@@ -242,10 +262,11 @@ static int run_indexable(const struct lm_refgraph *g, const struct run *r, uint6
  * rank table (chunk starts before each block of 256 granules): the chunk
  * under a pointer is then the rank of its granule, with no access to the
  * chunk array at all. */
-static int build_bitmap(struct lm_refgraph *g)
+static int build_bitmap(struct lm_refgraph *g, struct lm_err *err)
 {
 	size_t i, nwords = 0, nblocks = 0;
 	uint64_t budget = g->src->capture_bytes;
+	int rc;
 
 	for (i = 0; i < g->nruns; i++) {
 		struct run *x = &g->runs[i];
@@ -259,10 +280,14 @@ static int build_bitmap(struct lm_refgraph *g)
 		nblocks += (size_t)((ngran + BLOCK_GRANULES - 1) / BLOCK_GRANULES);
 		nwords = nblocks * BLOCK_WORDS;
 	}
+	rc = reserve(g, (uint64_t)nwords * sizeof(*g->bitmap) + (uint64_t)nblocks * sizeof(*g->rank),
+		     "the chunk index of the reference graph", err);
+	if (rc < 0)
+		return rc;
 	g->bitmap = calloc(nwords ? nwords : 1, sizeof(*g->bitmap));
 	g->rank = malloc((nblocks ? nblocks : 1) * sizeof(*g->rank));
 	if (!g->bitmap || !g->rank)
-		return -1;
+		return lm_err_set(err, LM_ENOMEM, "out of memory indexing %zu chunks", g->nchunks);
 	for (i = 0; i < g->nruns; i++) {
 		const struct run *x = &g->runs[i];
 		uint64_t ngran = (x->hi - x->lo + GRANULE - 1) / GRANULE;
@@ -569,6 +594,7 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 {
 	struct lm_refgraph *g;
 	size_t i;
+	int rc;
 
 	*out = NULL;
 	if (snap->nchunks > MAX_NODES)
@@ -581,6 +607,15 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 	g->src = snap->src;
 	g->chunks = &snap->chunks;
 	g->nchunks = snap->nchunks;
+	if (snap->max_memory_bytes) {
+		uint64_t held = lm_snapshot_held_bytes(snap);
+		g->budget = held < snap->max_memory_bytes ? snap->max_memory_bytes - held : 1;
+	}
+	/* one state byte per chunk, and the mark stack's first slices */
+	rc = reserve(g, g->nchunks + 4 * MARK_SLICE_WORDS * sizeof(uint32_t),
+		     "the reference graph", err);
+	if (rc < 0)
+		goto fail;
 	g->state = calloc(g->nchunks ? g->nchunks : 1, 1);
 	if (!g->state)
 		goto oom;
@@ -591,14 +626,21 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		else if (lm_chunk_is_live(st) && lm_chunkstore_size(g->chunks, i) > 16)
 			g->state[i] = ST_NODE;
 	}
-	if (build_runs(g) < 0 || build_bitmap(g) < 0 || build_spans(g) < 0)
+	if (build_runs(g) < 0)
+		goto oom;
+	rc = build_bitmap(g, err);
+	if (rc < 0)
+		goto fail;
+	if (build_spans(g) < 0)
 		goto oom;
 	*out = g;
 	return 0;
 oom:
+	rc = lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph of "
+			"%zu chunks", snap->nchunks);
+fail:
 	lm_refgraph_free(g);
-	return lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph of "
-			  "%zu chunks", snap->nchunks);
+	return rc;
 }
 
 void lm_refgraph_free(struct lm_refgraph *g)
@@ -716,12 +758,12 @@ static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
 	return 0;
 }
 
-/* Words of a chunk the mark scans before it looks at what they reached: a
- * chunk holding millions of pointers (an array, a hash table) would
- * otherwise push them all at once, 4 bytes each on the mark stack. Its
- * next slice waits on the resume stack until the stack is empty again, so
- * the mark stack holds about a slice per chunk being scanned. */
-#define MARK_SLICE_WORDS 4096
+/* Words of a chunk the mark scans before it looks at what they reached
+ * (MARK_SLICE_WORDS): a chunk holding millions of pointers (an array, a
+ * hash table) would otherwise push them all at once, 4 bytes each on the
+ * mark stack. Its next slice waits on the resume stack until the stack is
+ * empty again, so the mark stack holds about a slice per chunk being
+ * scanned. */
 
 static int push_resume(struct lm_refgraph *g, uint32_t chunk, size_t word)
 {
@@ -1336,6 +1378,14 @@ int lm_refgraph_roots(struct lm_refgraph *g, size_t target, size_t max_paths,
 	}
 	b.target = (uint32_t)target;
 	b.max_direct = max_paths;
+	/* a parent per chunk, and at worst every chunk in the queue; given
+	 * back when the search ends */
+	rc = reserve(g, (uint64_t)g->nchunks * 2 * sizeof(*b.parent), "the search for roots", err);
+	if (rc < 0) {
+		lm_root_paths_free(res);
+		return rc;
+	}
+	g->reserved -= (uint64_t)g->nchunks * 2 * sizeof(*b.parent);
 	b.parent = malloc(g->nchunks * sizeof(*b.parent));
 	b.direct = calloc(max_paths ? max_paths : 1, sizeof(*b.direct));
 	if (!b.parent || !b.direct)
@@ -1386,10 +1436,17 @@ struct lm_reach_tree {
 
 int lm_reach_tree_new(struct lm_refgraph *g, struct lm_reach_tree **out, struct lm_err *err)
 {
-	struct lm_reach_tree *t = calloc(1, sizeof(*t));
+	struct lm_reach_tree *t;
 	size_t i;
+	int rc;
 
 	*out = NULL;
+	/* a parent per chunk, kept with the tree, and the walk's queue */
+	rc = reserve(g, (uint64_t)g->nchunks * 2 * sizeof(uint32_t), "the tree of roots", err);
+	if (rc < 0)
+		return rc;
+	g->reserved -= (uint64_t)g->nchunks * sizeof(uint32_t);
+	t = calloc(1, sizeof(*t));
 	if (!t || !(t->b.parent = malloc(g->nchunks * sizeof(*t->b.parent))))
 		goto oom;
 	t->b.target = NO_PARENT;	/* no chunk is the target: record no direct root */

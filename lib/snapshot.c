@@ -383,11 +383,16 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	if (rc < 0)
 		goto fail;
 	memset(heap, 0, sizeof(*heap));
-	if (opts->max_memory_bytes && t->keep) {
-		/* The chunks kept for drill-down get what the source left. */
+	if (opts->max_memory_bytes) {
+		/* What the source left goes to the walker's set of free chunks
+		 * (while it walks) and the chunks kept for drill-down: a quarter
+		 * and the rest when both live at once. */
 		uint64_t held = lm_memsrc_held_bytes(src);
-		t->store.max_bytes = held < opts->max_memory_bytes ?
-				     opts->max_memory_bytes - held : 1;
+		uint64_t left = held < opts->max_memory_bytes ? opts->max_memory_bytes - held : 4;
+
+		wo.max_set_bytes = t->keep ? left / 4 : left;
+		if (t->keep)
+			t->store.max_bytes = left - left / 4;
 	}
 	rc = lm_glibc_walk(src, syms, &wo, heap, count_chunk, t, err);
 	/* A source read on demand may have lost its process meanwhile: what
@@ -546,6 +551,7 @@ int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **o
 	snap->chunks = t.store;
 	snap->chunk_type = t.store.type;
 	snap->nchunks = t.store.n;
+	snap->max_memory_bytes = opts->max_memory_bytes;
 	memset(&t.store, 0, sizeof(t.store));
 	tally_free(&t);
 	if (rc < 0) {
@@ -554,6 +560,11 @@ int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **o
 	}
 	*out = snap;
 	return 0;
+}
+
+uint64_t lm_snapshot_held_bytes(const struct lm_snapshot *snap)
+{
+	return (snap->src ? lm_memsrc_held_bytes(snap->src) : 0) + lm_chunkstore_bytes(&snap->chunks);
 }
 
 void lm_snapshot_close(struct lm_snapshot *snap)

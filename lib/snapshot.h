@@ -93,11 +93,18 @@ struct lm_snapshot {
 					 * (chunks.type) */
 	size_t nchunks;			/* chunks.n */
 	struct lm_census *census;
+	/* The snapshot's max_memory (0 = no limit): what analyses of it
+	 * (reference graph) allocate is counted against it too. */
+	uint64_t max_memory_bytes;
 };
 
 int lm_snapshot_open(const struct lm_snapshot_opts *opts,
 		     struct lm_snapshot **out, struct lm_err *err);
 void lm_snapshot_close(struct lm_snapshot *snap);
+
+/* Bytes the open snapshot holds: the source's (capture or window) and the
+ * kept chunks'. */
+uint64_t lm_snapshot_held_bytes(const struct lm_snapshot *snap);
 
 /* Chunk i unpacked into *buf; returns buf. */
 static inline const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,
