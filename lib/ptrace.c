@@ -71,6 +71,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -312,10 +313,32 @@ static int lingering_has(pid_t tid)
 	return 0;
 }
 
+/* The list dies with the thread of ours that owns it (the kernel lets
+ * its threads go then): a key's destructor frees it. */
+static pthread_key_t lingering_key;
+static pthread_once_t lingering_once = PTHREAD_ONCE_INIT;
+
+static void lingering_free(void *unused)
+{
+	(void)unused;
+	free(lingering.v);
+	lingering.v = NULL;
+	lingering.n = lingering.cap = 0;
+}
+
+static void lingering_key_init(void)
+{
+	if (pthread_key_create(&lingering_key, lingering_free) != 0)
+		lingering_key = (pthread_key_t)-1;
+}
+
 /* Remember a thread we could not detach. If even that fails (out of
  * memory), the thread is still released when this thread of ours exits. */
 static void lingering_add(pid_t tid)
 {
+	pthread_once(&lingering_once, lingering_key_init);
+	if (lingering_key != (pthread_key_t)-1)
+		pthread_setspecific(lingering_key, &lingering);	/* any non-NULL value */
 	if (lingering.n == lingering.cap) {
 		size_t cap = lingering.cap ? lingering.cap * 2 : 8;
 		pid_t *nv = realloc(lingering.v, cap * sizeof(*nv));
@@ -437,6 +460,49 @@ static int late_error(struct lm_err *err, pid_t pid, pid_t tid, uint64_t budget_
 			  (unsigned long long)((budget_ns + 999999) / 1000000), why);
 }
 
+/* Reap every held thread that has exited (a pending stop stays pending).
+ * Returns how many were reaped. */
+static size_t reap_exited(struct stop_state *s)
+{
+	size_t i, reaped = 0;
+
+	for (i = 0; i < s->n; i++) {
+		struct held *h = &s->v[i];
+		siginfo_t si;
+		int status;
+
+		if (h->gone)
+			continue;
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)h->tid, &si,
+			   WEXITED | WNOHANG | WNOWAIT | __WALL) < 0 || si.si_pid == 0)
+			continue;
+		/* A tracer's wait reports ptrace stops even when asked for
+		 * exits only: leave those waiting for wait_stop. */
+		if (si.si_code != CLD_EXITED && si.si_code != CLD_KILLED &&
+		    si.si_code != CLD_DUMPED)
+			continue;
+		while (waitpid(h->tid, &status, __WALL) < 0 && errno == EINTR)
+			;
+		h->gone = 1;
+		reaped++;
+	}
+	return reaped;
+}
+
+/* A thread late because its process is dying: a killed group leader is
+ * reported only once its other threads are reaped, and those, being
+ * traced, wait for us to reap them. Reap the dead and look again briefly
+ * (the process is going away: its pause no longer matters). 1 when h has
+ * stopped or gone since. */
+#define DYING_GRACE_NS (100ULL * 1000000ULL)
+static int late_because_dying(struct stop_state *s, struct held *h)
+{
+	if (!reap_exited(s))
+		return 0;
+	return !wait_stop(h, lm_now_ns() + DYING_GRACE_NS);
+}
+
 /* One round: seize + interrupt every thread not yet held, then wait for
  * them. Returns the number of new threads, or a negative code. */
 static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
@@ -494,7 +560,8 @@ static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
 		s->v[i].interrupted = 1;
 	}
 	for (i = first_new; i < s->n; i++) {
-		if (wait_stop(&s->v[i], s->deadline_ns)) {
+		if (wait_stop(&s->v[i], s->deadline_ns) &&
+		    !late_because_dying(s, &s->v[i])) {
 			s->late_tid = s->v[i].tid;
 			return late_error(err, pid, s->late_tid, s->budget_ns);
 		}

@@ -268,7 +268,8 @@ static int load_sections(Elf *elf, struct image *im)
 			note_family(elf, scn, &sh, im);
 		}
 	}
-	qsort(im->rel, im->nrel, sizeof(*im->rel), cmp_reloc);
+	if (im->nrel > 1)	/* (qsort of a NULL array is undefined, even empty) */
+		qsort(im->rel, im->nrel, sizeof(*im->rel), cmp_reloc);
 	return 0;
 }
 
