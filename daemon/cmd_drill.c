@@ -314,7 +314,8 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 		memcpy(kbuf, arg, (size_t)(space - arg));
 		kbuf[space - arg] = '\0';
 		kind = lm_kind_parse(kbuf);
-		if (kind == LM_KIND_CLASS || kind == LM_KIND_SYMBOL || kind == LM_KIND_INTERNAL)
+		if (kind == LM_KIND_CLASS || kind == LM_KIND_SYMBOL || kind == LM_KIND_INTERNAL ||
+		    kind == LM_KIND_PYTHON)
 			name = space + 1;
 		else
 			kind = -1;
@@ -399,12 +400,12 @@ static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t li
 		shown++;
 		if (json) {
 			json_t *a = json_object();
-			json_object_set_new(a, "address", json_addr(c->addr + 16));
+			json_object_set_new(a, "address", json_addr(lm_chunk_user(c)));
 			json_object_set_new(a, "usable", json_integer((json_int_t)c->usable));
 			json_object_set_new(a, "size", json_integer((json_int_t)c->size));
 			json_array_append_new(arr, a);
 		} else {
-			printf("0x%-16" PRIx64 "  %12" PRIu64 "\n", c->addr + 16, c->usable);
+			printf("0x%-16" PRIx64 "  %12" PRIu64 "\n", lm_chunk_user(c), c->usable);
 		}
 	}
 	if (json) {
@@ -518,6 +519,7 @@ static const char *state_text(int st)
 	case LM_CHUNK_INUSE: return "in use";
 	case LM_CHUNK_MMAPPED: return "in use (mmapped)";
 	case LM_CHUNK_TCACHE_STRUCT: return "in use (malloc's own tcache)";
+	case LM_CHUNK_PYBLOCK: return "in use (a CPython pymalloc block)";
 	default: return "free";
 	}
 }
@@ -597,11 +599,13 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 	struct lm_chunk cbuf, tbuf;
 	const struct lm_chunk *c = lm_snapshot_chunk(snap, i, &cbuf);
 	/* an allocation's words: its usable size (into the next chunk's
-	 * prev_size field); free memory's: up to that field */
-	uint64_t span = lm_chunk_is_live(c->state) && c->usable <= c->size - 8 ? c->usable
-									     : c->size - 16;
+	 * prev_size field); free memory's: up to that field; a pymalloc
+	 * block's: all of it */
+	uint64_t span = lm_chunk_is_pyblock(c->state) ? c->size :
+			lm_chunk_is_live(c->state) && c->usable <= c->size - 8 ? c->usable
+									      : c->size - 16;
 	size_t nwords = (size_t)(span / 8), k, n = 0;
-	const uint8_t *p = lm_mem_view(snap->src, c->addr + 16, nwords * 8);
+	const uint8_t *p = lm_mem_view(snap->src, lm_chunk_user(c), nwords * 8);
 	json_t *arr = json ? json_array() : NULL;
 	char label[512], sym[512];
 
@@ -618,7 +622,9 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 			continue;
 		t = lm_snapshot_find_chunk(snap, v);
 		s = NULL;
-		if (t >= 0 && (size_t)t != i && v - lm_snapshot_chunk_addr(snap, (size_t)t) >= 16 &&
+		if (t >= 0 && (size_t)t != i &&
+		    v >= lm_chunk_user_at(lm_snapshot_chunk_addr(snap, (size_t)t),
+					  lm_snapshot_chunk_state(snap, (size_t)t)) &&
 		    lm_snapshot_chunk_state(snap, (size_t)t) != LM_CHUNK_TOP &&
 		    lm_snapshot_chunk_state(snap, (size_t)t) != LM_CHUNK_FENCEPOST) {
 			const struct lm_chunk *tc = lm_snapshot_chunk(snap, (size_t)t, &tbuf);
@@ -627,7 +633,7 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 			if (!json) {
 				lm_holders_type_label(ty, label, sizeof(label));
 				printf("  +0x%-6zx 0x%-14" PRIx64 " -> 0x%" PRIx64 "%s  %s%s%s\n", k * 8, v,
-				       tc->addr + 16, v == tc->addr + 16 ? "" : " (interior)",
+				       lm_chunk_user(tc), v == lm_chunk_user(tc) ? "" : " (interior)",
 				       lm_chunk_is_live(tc->state) ? label : "free chunk: ",
 				       lm_chunk_is_live(tc->state) ? "" : lm_chunk_state_name(tc->state),
 				       lm_chunk_is_live(tc->state) ? "" : " (dangling?)");
@@ -636,7 +642,7 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 			r = json_object();
 			json_object_set_new(r, "offset", json_integer((json_int_t)(k * 8)));
 			json_object_set_new(r, "value", json_addr(v));
-			json_object_set_new(r, "address", json_addr(tc->addr + 16));
+			json_object_set_new(r, "address", json_addr(lm_chunk_user(tc)));
 			json_set_type(r, ty);
 			json_object_set_new(r, "state", json_string(lm_chunk_is_live(tc->state) ?
 					    "in use" : "free"));
@@ -673,6 +679,23 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 	return arr;
 }
 
+/* A Python str's text, cut at len - 1 bytes ("..." appended when cut). */
+static int py_str_text(const struct lm_snapshot *snap, const struct lm_type *t, uint64_t user,
+		       uint64_t usable, char *buf, size_t len)
+{
+	struct lm_python *py = lm_classifier_python(snap->cls);
+	uint64_t obj, type;
+	int cut;
+
+	if (!py || !t || t->kind != LM_KIND_PYTHON || strcmp(t->name, "str") != 0 || len < 8 ||
+	    !lm_python_object_at(py, user, usable, &obj, &type) ||
+	    lm_python_str_text(py, obj, buf, len - 3, &cut) < 0)
+		return 0;
+	if (cut)
+		strcat(buf, "...");
+	return 1;
+}
+
 static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, uint64_t nbytes,
 		      int json)
 {
@@ -680,23 +703,27 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 	const struct lm_chunk *c = lm_snapshot_chunk(snap, i, &cbuf);
 	const struct lm_type *t = lm_holders_chunk_type(snap, i);
 	int live = lm_chunk_is_live(c->state);
-	uint64_t dump = nbytes < c->usable ? nbytes : c->usable;
+	uint64_t dump = nbytes < c->usable ? nbytes : c->usable, user = lm_chunk_user(c);
 	const uint8_t *p;
-	char label[512];
+	char label[512], text[LM_PY_NAME_MAX + 1];
+	int has_text = live && py_str_text(snap, t, user, c->usable, text, sizeof(text));
 
 	/* the dump never runs past the chunk: an allocation's usable bytes
-	 * reach into the next chunk's prev_size field, free memory's do not */
-	if (dump > (live ? c->usable : c->size - 16))
-		dump = live ? c->usable : c->size - 16;
-	p = lm_mem_view(snap->src, c->addr + 16, (size_t)dump);
+	 * reach into the next chunk's prev_size field, free memory's do not
+	 * (a pymalloc block has no header: all of it) */
+	if (dump > (live || lm_chunk_is_pyblock(c->state) ? c->usable : c->size - 16))
+		dump = live || lm_chunk_is_pyblock(c->state) ? c->usable : c->size - 16;
+	p = lm_mem_view(snap->src, user, (size_t)dump);
 	if (json) {
 		json_t *o = json_object(), *d = json_object();
 		char *hex = malloc(dump * 2 + 1);
 		uint64_t k;
 
-		json_object_set_new(o, "address", json_addr(c->addr + 16));
+		json_object_set_new(o, "address", json_addr(user));
 		json_object_set_new(o, "query", json_addr(addr));
-		json_object_set_new(o, "offset", json_integer((json_int_t)(addr - (c->addr + 16))));
+		json_object_set_new(o, "offset", json_integer((json_int_t)(addr - user)));
+		if (has_text)
+			json_object_set_new(o, "text", lm_json_name(text));
 		json_object_set_new(o, "chunk", json_addr(c->addr));
 		json_object_set_new(o, "chunk_size", json_integer((json_int_t)c->size));
 		json_object_set_new(o, "usable", json_integer((json_int_t)c->usable));
@@ -720,13 +747,17 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 		return print_json(o);
 	}
 	lm_holders_type_label(live ? t : NULL, label, sizeof(label));
-	printf("allocation 0x%" PRIx64, c->addr + 16);
-	if (addr != c->addr + 16)
+	printf("allocation 0x%" PRIx64, user);
+	if (addr != user)
 		printf(" (ADDR 0x%" PRIx64 " is at offset %" PRId64 ")", addr,
-		       (int64_t)(addr - (c->addr + 16)));
+		       (int64_t)(addr - user));
 	printf("\n  chunk      0x%" PRIx64 ", %" PRIu64 " bytes\n", c->addr, c->size);
 	printf("  usable     %" PRIu64 " bytes\n", c->usable);
 	printf("  type       %s\n", live ? label : "- (free memory)");
+	if (has_text) {
+		char shown[4 * LM_PY_NAME_MAX + 8];
+		printf("  text       \"%s\"\n", lm_escape_str(text, shown, sizeof(shown)));
+	}
 	if (live)
 		printf("  state      %s\n", state_text(c->state));
 	else
@@ -736,7 +767,7 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 	if (dump) {
 		printf("first %" PRIu64 " bytes:\n", dump);
 		if (p)
-			hexdump(p, (size_t)dump, c->addr + 16);
+			hexdump(p, (size_t)dump, user);
 		else
 			printf("  (not captured)\n");
 	}
@@ -830,7 +861,9 @@ static int roots_json(const struct lm_snapshot *snap, const struct lm_root_paths
 	json_t *o = json_object(), *paths = json_array();
 	size_t p, k;
 
-	json_object_set_new(o, "address", json_addr(lm_snapshot_chunk_addr(snap, r->target) + 16));
+	json_object_set_new(o, "address",
+			    json_addr(lm_chunk_user_at(lm_snapshot_chunk_addr(snap, r->target),
+						       lm_snapshot_chunk_state(snap, r->target))));
 	json_object_set_new(o, "query", json_addr(addr));
 	json_set_type(o, lm_holders_chunk_type(snap, r->target));
 	json_object_set_new(o, "reachable", json_boolean(r->reachable));
@@ -876,7 +909,7 @@ static void roots_text(const struct lm_snapshot *snap, const struct lm_root_path
 	size_t p, k;
 
 	lm_holders_type_label(lm_holders_chunk_type(snap, r->target), label, sizeof(label));
-	printf("0x%" PRIx64 " (%s, %" PRIu64 " bytes) ", tc->addr + 16, label, tc->usable);
+	printf("0x%" PRIx64 " (%s, %" PRIu64 " bytes) ", lm_chunk_user(tc), label, tc->usable);
 	if (r->leak_state == LM_LEAK_INTERNAL) {
 		printf("is malloc's own tcache: its thread's `tcache` variable holds it\n");
 		return;

@@ -114,7 +114,15 @@ static inline uint64_t lm_chunkstore_size(const struct lm_chunkstore *s, size_t 
 
 static inline uint64_t lm_chunkstore_usable(const struct lm_chunkstore *s, size_t i)
 {
+	if (lm_chunk_is_pyblock(lm_chunkstore_state(s, i)))
+		return lm_chunkstore_size(s, i);
 	return lm_chunkstore_size(s, i) - (s->rec[i] & LM_CR_USABLE16 ? 16 : 8);
+}
+
+/* Chunk i's user pointer (lm_chunk_user). */
+static inline uint64_t lm_chunkstore_user(const struct lm_chunkstore *s, size_t i)
+{
+	return lm_chunk_user_at(lm_chunkstore_addr(s, i), lm_chunkstore_state(s, i));
 }
 
 /* Chunk i unpacked into *out; returns out. */

@@ -442,7 +442,8 @@ const char *lm_chunk_state_name(int state)
 {
 	static const char *const names[] = {
 		"in use", "mmapped", "tcache struct", "tcache", "fastbin",
-		"unsorted", "small bin", "large bin", "top", "fencepost"
+		"unsorted", "small bin", "large bin", "top", "fencepost",
+		"pymalloc block", "pymalloc free block"
 	};
 	if (state < 0 || (size_t)state >= sizeof(names) / sizeof(names[0]))
 		return "?";

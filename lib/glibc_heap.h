@@ -32,13 +32,22 @@ enum lm_chunk_state {
 	LM_CHUNK_FREE_SMALL,	/* free, in a small bin */
 	LM_CHUNK_FREE_LARGE,	/* free, in a large bin */
 	LM_CHUNK_TOP,		/* an arena's top chunk (not counted as free) */
-	LM_CHUNK_FENCEPOST	/* heap-end fencepost (malloc's own) */
+	LM_CHUNK_FENCEPOST,	/* heap-end fencepost (malloc's own) */
+	/* Not glibc's: a block of CPython's pymalloc (pymalloc.h), kept with
+	 * the chunks for drill-down. It has no header: its data starts at
+	 * addr and all size bytes are usable (lm_chunk_user). */
+	LM_CHUNK_PYBLOCK,	/* live */
+	LM_CHUNK_PYFREE		/* on its pool's free list (neither live nor malloc-free) */
 };
 
 static inline int lm_chunk_is_live(int state)
 {
 	return state == LM_CHUNK_INUSE || state == LM_CHUNK_MMAPPED ||
-	       state == LM_CHUNK_TCACHE_STRUCT;
+	       state == LM_CHUNK_TCACHE_STRUCT || state == LM_CHUNK_PYBLOCK;
+}
+static inline int lm_chunk_is_pyblock(int state)
+{
+	return state == LM_CHUNK_PYBLOCK || state == LM_CHUNK_PYFREE;
 }
 static inline int lm_chunk_is_free(int state)
 {
@@ -48,11 +57,22 @@ static inline int lm_chunk_is_free(int state)
 struct lm_chunk {
 	uint64_t addr;		/* chunk header address; user pointer = addr + 16 */
 	uint64_t size;		/* chunk size (flags masked off) */
-	uint64_t usable;	/* size - 8, or size - 16 when mmapped */
+	uint64_t usable;	/* size - 8, or size - 16 when mmapped (pymalloc: size) */
 	uint8_t state;		/* enum lm_chunk_state */
 	uint8_t flags;		/* raw A|M|P bits */
 	uint16_t arena;		/* index into lm_heap_info.arenas; 0xffff for mmapped */
 };
+
+/* The user pointer of a chunk in state `state` at addr: after the 16-byte
+ * header, except for a pymalloc block, which has none. */
+static inline uint64_t lm_chunk_user_at(uint64_t addr, int state)
+{
+	return addr + (lm_chunk_is_pyblock(state) ? 0 : 16);
+}
+static inline uint64_t lm_chunk_user(const struct lm_chunk *c)
+{
+	return lm_chunk_user_at(c->addr, c->state);
+}
 
 #define LM_MAX_ARENAS 1024
 

@@ -129,8 +129,8 @@ static void note(struct lm_pymalloc_info *info, const char *what, uint64_t addr)
 
 /* The live blocks of one pool; 1 when fn asked to stop. */
 static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
-		     uint64_t pool, unsigned arenaindex, struct lm_pymalloc_info *info,
-		     lm_pyblock_fn fn, void *ctx)
+		     uint64_t pool, unsigned arenaindex, int include_free,
+		     struct lm_pymalloc_info *info, lm_pyblock_fn fn, void *ctx)
 {
 	unsigned char freed[(64 << 10) / 16 / 8];	/* one bit per block of the smallest class */
 	struct pool_hdr h;
@@ -177,17 +177,20 @@ static int walk_pool(const struct lm_memsrc *src, const struct lm_py_layout *L,
 	info->npools++;
 	for (k = 0; k < carved; k++) {
 		uint64_t b = pool + L->pool_overhead + k * size;
-		if (freed[k / 8] >> (k % 8) & 1)
+		if (freed[k / 8] >> (k % 8) & 1) {
+			if (include_free && fn && fn(ctx, b, p + (b - pool), size, 0))
+				return 1;
 			continue;
+		}
 		info->blocks++;
 		info->bytes += size;
-		if (fn && fn(ctx, b, p + (b - pool), size))
+		if (fn && fn(ctx, b, p + (b - pool), size, 1))
 			return 1;
 	}
 	return 0;
 }
 
-int lm_pymalloc_walk(const struct lm_memsrc *src, struct lm_python *py,
+int lm_pymalloc_walk(const struct lm_memsrc *src, struct lm_python *py, int include_free,
 		     struct lm_pymalloc_info *info, lm_pyblock_fn fn, void *ctx,
 		     struct lm_err *err)
 {
@@ -210,7 +213,7 @@ int lm_pymalloc_walk(const struct lm_memsrc *src, struct lm_python *py,
 			continue;
 		pool = (arr[i].address + L->pool_size - 1) & ~((uint64_t)L->pool_size - 1);
 		for (; pool + L->pool_size <= arr[i].pool_address; pool += L->pool_size)
-			if (walk_pool(src, L, pool, i, info, fn, ctx))
+			if (walk_pool(src, L, pool, i, include_free, info, fn, ctx))
 				return 0;
 	}
 	return 0;

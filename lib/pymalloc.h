@@ -37,13 +37,15 @@ struct lm_pymalloc_info {
 	char warning[256];		/* why partial, or "" */
 };
 
-/* Called once per live block, in address order within each pool, with the
- * block's captured bytes; return non-zero to stop the walk. */
-typedef int (*lm_pyblock_fn)(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size);
+/* Called once per live block (live 1), and with include_free once per
+ * block on a free list too (live 0), in address order within each pool,
+ * with the block's captured bytes; return non-zero to stop the walk. */
+typedef int (*lm_pyblock_fn)(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size,
+			     int live);
 
 /* 0 with info filled (a walk that skipped pools is flagged partial),
  * -LM_ENOTFOUND when no arena array was found, -LM_ENOMEM. */
-int lm_pymalloc_walk(const struct lm_memsrc *src, struct lm_python *py,
+int lm_pymalloc_walk(const struct lm_memsrc *src, struct lm_python *py, int include_free,
 		     struct lm_pymalloc_info *info, lm_pyblock_fn fn, void *ctx,
 		     struct lm_err *err);
 

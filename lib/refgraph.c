@@ -372,7 +372,10 @@ static inline ptrdiff_t find_user(const struct lm_refgraph *g, uint64_t p)
 	int header = 0;
 	ptrdiff_t i = find_any(g, p, &header);
 
-	if (i < 0 || header || !(g->state[i] & (ST_NODE | ST_INTERNAL)))
+	if (i < 0 || !(g->state[i] & (ST_NODE | ST_INTERNAL)))
+		return -1;
+	/* a pymalloc block's first bytes are its data, not a header */
+	if (header && !lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks, (size_t)i)))
 		return -1;
 	return i;
 }
@@ -623,7 +626,8 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		int st = lm_chunkstore_state(g->chunks, i);
 		if (st == LM_CHUNK_TCACHE_STRUCT)
 			g->state[i] = ST_INTERNAL;
-		else if (lm_chunk_is_live(st) && lm_chunkstore_size(g->chunks, i) > 16)
+		else if (lm_chunk_is_live(st) &&
+			 (lm_chunkstore_size(g->chunks, i) > 16 || st == LM_CHUNK_PYBLOCK))
 			g->state[i] = ST_NODE;
 	}
 	if (build_runs(g) < 0)
@@ -688,10 +692,11 @@ static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nword
 	uint64_t usable = lm_chunkstore_usable(g->chunks, i);
 	const uint8_t *p;
 
-	if (usable > size - 8)
+	/* a pymalloc block has no header: all of it is usable */
+	if (usable > size - 8 && !lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks, i)))
 		usable = size - 8;
 	*nwords = (size_t)(usable / 8);
-	p = local_bytes(g, lm_chunkstore_addr(g->chunks, i) + 16, *nwords * 8);
+	p = local_bytes(g, lm_chunkstore_user(g->chunks, i), *nwords * 8);
 	if (!p)
 		g->state[i] |= ST_UNSCANNED;
 	return p;
@@ -708,7 +713,7 @@ static inline void prefetch_upcoming(struct lm_refgraph *g, const struct u32vec 
 	if (st->n >= 8)
 		__builtin_prefetch(&g->chunks->rec[st->v[st->n - 8]]);
 	if (st->n >= 3 && r) {
-		uint64_t a = lm_chunkstore_addr(g->chunks, st->v[st->n - 3]) + 16;
+		uint64_t a = lm_chunkstore_user(g->chunks, st->v[st->n - 3]);
 		if (a >= r->start && a < r->end)
 			__builtin_prefetch(r->data + (a - r->start));
 	}
@@ -741,7 +746,9 @@ static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
 			if (v < g->lo || v >= g->hi)
 				continue;
 			i = find_any(g, v, &header);
-			if (i < 0 || header)
+			/* a pymalloc block's first bytes are its data, not a header */
+			if (i < 0 || (header && !lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks,
+										  (size_t)i))))
 				continue;
 			__builtin_prefetch(&g->state[i]);
 			cand[n++] = (uint32_t)i;
@@ -951,7 +958,7 @@ static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
 			t->direct_count++;
 			t->direct_bytes += c->size;
 			if (row->nexamples < LM_LEAK_EXAMPLES)
-				row->examples[row->nexamples++] = c->addr + 16;
+				row->examples[row->nexamples++] = lm_chunk_user(c);
 		} else {
 			row->indirect_count++;
 			row->indirect_bytes += c->size;
@@ -965,7 +972,7 @@ static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
 			continue;
 		row = leak_row(g, rows, ntypes, i);
 		if (row->nexamples < LM_LEAK_EXAMPLES)
-			row->examples[row->nexamples++] = lm_chunkstore_addr(g->chunks, i) + 16;
+			row->examples[row->nexamples++] = lm_chunkstore_user(g->chunks, i);
 	}
 	for (i = 0; i <= ntypes; i++)
 		if (rows[i].direct_count + rows[i].indirect_count > 0)
@@ -1093,7 +1100,7 @@ static int64_t pointer_offset(struct lm_refgraph *g, size_t from, size_t to, uin
 		return -1;
 	for (k = 0; k < nwords; k++) {
 		uint64_t v = load64(p + k * 8);
-		if (v >= t->addr + 16 && v < t->addr + t->size) {
+		if (v >= lm_chunk_user(t) && v < t->addr + t->size) {
 			*value = v;
 			return (int64_t)(k * 8);
 		}
@@ -1313,7 +1320,7 @@ static int make_path(struct lm_refgraph *g, const struct bfs *b, uint32_t holder
 		path->steps[k].offset = off < 0 ? 0 : (uint64_t)off;
 	}
 	for (k = 0; k < path->nsteps; k++)
-		path->steps[k].addr = lm_chunkstore_addr(g->chunks, path->steps[k].chunk) + 16;
+		path->steps[k].addr = lm_chunkstore_user(g->chunks, path->steps[k].chunk);
 	incoming = direct ? rr->value : holder_value;
 	path->steps[path->nsteps - 1].offset = incoming - path->steps[path->nsteps - 1].addr;
 	path->root_points_to = rr->value;

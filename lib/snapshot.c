@@ -207,18 +207,29 @@ oom:
 	return 1;
 }
 
-/* A live pymalloc block: counted under its Python type. */
-static int count_pyblock(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size)
+/* A live pymalloc block: counted under its Python type; kept, like a free
+ * one, with the chunks for drill-down. */
+static int count_pyblock(void *ctx, uint64_t addr, const uint8_t *data, uint64_t size,
+			 int live)
 {
 	struct tally *t = ctx;
-	uint32_t id = lm_classify_pyblock(t->cls, addr, data, size);
+	struct lm_chunk c = {
+		.addr = addr, .size = size, .usable = size,
+		.state = live ? LM_CHUNK_PYBLOCK : LM_CHUNK_PYFREE, .arena = 0xffff,
+	};
+	uint32_t id = UINT32_MAX;
 
-	if (id >= t->cap && tally_grow(t, id) < 0) {
-		t->oom = 1;
-		return 1;
+	if (live) {
+		id = lm_classify_pyblock(t->cls, addr, data, size);
+		if (id >= t->cap && tally_grow(t, id) < 0) {
+			t->oom = 1;
+			return 1;
+		}
+		t->count[id]++;
+		t->bytes[id] += size;
 	}
-	t->count[id]++;
-	t->bytes[id] += size;
+	if (t->keep && (t->keep_rc = lm_chunkstore_push(&t->store, &c, id, &t->keep_err)) < 0)
+		return 1;
 	return 0;
 }
 
@@ -238,7 +249,7 @@ static int walk_python(struct lm_memsrc *src, struct tally *t, struct lm_pymallo
 			snprintf(note + n, len - n, "%s%s", n ? "; " : "", why);
 		return 0;
 	}
-	if (lm_pymalloc_walk(src, py, pi, count_pyblock, t, &perr) < 0) {
+	if (lm_pymalloc_walk(src, py, t->keep, pi, count_pyblock, t, &perr) < 0) {
 		if (perr.code == LM_ENOMEM)
 			return -1;
 		if (n + 3 < len)
@@ -423,6 +434,12 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 		goto fail;
 	if (walk_python(src, t, &pi, unread, sizeof(unread)) < 0 || t->oom) {
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while classifying Python objects");
+		goto fail;
+	}
+	if (t->keep_rc < 0) {
+		rc = t->keep_rc;
+		if (err)
+			*err = t->keep_err;
 		goto fail;
 	}
 	if (lm_memsrc_check(src, NULL) < 0) {
