@@ -1108,7 +1108,9 @@ static void set_defaults(struct lm_conf *c)
 	c->interval_ms = LM_CONF_DEFAULT_INTERVAL_MS;
 	c->max_pause_ms = LM_CONF_DEFAULT_MAX_PAUSE_MS;
 	c->max_memory = LM_CONF_DEFAULT_MAX_MEMORY;
-	c->snapshot_mode = LM_MODE_LIVE;
+	/* a live capture of a target bigger than max_memory allows is refused:
+	 * auto copies those, and the rest pause as briefly as live */
+	c->snapshot_mode = LM_MODE_AUTO;
 	c->log_level = LM_LOG_INFO;
 	c->retain_full_ms = (uint64_t)LM_STORE_RETAIN_FULL_S * 1000;
 	c->retain_ms = (uint64_t)LM_STORE_RETAIN_S * 1000;
