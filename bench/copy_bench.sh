@@ -1,6 +1,6 @@
 #!/bin/bash
 # bench/copy_bench.sh [COUNT] - the frozen copy against the alternatives, in
-# one run (issue 6):
+# one run (docs/copy.md has the figures):
 #  1. on bench/bigheap (about 1 GiB in COUNT = 10 million chunks): the
 #     target's longest stall, as its own stall meter saw it, under a
 #     frozen-copy census, a stopped-live census and `gdb gcore`; plus the

@@ -1,5 +1,5 @@
 /*
- * detect_eval.c - evaluation harness of the leak detector (issue 5).
+ * detect_eval.c - evaluation harness of the leak detector (lib/alert.c, lib/trend.c).
  *
  * Synthetic memory series with ground truth, run sample by sample through
  * the same library calls the daemon makes (lm_alert_window_start,

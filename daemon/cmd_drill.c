@@ -1,6 +1,6 @@
 /*
  * cmd_drill.c - the drill-down commands: `leakmon list`, `show`, `roots`,
- * `leaks` (issue 3).
+ * `leaks`.
  *
  * Each opens one snapshot (lm_snapshot_open: the target is stopped only
  * while its memory is captured), answers from it, and prints either aligned

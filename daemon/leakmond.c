@@ -112,7 +112,7 @@ void on_snapshot_done(struct leakmond *d, struct lmd_target *t, struct lmd_insta
 	lmd_update_status(d);
 	if (d->demo)
 		lmd_demo_snapshot(d, job, status);
-	/* Leak detection and alerts (issue 5; daemon/leakmond_alert.c). */
+	/* Leak detection and alerts (daemon/leakmond_alert.c). */
 	lmd_alert_snapshot(d, t, inst, job, snapshot_id);
 	lmd_metrics_snapshot(d, job->target, status);
 }

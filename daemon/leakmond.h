@@ -54,6 +54,8 @@ struct lmd_target {
 
 struct lmd_worker;
 struct lmd_demo;
+struct lmd_alert;
+struct lmd_metrics;
 
 struct leakmond {
 	struct ev_loop *loop;		/* not the default loop: see leakmond.c */
@@ -70,8 +72,8 @@ struct leakmond {
 	int exit_code;
 	char last[256];			/* last snapshot, for STATUS= */
 	struct lmd_demo *demo;		/* --demo state, or NULL */
-	void *alert;			/* state of leak detection / webhooks (issue 5) */
-	void *metrics;			/* /metrics and the textfile (leakmond_metrics.c) */
+	struct lmd_alert *alert;	/* leak detection and webhooks (leakmond_alert.c) */
+	struct lmd_metrics *metrics;	/* /metrics and the textfile (leakmond_metrics.c) */
 };
 
 /* A finished snapshot as the worker hands it back. */
@@ -140,7 +142,7 @@ void lmd_demo_arm(struct leakmond *d, uint64_t duration_ms);
 void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char *status);
 void lmd_demo_stop(struct leakmond *d);
 
-/* leakmond_alert.c: leak detection and webhooks (issue 5), state in d->alert. */
+/* leakmond_alert.c: leak detection and webhooks, state in d->alert. */
 int lmd_alert_start(struct leakmond *d);	/* after the loop and targets exist */
 void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_instance *inst,
 			const struct lmd_job *job, int64_t snapshot_id);

@@ -1,6 +1,6 @@
 /*
- * leakmond_alert.c - leak detection and webhook delivery in the daemon
- * (issue 5): the glue between the loop and lib/alert + lib/webhook.
+ * leakmond_alert.c - leak detection and webhook delivery in the daemon:
+ * the glue between the loop and lib/alert + lib/webhook.
  *
  * After each stored census, lmd_alert_snapshot() runs the detector on the
  * instance's history (lm_alert_evaluate: trends, alert lifecycle, queued
@@ -111,8 +111,8 @@ static void release(struct leakmond *d, int64_t alert_row, int64_t created_befor
 	if (lm_webhook_release(lm_store_db(d->store), alert_row, created_before_us, fields,
 			       lmd_now_us(), &n, &err) < 0)
 		lm_log(LM_LOG_ERR, "%s: %s", what, err.msg);	/* stays waiting: retried by the sweep */
-	else if (n && d->alert && ((struct lmd_alert *)d->alert)->sender)
-		lm_webhook_sender_kick(((struct lmd_alert *)d->alert)->sender);
+	else if (n && d->alert && d->alert->sender)
+		lm_webhook_sender_kick(d->alert->sender);
 }
 
 /* Release with "holders": [] and why. */

@@ -1,6 +1,5 @@
 /*
- * classify.c - the type of a live chunk (implements classify.h, DESIGN
- * section 5).
+ * classify.c - the type of a live chunk (implements classify.h).
  *
  * Rules, tried in order on the chunk's user data:
  *  internal  the walker says it is a thread's tcache struct: "tcache".

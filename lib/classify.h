@@ -1,5 +1,5 @@
 /*
- * classify.h - give every live chunk a type (DESIGN section 5).
+ * classify.h - give every live chunk a type.
  *
  *  class     word at user+0 points into a vtable (_ZTV) symbol (8-aligned,
  *            at least 16 bytes in, as a vptr does): the class name

@@ -53,7 +53,7 @@ enum lm_selector_kind {
 	LM_SEL_PID,	/* one process */
 };
 
-/* Leak detection and alerting (issue 5): [daemon] gives the defaults,
+/* Leak detection and alerting: [daemon] gives the defaults,
  * [target] overrides them. */
 struct lm_conf_detect {
 	uint64_t warmup_ms;		/* ignored after an instance starts */

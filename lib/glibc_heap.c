@@ -2,8 +2,8 @@
  * glibc_heap.c - walking a glibc ptmalloc heap from outside, without symbols.
  *
  * Input is a memory source (captured copies of the target's writable
- * mappings); output is one callback per chunk. The steps (see
- * shared/HEAPWALK.md):
+ * mappings); output is one callback per chunk. The steps (the facts they
+ * rest on are in docs/heap-walk.md):
  *
  *  1. detect: find libc's mapping, read its version banner from the file,
  *     pick the layout (glibc_layout.c); refuse other allocators and

@@ -6,7 +6,8 @@
  * arena and heap, the mmapped chunks, and the exact set of free chunks
  * (bins, fastbins, every thread's tcache; safe-linking decoded), then calls
  * back once per chunk in address order within each heap. See
- * shared/HEAPWALK.md for the layouts and the algorithm.
+ * docs/heap-walk.md for the algorithm and the facts it rests on, and
+ * docs/glibc-layouts.md for the layouts of each version.
  *
  * Every loop over target data is bounded; an inconsistency yields -LM_ECORRUPT
  * with the address, or, where the rest can still be trusted, a partial walk
@@ -104,7 +105,7 @@ struct lm_heap_info {
 	uint64_t chunks_walked;
 	int partial;		/* some part could not be walked; see warning */
 	char warning[LM_ERRMSG_MAX];
-	/* Added by the walker (issue 2); all filled by lm_glibc_walk. */
+	/* All filled by lm_glibc_walk. */
 	int layout_verified;	/* the version's layout was verified (else warning) */
 	uint64_t mp_n_mmaps, mp_mmapped_mem;	/* mp_'s own counters (when mp != 0) */
 	uint64_t tcache_structs;	/* tcache_perthread_structs found (in inuse_*;

@@ -93,7 +93,7 @@ int lm_memsrc_open_live(pid_t pid, const struct lm_live_opts *opts,
 			struct lm_memsrc **out, struct lm_err *err);
 int lm_memsrc_open_core(const char *path, struct lm_memsrc **out,
 			struct lm_err *err);
-/* Frozen copy (issue 6): a copy-on-write clone of the stopped target is
+/* Frozen copy (docs/copy.md): a copy-on-write clone of the stopped target is
  * made, the target released at once, the clone read at leisure and killed.
  * Fails without touching the target when a copy cannot be made; the caller
  * then falls back to lm_memsrc_open_live. */

@@ -1,6 +1,6 @@
 /*
  * refgraph.h - who holds what: reachability, leaks and root chains over an
- * open snapshot (DESIGN section 6).
+ * open snapshot.
  *
  * Nodes are the snapshot's live chunks (snap->chunks indexes); edges are
  * never stored: a reference is any aligned word, in a root or in a reached

@@ -1,5 +1,5 @@
 /*
- * store.h - the SQLite history kept by leakmond (DESIGN section 7).
+ * store.h - the SQLite history kept by leakmond.
  *
  * One writer (the daemon) and any number of readers (`sqlite3`, `leakmon
  * trends`): the database runs in WAL mode, so a reader never blocks the
@@ -45,7 +45,7 @@
 /* Where the daemon keeps its database unless configured otherwise. */
 #define LM_STORE_DEFAULT_PATH "/var/lib/leakmon/leakmon.db"
 
-/* Default retention (issue 4): every snapshot for 7 days, then one per
+/* Default retention: every snapshot for 7 days, then one per
  * hour per instance until 90 days, then none. */
 #define LM_STORE_RETAIN_FULL_S (7 * 24 * 3600)
 #define LM_STORE_RETAIN_S (90 * 24 * 3600)

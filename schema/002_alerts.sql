@@ -1,5 +1,5 @@
 -- 002_alerts.sql - leak alerts, their history, and the webhook outbox
--- (issue 5; lib/alert.c writes them, lib/webhook.c sends the outbox).
+-- (lib/alert.c writes them, lib/webhook.c sends the outbox).
 --
 -- Times are integers, microseconds since the Unix epoch (UTC), in *_us
 -- columns; the view gives ISO-8601 UTC text. Never memory contents: types,

@@ -1,4 +1,4 @@
--- 003_holders.sql - deliveries that wait for holder chains (issue 5).
+-- 003_holders.sql - deliveries that wait for holder chains.
 --
 -- A leak.firing delivery is written with its alert (so it cannot be lost)
 -- but in state 'waiting' while leakmond searches the heap for the chains

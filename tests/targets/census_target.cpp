@@ -1,6 +1,6 @@
 /*
  * census_target.cpp - a test target that allocates known numbers of every
- * kind of type the classifier knows (DESIGN section 5), prints what it made,
+ * kind of type the classifier knows (lib/classify.h), prints what it made,
  * then waits until killed.
  *
  * Output:

@@ -1,5 +1,5 @@
 /*
- * ref_graph.c - a test target with a known reference graph (issue 3).
+ * ref_graph.c - a test target with a known reference graph.
  *
  *  - g_table: a global hash table (64 buckets, .bss) of 20 entries of
  *    "size 456"; `roots` of an entry must name ref_graph!g_table.
