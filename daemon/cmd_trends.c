@@ -15,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sqlite3.h>
+
 #include "census_json.h"
 #include "cli.h"
 #include "escape.h"
@@ -26,6 +28,7 @@
 
 struct trend_type {
 	struct lm_store_growth *g;	/* rate, samples (owned by struct trend) */
+	char alert[16];			/* level of its firing alert, "" if none */
 	struct lm_store_point *pts;	/* bytes over every census, 0 when absent */
 	size_t npts;
 };
@@ -66,7 +69,8 @@ static void trends_usage(FILE *out)
 		"The fastest-growing types of every process leakmond watches, from its\n"
 		"database: growth rate (least-squares slope of bytes over the process's\n"
 		"censuses), bytes in the last census, and a sparkline of bytes over time\n"
-		"(lowest to highest value of that type).\n"
+		"(lowest to highest value of that type). A type with a firing leak alert is\n"
+		"marked [alert: LEVEL] (\"alert\" in --json).\n"
 		"Shows each target's live processes, or its last one if none is live.\n\n"
 		"  --db FILE      the database (default %s)\n"
 		"  --target NAME  only this target ([target NAME] in leakmond.conf)\n"
@@ -195,6 +199,8 @@ static void trend_free(struct trend *t)
 	memset(t, 0, sizeof(*t));
 }
 
+static void load_alerts(struct lm_store *st, struct trend *t);
+
 static int trend_load(struct lm_store *st, struct lm_store_instance *in, size_t limit,
 		      struct trend *t, struct lm_err *err)
 {
@@ -217,7 +223,33 @@ static int trend_load(struct lm_store *st, struct lm_store_instance *in, size_t 
 		r = lm_store_series(st, in->id, t->growth[i].kind, t->growth[i].name, 0,
 				    &t->types[i].pts, &t->types[i].npts, err);
 	}
+	if (r == 0)
+		load_alerts(st, t);
 	return r;
+}
+
+/* The level of each type's firing leak alert (leakmond's leak_alerts), so
+ * the table can mark what is alerted on. A database without alerts (an
+ * older schema) leaves every mark empty. */
+static void load_alerts(struct lm_store *st, struct trend *t)
+{
+	sqlite3_stmt *q;
+	size_t i;
+
+	if (sqlite3_prepare_v2(lm_store_db(st), "SELECT level FROM leak_alerts WHERE "
+			       "instance_id = ? AND kind = ? AND name = ? AND state = 'firing'",
+			       -1, &q, NULL) != SQLITE_OK)
+		return;
+	for (i = 0; i < t->ngrowth; i++) {
+		sqlite3_reset(q);
+		sqlite3_bind_int64(q, 1, t->in->id);
+		sqlite3_bind_text(q, 2, t->growth[i].kind, -1, SQLITE_STATIC);
+		sqlite3_bind_text(q, 3, t->growth[i].name, -1, SQLITE_STATIC);
+		if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+			snprintf(t->types[i].alert, sizeof(t->types[i].alert), "%s",
+				 (const char *)sqlite3_column_text(q, 0));
+	}
+	sqlite3_finalize(q);
 }
 
 /* ---- output --------------------------------------------------------------- */
@@ -250,8 +282,9 @@ static void print_trend(const struct trend *t)
 		lm_fmt_bytes(last_bytes(ty->pts, ty->npts), cur, sizeof(cur));
 		sparkline(ty->pts, ty->npts, SPARK_WIDTH, spark, sizeof(spark));
 		type_label(ty->g, label, sizeof(label));
-		printf("  %12s  %10s  %10llu  %s  %s\n", rate, cur,
-		       (unsigned long long)last_count(ty->pts, ty->npts), spark, label);
+		printf("  %12s  %10s  %10llu  %s  %s%s%s%s\n", rate, cur,
+		       (unsigned long long)last_count(ty->pts, ty->npts), spark, label,
+		       ty->alert[0] ? "  [alert: " : "", ty->alert, ty->alert[0] ? "]" : "");
 	}
 	putchar('\n');
 }
@@ -309,6 +342,9 @@ static json_t *trend_json(const struct trend *t)
 			"count_per_hour", ty->g->count_per_hour,
 			"series", series_json(ty->pts, ty->npts)));
 	}
+	for (i = 0; types && i < t->ngrowth; i++)
+		json_object_set_new(json_array_get(types, i), "alert", t->types[i].alert[0] ?
+				    json_string(t->types[i].alert) : json_null());
 	json_object_set_new(o, "types", types);
 	return o;
 }

@@ -32,8 +32,13 @@
 
 #include <time.h>
 
+#include <math.h>
+
+#include <sqlite3.h>
+
 #include "alert.h"
 #include "census_json.h"
+#include "escape.h"
 #include "holders.h"
 #include "leakmond.h"
 #include "webhook.h"
@@ -96,6 +101,52 @@ static void report(struct leakmond *d, const char *target, pid_t pid,
 		       sum->opened, sum->escalated, sum->resolved, sum->open);
 	if (sum->queued && a->sender)
 		lm_webhook_sender_kick(a->sender);
+}
+
+/* "7h 50min", "2d 4h": the time to the limit as an operator reads it. */
+static void fmt_eta(double s, char *buf, size_t len)
+{
+	long long v = (long long)llround(s);
+
+	if (v >= 86400)
+		snprintf(buf, len, "in %lldd %lldh", v / 86400, v % 86400 / 3600);
+	else if (v >= 3600)
+		snprintf(buf, len, "in %lldh %lldmin", v / 3600, v % 3600 / 60);
+	else
+		snprintf(buf, len, "in %lldmin", v / 60);
+}
+
+/* One line per alert that opened or escalated at at_us: which type, how
+ * loud, how fast it grows and how soon the limit comes - what an operator
+ * watching the log or --demo needs without opening the database. */
+static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_t instance_id,
+		       int64_t at_us)
+{
+	sqlite3_stmt *st;
+	char name[512], rate[32], eta[48];
+
+	if (sqlite3_prepare_v2(lm_store_db(d->store),
+	    "SELECT e.event, e.level, a.kind, a.name, e.bytes_per_hour, e.eta_seconds "
+	    "FROM alert_events e JOIN leak_alerts a ON a.id = e.alert WHERE a.instance_id = ? "
+	    "AND e.at_us = ? AND e.event IN ('opened', 'escalated') ORDER BY e.id LIMIT 20",
+	    -1, &st, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_int64(st, 1, instance_id);
+	sqlite3_bind_int64(st, 2, at_us);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		double bph = sqlite3_column_double(st, 4);
+		lmd_fmt_bytes((uint64_t)(bph > 0 ? bph : 0), rate, sizeof(rate));
+		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
+			snprintf(eta, sizeof(eta), "not in sight");
+		else
+			fmt_eta(sqlite3_column_double(st, 5), eta, sizeof(eta));
+		lm_log(LM_LOG_NOTICE, "target %s: pid %d: leak alert %s (%s): %s %s grows %s/h; "
+		       "memory limit %s", target, (int)pid, (const char *)sqlite3_column_text(st, 0),
+		       (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+		       lm_escape_str((const char *)sqlite3_column_text(st, 3), name, sizeof(name)),
+		       rate, eta);
+	}
+	sqlite3_finalize(st);
 }
 
 /* ---- holder chains ----------------------------------------------------- */
@@ -316,6 +367,8 @@ void lmd_alert_snapshot(struct leakmond *d, struct lmd_target *t, struct lmd_ins
 		       (int)job->id.pid, err.msg);
 		return;
 	}
+	if (sum.opened || sum.escalated)
+		log_events(d, t->name, job->id.pid, inst->instance_id, job->census->taken_at_us);
 	report(d, t->name, job->id.pid, &sum);
 	if (sum.nneed)
 		submit_holders(d, t, inst, &sum);

@@ -14,6 +14,7 @@ packages=(
 	libmicrohttpd-dev	# leakmond's /metrics (metrics_listen)
 	prometheus curl		# tests: promtool check metrics, a real Prometheus scraping leakmond
 	prometheus-alertmanager	# tests: a real Alertmanager receiving format = alertmanager
+	chromium		# tests: headless rendering of leakmon report's page
 	gdb			# tests: gcore and &main_arena as an oracle
 	valgrind		# tests: leak counts compared with memcheck's
 	python3			# tests: JSON checks, HTTP receiver, notify socket
