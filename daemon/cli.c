@@ -120,19 +120,3 @@ int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes)
 	}
 	return 0;
 }
-
-void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	double v = (double)bytes;
-	size_t u = 0;
-
-	while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1000.0;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-}

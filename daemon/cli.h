@@ -11,6 +11,7 @@
 
 #include "error.h"
 #include "snapshot.h"
+#include "units.h"
 
 /* Exit codes, documented in `leakmon --help` and leakmon(1). */
 enum lm_exit {
@@ -65,9 +66,6 @@ int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns);
 /* Parse SIZE ("512M", "2G", "0") into bytes; on error print a usage error
  * for cmd and return -1. */
 int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes);
-
-/* "53.2 MB" style, 1000-based like the examples. */
-void lm_fmt_bytes(uint64_t bytes, char *buf, size_t len);
 
 int cmd_stat(int argc, char **argv);
 int cmd_list(int argc, char **argv);

@@ -1088,14 +1088,14 @@ static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l,
 	if (l->ntypes == 0)
 		printf("%8s  %12s  %8s  %12s  (no leaks: every allocation is reachable)\n",
 		       "-", "-", "-", "-");
-	lm_fmt_bytes(t->direct_bytes, b1, sizeof(b1));
-	lm_fmt_bytes(t->indirect_bytes, b2, sizeof(b2));
-	lm_fmt_bytes(t->live_bytes, b3, sizeof(b3));
+	lm_format_bytes(t->direct_bytes, b1, sizeof(b1));
+	lm_format_bytes(t->indirect_bytes, b2, sizeof(b2));
+	lm_format_bytes(t->live_bytes, b3, sizeof(b3));
 	printf(" totals: %" PRIu64 " direct (%s), %" PRIu64 " indirect (%s) of %" PRIu64
 	       " live allocations (%s); %" PRIu64 " reachable\n", t->direct_count, b1,
 	       t->indirect_count, b2, t->live_count, b3, t->reachable_count);
-	lm_fmt_bytes(t->root_bytes, b1, sizeof(b1));
-	lm_fmt_bytes(t->scanned_bytes, b2, sizeof(b2));
+	lm_format_bytes(t->root_bytes, b1, sizeof(b1));
+	lm_format_bytes(t->scanned_bytes, b2, sizeof(b2));
 	printf(" scanned %s of roots and %s of allocations in %.1f ms\n", b1, b2,
 	       graph_ns / 1e6);
 	if (t->unscanned_count)

@@ -62,9 +62,9 @@ static void print_table(const struct lm_census *c, size_t top)
 	if (n < c->ntypes)
 		printf("%10s  %12s  (%zu more types; --top 0 shows all)\n", "...", "...",
 		       c->ntypes - n);
-	lm_fmt_bytes(c->totals.inuse_bytes, inuse, sizeof(inuse));
-	lm_fmt_bytes(c->totals.free_bytes, freeb, sizeof(freeb));
-	lm_fmt_bytes(c->totals.mmapped_bytes, mm, sizeof(mm));
+	lm_format_bytes(c->totals.inuse_bytes, inuse, sizeof(inuse));
+	lm_format_bytes(c->totals.free_bytes, freeb, sizeof(freeb));
+	lm_format_bytes(c->totals.mmapped_bytes, mm, sizeof(mm));
 	printf(" totals: %llu in use (%s), %llu free (%s), %llu mmapped (%s), %llu arena%s; ",
 	       (unsigned long long)c->totals.inuse_count, inuse,
 	       (unsigned long long)c->totals.free_count, freeb,
@@ -72,7 +72,7 @@ static void print_table(const struct lm_census *c, size_t top)
 	       (unsigned long long)c->totals.arenas, c->totals.arenas == 1 ? "" : "s");
 	if (c->totals.py_blocks) {
 		char py[32];
-		lm_fmt_bytes(c->totals.py_bytes, py, sizeof(py));
+		lm_format_bytes(c->totals.py_bytes, py, sizeof(py));
 		printf("in use includes %llu CPython pymalloc blocks (%s); ",
 		       (unsigned long long)c->totals.py_blocks, py);
 	}

@@ -93,7 +93,7 @@ static void fmt_rate(double per_hour, char *buf, size_t len)
 		snprintf(buf, len, "0 B/h");
 		return;
 	}
-	lm_fmt_bytes((uint64_t)(a + 0.5), b, sizeof(b));
+	lm_format_bytes((uint64_t)(a + 0.5), b, sizeof(b));
 	snprintf(buf, len, "%c%s/h", per_hour < 0 ? '-' : '+', b);
 }
 
@@ -271,7 +271,7 @@ static void print_trend(const struct trend *t)
 	printf("  %12s  %10s  %10s  %-*s  %s\n", "rate", "bytes", "count", SPARK_WIDTH,
 	       "history", "type");
 	fmt_rate(t->heap_per_hour, rate, sizeof(rate));
-	lm_fmt_bytes(last_bytes(t->heap, t->nheap), cur, sizeof(cur));
+	lm_format_bytes(last_bytes(t->heap, t->nheap), cur, sizeof(cur));
 	sparkline(t->heap, t->nheap, SPARK_WIDTH, spark, sizeof(spark));
 	printf("  %12s  %10s  %10llu  %s  %s\n", rate, cur,
 	       (unsigned long long)last_count(t->heap, t->nheap), spark, "(heap in use)");
@@ -279,7 +279,7 @@ static void print_trend(const struct trend *t)
 		const struct trend_type *ty = &t->types[i];
 
 		fmt_rate(ty->g->bytes_per_hour, rate, sizeof(rate));
-		lm_fmt_bytes(last_bytes(ty->pts, ty->npts), cur, sizeof(cur));
+		lm_format_bytes(last_bytes(ty->pts, ty->npts), cur, sizeof(cur));
 		sparkline(ty->pts, ty->npts, SPARK_WIDTH, spark, sizeof(spark));
 		type_label(ty->g, label, sizeof(label));
 		printf("  %12s  %10s  %10llu  %s  %s%s%s%s\n", rate, cur,

@@ -44,28 +44,6 @@
 #define BACKOFF_MAX_S 3600.0	/* longest wait after abandoned snapshots */
 #define BACKOFF_MAX_SHIFT 10	/* at most 2^10 intervals */
 
-int64_t lmd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-void lmd_fmt_bytes(uint64_t b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KB", "MB", "GB", "TB" };
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1000.0 && u < 4)
-		v /= 1000.0, u++;
-	if (u == 0)
-		snprintf(buf, len, "%llu B", (unsigned long long)b);
-	else
-		snprintf(buf, len, "%.1f %s", v, units[u]);
-}
-
 void lmd_update_status(struct leakmond *d)
 {
 	size_t nproc = lmd_count_instances(d);
@@ -102,7 +80,7 @@ void on_snapshot_done(struct leakmond *d, struct lmd_target *t, struct lmd_insta
 	gmtime_r(&sec, &tm);
 	strftime(when, sizeof(when), "%H:%M:%SZ", &tm);
 	if (job->census) {
-		lmd_fmt_bytes(job->census->totals.inuse_bytes, bytes, sizeof(bytes));
+		lm_format_bytes(job->census->totals.inuse_bytes, bytes, sizeof(bytes));
 		snprintf(d->last, sizeof(d->last), "%s pid %d %s at %s, %s in use", job->target,
 			 (int)job->id.pid, status, when, bytes);
 	} else {
@@ -131,7 +109,7 @@ static void log_result(struct lmd_instance *inst,
 			       job->target, (int)job->id.pid);
 			memset(&inst->fail_log, 0, sizeof(inst->fail_log));
 		}
-		lmd_fmt_bytes(c->totals.inuse_bytes, bytes, sizeof(bytes));
+		lm_format_bytes(c->totals.inuse_bytes, bytes, sizeof(bytes));
 		lm_log(c->partial ? LM_LOG_NOTICE : LM_LOG_INFO,
 		       "target %s: pid %d: %s in %llu allocations, %zu types, paused %.1f ms, "
 		       "walk %.1f ms (%s)%s%s", job->target, (int)job->id.pid, bytes,
@@ -147,7 +125,7 @@ static void log_result(struct lmd_instance *inst,
 	}
 	/* A failure repeats every interval until something changes: say it
 	 * once, then at most every FAIL_LOG_EVERY_S. */
-	if (inst && !lm_ratelimit_ok(&inst->fail_log, lmd_now_us(), FAIL_LOG_EVERY_S, &suppressed))
+	if (inst && !lm_ratelimit_ok(&inst->fail_log, lm_wall_us(), FAIL_LOG_EVERY_S, &suppressed))
 		return;
 	if (suppressed)
 		lm_log(LM_LOG_WARNING, "target %s: snapshot of pid %d %s: %s (%llu more failures "
@@ -259,7 +237,7 @@ static void on_retention(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (lm_store_retention(d->store, lmd_now_us(), (int64_t)(d->conf->retain_full_ms / 1000),
+	if (lm_store_retention(d->store, lm_wall_us(), (int64_t)(d->conf->retain_full_ms / 1000),
 			       (int64_t)(d->conf->retain_ms / 1000), &deleted, &err) < 0)
 		lm_log(LM_LOG_WARNING, "retention: %s", err.msg);
 	else if (deleted)
@@ -397,7 +375,7 @@ static void close_stale_instances(struct leakmond *d)
 		struct lm_proc_id id = { .pid = v[i].pid, .start_ticks = v[i].start_ticks };
 		if (lm_proc_id_alive(&id))
 			continue;
-		if (lm_store_instance_close(d->store, v[i].id, lmd_now_us(), &err) < 0)
+		if (lm_store_instance_close(d->store, v[i].id, lm_wall_us(), &err) < 0)
 			lm_log(LM_LOG_WARNING, "cannot close instance %lld: %s",
 			       (long long)v[i].id, err.msg);
 		else

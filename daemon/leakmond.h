@@ -18,12 +18,14 @@
 
 #include <ev.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "error.h"
 #include "log.h"
 #include "selector.h"
 #include "snapshot.h"
 #include "store.h"
+#include "units.h"
 
 /* One process of a target (pid + start time). */
 struct lmd_instance {
@@ -160,7 +162,5 @@ void lmd_metrics_stop(struct leakmond *d);	/* before the store and loop go */
 /* leakmond.c */
 void lmd_stop(struct leakmond *d, const char *why);
 void lmd_update_status(struct leakmond *d);
-int64_t lmd_now_us(void);
-void lmd_fmt_bytes(uint64_t bytes, char *buf, size_t len);	/* "53.2 MB" */
 
 #endif

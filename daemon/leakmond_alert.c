@@ -135,7 +135,7 @@ static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_
 	sqlite3_bind_int64(st, 2, at_us);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		double bph = sqlite3_column_double(st, 4);
-		lmd_fmt_bytes((uint64_t)(bph > 0 ? bph : 0), rate, sizeof(rate));
+		lm_format_bytes((uint64_t)(bph > 0 ? bph : 0), rate, sizeof(rate));
 		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
 			snprintf(eta, sizeof(eta), "not in sight");
 		else
@@ -160,7 +160,7 @@ static void release(struct leakmond *d, int64_t alert_row, int64_t created_befor
 	unsigned n = 0;
 
 	if (lm_webhook_release(lm_store_db(d->store), alert_row, created_before_us, fields,
-			       lmd_now_us(), &n, &err) < 0)
+			       lm_wall_us(), &n, &err) < 0)
 		lm_log(LM_LOG_ERR, "%s: %s", what, err.msg);	/* stays waiting: retried by the sweep */
 	else if (n && d->alert && d->alert->sender)
 		lm_webhook_sender_kick(d->alert->sender);
@@ -311,12 +311,12 @@ static void on_sweep(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (lm_alert_resolve_ended(d->store, webhooks_of, d, a->host, lmd_now_us(), &sum,
+	if (lm_alert_resolve_ended(d->store, webhooks_of, d, a->host, lm_wall_us(), &sum,
 				   &err) < 0)
 		lm_log(LM_LOG_WARNING, "alerts of ended processes: %s", err.msg);
 	else if (sum.resolved)
 		report(d, "(ended)", 0, &sum);
-	release_empty(d, 0, lmd_now_us() - (int64_t)HOLDERS_MAX_WAIT_S * 1000000,
+	release_empty(d, 0, lm_wall_us() - (int64_t)HOLDERS_MAX_WAIT_S * 1000000,
 		      "no holder chains after 5 minutes (the search did not finish)");
 }
 

@@ -256,7 +256,7 @@ static void fmt_growth(int64_t delta, char *buf, size_t len)
 {
 	char b[32];
 
-	lmd_fmt_bytes((uint64_t)(delta < 0 ? -delta : delta), b, sizeof(b));
+	lm_format_bytes((uint64_t)(delta < 0 ? -delta : delta), b, sizeof(b));
 	snprintf(buf, len, "%s%s", delta < 0 ? "-" : "+", b);
 }
 
@@ -280,7 +280,7 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 	if (!demo->first)
 		remember_first(demo, c);
 	demo->shown++;
-	lmd_fmt_bytes(c->totals.inuse_bytes, inuse, sizeof(inuse));
+	lm_format_bytes(c->totals.inuse_bytes, inuse, sizeof(inuse));
 	fmt_growth((int64_t)(c->totals.inuse_bytes - demo->first_inuse), growth, sizeof(growth));
 	printf("%s  snapshot %u of pid %d: %s in use (%s since the first), %llu allocations, "
 	       "target paused %.1f ms\n", when, demo->shown, (int)c->pid, inuse, growth,
@@ -290,7 +290,7 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 		const struct lm_type_stat *ts = &c->types[i];
 		int found;
 		uint64_t fb = first_bytes(demo, ts, &found);
-		lmd_fmt_bytes(ts->bytes, bytes, sizeof(bytes));
+		lm_format_bytes(ts->bytes, bytes, sizeof(bytes));
 		fmt_growth((int64_t)(ts->bytes - fb), growth, sizeof(growth));
 		/* "class Session", but "string" and "size 24" as they are; the
 		 * name escaped, as everywhere (escape.h). */

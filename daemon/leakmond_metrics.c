@@ -253,13 +253,13 @@ static void render(struct leakmond *d)
 		free(pv);
 	}
 	if (r < 0) {	/* keep serving the last good text */
-		if (lm_ratelimit_ok(&m->render_log, lmd_now_us(), ERROR_LOG_EVERY_S, &sup))
+		if (lm_ratelimit_ok(&m->render_log, lm_wall_us(), ERROR_LOG_EVERY_S, &sup))
 			lm_log(LM_LOG_WARNING, "%s", err.msg);
 		return;
 	}
 	if (d->conf->metrics_textfile &&
 	    lm_metrics_write_file(d->conf->metrics_textfile, text, len, &err) < 0 &&
-	    lm_ratelimit_ok(&m->file_log, lmd_now_us(), ERROR_LOG_EVERY_S, &sup))
+	    lm_ratelimit_ok(&m->file_log, lm_wall_us(), ERROR_LOG_EVERY_S, &sup))
 		lm_log(LM_LOG_WARNING, "%s", err.msg);
 	pthread_mutex_lock(&m->lock);
 	old = m->text;

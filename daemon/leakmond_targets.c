@@ -148,7 +148,7 @@ static void gone(void *arg, const struct lm_proc_id *id)
 	lm_log(LM_LOG_INFO, "target %s: pid %d is gone (instance %lld, %llu snapshots)",
 	       s->t->name, (int)id->pid, (long long)inst->instance_id,
 	       (unsigned long long)inst->nsnapshots);
-	if (lm_store_instance_close(s->d->store, inst->instance_id, lmd_now_us(), &err) < 0)
+	if (lm_store_instance_close(s->d->store, inst->instance_id, lm_wall_us(), &err) < 0)
 		lm_log(LM_LOG_ERR, "target %s: cannot close instance %lld: %s", s->t->name,
 		       (long long)inst->instance_id, err.msg);
 	/* A snapshot in flight finds no instance when it returns and is
@@ -210,7 +210,7 @@ static void resolve(struct leakmond *d, struct lmd_target *t)
 	size_t n;
 
 	if (lm_selector_resolve(c->kind, c->value, c->pid, &ids, &n, &err) < 0) {
-		if (lm_ratelimit_ok(&t->resolve_log, lmd_now_us(), FAIL_LOG_EVERY, &suppressed))
+		if (lm_ratelimit_ok(&t->resolve_log, lm_wall_us(), FAIL_LOG_EVERY, &suppressed))
 			lm_log(LM_LOG_WARNING, "target %s: cannot resolve %s: %s (%llu more suppressed)",
 			       t->name, lm_selector_kind_name(c->kind), err.msg,
 			       (unsigned long long)suppressed);
@@ -288,7 +288,7 @@ static void target_free(struct leakmond *d, struct lmd_target *t, int close_inst
 
 	for (i = 0; i < t->ninst; i++) {
 		if (close_instances &&
-		    lm_store_instance_close(d->store, t->inst[i]->instance_id, lmd_now_us(), &err) < 0)
+		    lm_store_instance_close(d->store, t->inst[i]->instance_id, lm_wall_us(), &err) < 0)
 			lm_log(LM_LOG_ERR, "target %s: cannot close instance %lld: %s", t->name,
 			       (long long)t->inst[i]->instance_id, err.msg);
 		instance_free(t->inst[i]);

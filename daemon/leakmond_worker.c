@@ -93,10 +93,10 @@ static void *worker_main(void *arg)
 		w->running = job;
 		pthread_mutex_unlock(&w->lock);
 
-		job->started_us = lmd_now_us();
+		job->started_us = lm_wall_us();
 		job->rc = job->run ? job->run(job) :
 			  lm_snapshot_census(&job->opts, &job->census, &job->err);
-		job->finished_us = lmd_now_us();
+		job->finished_us = lm_wall_us();
 
 		pthread_mutex_lock(&w->lock);
 		w->running = NULL;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "alertmanager.h"
+#include "units.h"
 
 static const char *const levels[] = { "info", "warning", "critical" };
 
@@ -22,17 +23,6 @@ static void rfc3339(int64_t us, char *buf, size_t len)
 
 	gmtime_r(&sec, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* 1100000 -> "1.1 MB" (decimal units, like leakmond's log). */
-static void human_bytes(double b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	int u = 0;
-
-	while (fabs(b) >= 1000.0 && u < 4)
-		b /= 1000.0, u++;
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
 /* 187200 -> "2d 4h"; 3720 -> "1h 2min"; 50 -> "50s". */
@@ -78,7 +68,7 @@ static json_t *annotations(json_t *p)
 
 	if (!a)
 		return NULL;
-	human_bytes(bph, rate, sizeof(rate));
+	lm_format_bytes(bph, rate, sizeof(rate));
 	strcat(rate, "/h");
 	if (json_is_number(eta))
 		human_duration(json_number_value(eta), ttl, sizeof(ttl));

@@ -626,14 +626,6 @@ static uint64_t copy_private_bytes(pid_t child)
 	return (uint64_t)kib * 1024;
 }
 
-static int64_t realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Step 2: stop, fork the copy, reap old copies, release. */
 static int fork_copy(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t start,
 		     pid_t *dead, size_t ndead, struct made *m, uint64_t budget_ns,
@@ -645,7 +637,7 @@ static int fork_copy(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 	r = lm_ptrace_stop_within(src->pid, budget_ns, &st, err);
 	if (r < 0)
 		return r;
-	src->taken_at_us = realtime_us();
+	src->taken_at_us = lm_wall_us();
 	ti = pick_thread(&st, g, 1, err);
 	r = ti;
 	if (ti >= 0 && lm_inject_pad_in_use(&st, g))

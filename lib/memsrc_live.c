@@ -34,14 +34,6 @@ static int exited_error(struct lm_err *err, pid_t pid)
 	return lm_err_set(err, LM_EEXITED, "process %d exited during the snapshot", (int)pid);
 }
 
-static int64_t realtime_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* While the target is stopped: layout, RSS, memory, registers. */
 static int capture_stopped(struct lm_memsrc *src, const struct lm_live_opts *opts,
 			   struct lm_stopped *st, struct lm_err *err)
@@ -61,7 +53,7 @@ static int capture_stopped(struct lm_memsrc *src, const struct lm_live_opts *opt
 		src->rss_bytes = ps.rss_bytes;
 		src->owned_bytes = ps.owned_bytes;
 	}
-	src->taken_at_us = realtime_us();
+	src->taken_at_us = lm_wall_us();
 	r = lm_capture_pid(src->impl, src, mpid, opts ? opts->max_capture_bytes : 0,
 			   deadline, err);
 	if (r < 0)

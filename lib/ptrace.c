@@ -118,14 +118,6 @@ static __thread struct {
 	size_t n, cap;
 } lingering;
 
-uint64_t lm_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* The value of kernel.yama.ptrace_scope, or -1 when Yama is absent. */
 static int yama_scope(void)
 {

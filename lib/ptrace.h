@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include "clock.h"	/* lm_now_ns() for the deadlines of a stop */
 #include "error.h"
 
 struct lm_thread_regs {
@@ -70,7 +71,5 @@ void lm_ptrace_release(struct lm_stopped *st);
 
 /* Release (if needed) and free. */
 void lm_stopped_free(struct lm_stopped *st);
-
-uint64_t lm_now_ns(void);	/* CLOCK_MONOTONIC in ns */
 
 #endif

@@ -16,6 +16,7 @@
 #include "escape.h"
 #include "report.h"
 #include "store.h"
+#include "units.h"
 
 #define MAX_PROCS 200		/* processes per page */
 #define MAX_ALERTS 100		/* alerts per process */
@@ -77,16 +78,6 @@ static void fmt_time(int64_t us, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-static void fmt_bytes(double b, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "kB", "MB", "GB", "TB" };
-	int u = 0;
-
-	while (fabs(b) >= 1000.0 && u < 4)
-		b /= 1000.0, u++;
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", b, units[u]);
-}
-
 static void fmt_duration(double s, char *buf, size_t len)
 {
 	long long v = (long long)llround(s);
@@ -130,7 +121,7 @@ enum unit { U_BYTES, U_MS };
 static void fmt_value(double v, enum unit u, char *buf, size_t len)
 {
 	if (u == U_BYTES)
-		fmt_bytes(v, buf, len);
+		lm_format_bytes(v, buf, len);
 	else
 		snprintf(buf, len, "%.1f ms", v);
 }
@@ -261,7 +252,7 @@ static void growth_chart(FILE *f, struct lm_store *st, const struct proc *p,
 			 !strcmp(g[i].kind, "string") ? "" : g[i].kind,
 			 !strcmp(g[i].kind, "size") || !strcmp(g[i].kind, "string") ? "" : " ",
 			 g[i].name);
-		fmt_bytes(g[i].bytes_per_hour, label + strlen(label), sizeof(label) - strlen(label));
+		lm_format_bytes(g[i].bytes_per_hour, label + strlen(label), sizeof(label) - strlen(label));
 		strncat(label, "/h", sizeof(label) - strlen(label) - 1);
 		if (series_line(st, p->id, g[i].kind, g[i].name, o->since_us, label, &lines[n], err) == 0)
 			n++;
@@ -331,7 +322,7 @@ static void memory_and_pause(FILE *f, struct lm_store *st, const struct proc *p,
 			limit = sqlite3_column_double(s, 0);
 		sqlite3_finalize(s);
 	}
-	fmt_bytes(limit, lb, sizeof(lb));
+	lm_format_bytes(limit, lb, sizeof(lb));
 	snprintf(hl, sizeof(hl), "memory limit %s", lb);
 	chart(f, limit > 0 ? "Heap in use and RSS against the memory limit" :
 	      "Heap in use and RSS (no alert has measured a limit yet)", "memory", U_BYTES,
@@ -388,7 +379,7 @@ static void alerts_table(FILE *f, struct lm_store *st, const struct proc *p)
 				"<th>growth</th><th>time to limit</th><th>holder chains</th></tr>\n");
 		fmt_time(sqlite3_column_int64(s, 4), a, sizeof(a));
 		fmt_time(sqlite3_column_int64(s, 5), b, sizeof(b));
-		fmt_bytes(sqlite3_column_double(s, 6), rate, sizeof(rate));
+		lm_format_bytes(sqlite3_column_double(s, 6), rate, sizeof(rate));
 		strncat(rate, "/h", sizeof(rate) - strlen(rate) - 1);
 		fmt_duration(sqlite3_column_type(s, 7) == SQLITE_NULL ? INFINITY :
 			     sqlite3_column_double(s, 7), eta, sizeof(eta));

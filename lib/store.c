@@ -23,12 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
 #include "classify.h"
+#include "clock.h"
 #include "store.h"
 #include "store_schema.h"
 
@@ -61,14 +61,6 @@ static int db_error(struct lm_store *st, struct lm_err *err, const char *what)
 
 	return lm_err_set(err, code, "database %s: %s: %s", st->path, what,
 			  sqlite3_errmsg(st->db));
-}
-
-static int64_t now_us(void)
-{
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * US_PER_S + tv.tv_usec;
 }
 
 /* Counts are unsigned in C, INTEGER (signed 64-bit) in SQLite: clamp. */
@@ -460,7 +452,7 @@ int lm_store_target(struct lm_store *store, const char *name,
 			       "created_at_us) VALUES (?1, ?2)", -1, &s, NULL) != SQLITE_OK)
 		return db_error(store, err, "adding a target");
 	sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 2, now_us());
+	sqlite3_bind_int64(s, 2, lm_wall_us());
 	r = step_id(store, s, NULL, NULL, err, "adding a target");
 	sqlite3_finalize(s);
 	if (r < 0)
@@ -540,7 +532,7 @@ int lm_store_instance_close(struct lm_store *store, int64_t instance_id,
 			       NULL) != SQLITE_OK)
 		return db_error(store, err, "closing an instance");
 	sqlite3_bind_int64(s, 1, instance_id);
-	sqlite3_bind_int64(s, 2, ended_at_us ? ended_at_us : now_us());
+	sqlite3_bind_int64(s, 2, ended_at_us ? ended_at_us : lm_wall_us());
 	r = step_id(store, s, NULL, NULL, err, "closing an instance");
 	sqlite3_finalize(s);
 	return r;
@@ -785,7 +777,7 @@ int lm_store_add_snapshot(struct lm_store *store, int64_t instance_id,
 	if (c)
 		taken_at_us = c->taken_at_us;
 	if (!taken_at_us)
-		taken_at_us = now_us();
+		taken_at_us = lm_wall_us();
 
 	r = exec_sql(store, "BEGIN IMMEDIATE", err, "starting a snapshot");
 	if (r < 0)

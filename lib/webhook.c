@@ -22,7 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +33,7 @@
 #include <sqlite3.h>
 
 #include "config.h"
+#include "clock.h"
 #include "conf.h"
 #include "webhook.h"
 #include "alertmanager.h"
@@ -252,13 +252,6 @@ struct lm_webhook_sender {
 	double resend_s;
 };
 
-static int64_t now_us(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
-}
-
 static void hooks_free(struct hook *v, size_t n)
 {
 	size_t i, j;
@@ -399,7 +392,7 @@ static int64_t backoff_us(int attempts)
 	if (ms > LM_WEBHOOK_BACKOFF_MAX_MS)
 		ms = LM_WEBHOOK_BACKOFF_MAX_MS;
 	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
-		r = (unsigned short)(now_us() & 0xffff);
+		r = (unsigned short)(lm_wall_us() & 0xffff);
 	ms *= 0.75 + 0.5 * (r / 65535.0);
 	return (int64_t)(ms * 1000);
 }
@@ -467,7 +460,7 @@ static void scan(struct lm_webhook_sender *s);
 static void finish(struct lm_webhook_sender *s, struct xfer *x, CURLcode result)
 {
 	long status = 0;
-	int64_t now = now_us();
+	int64_t now = lm_wall_us();
 	char msg[CURL_ERROR_SIZE + 64];
 
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -662,7 +655,7 @@ static char *body_for(const struct lm_webhook_sender *s, const struct hook *h,
 		      const char *event, const char *payload, int64_t created_at_us,
 		      int64_t opened_us, int64_t resolved_us)
 {
-	int64_t now = now_us(), ends;
+	int64_t now = lm_wall_us(), ends;
 
 	if (h->format != LM_WEBHOOK_FORMAT_ALERTMANAGER)
 		return render_body(payload);
@@ -682,7 +675,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 	struct xfer *x = calloc(1, sizeof(*x));
 	int ok = 1;
 	size_t i;
-	int64_t now = now_us();
+	int64_t now = lm_wall_us();
 
 	if (!x)
 		return -1;
@@ -763,7 +756,7 @@ static void expire(struct lm_webhook_sender *s, int64_t row, const char *why)
 static void scan(struct lm_webhook_sender *s)
 {
 	sqlite3_stmt *st;
-	int64_t now = now_us(), next = 0;
+	int64_t now = lm_wall_us(), next = 0;
 	double sleep_s = SCAN_MAX_S;
 
 	if (s->scanning)
