@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bigheap.c - the benchmark target: a heap pre-filled to about SIZE bytes
  * (default 1 GiB) in about COUNT chunks (default 10 million), plus a stall

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/census.sh [COUNT] - `leakmon stat` on the benchmark target (about
 # 1 GiB in 10 million chunks by default) beside `gdb gcore`, in one run.
 # For each method: the target's longest stall as its own stall meter saw it,

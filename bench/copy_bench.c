@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * copy_bench.c - the malloc-heavy target of bench/copy_bench.sh: a heap
  * pre-filled to MIB MiB, then one thread that allocates and frees without

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/copy_bench.sh [COUNT] - the frozen copy against the alternatives, in
 # one run (docs/copy.md has the figures):
 #  1. on bench/bigheap (about 1 GiB in COUNT = 10 million chunks): the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * detect_eval.c - evaluation harness of the leak detector (lib/alert.c, lib/trend.c).
  *

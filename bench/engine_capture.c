@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine_capture - benchmark of the live memory source: how long a capture
  * stops the target, against how much it copies.

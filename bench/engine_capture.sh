@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/engine_capture.sh - live-capture pause against heap size.
 #
 # Starts bench/bigheap at two sizes (1 M and 10 M chunks: ~0.1 and ~1 GiB),

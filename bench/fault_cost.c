@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fault_cost.c - what one page fault costs on this machine, for reading
  * bench/copy_bench.sh's throughput figure.

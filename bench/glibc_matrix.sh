@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/glibc_matrix.sh [COUNT] - census speed per glibc version and mode,
 # side by side in one run: the benchmark target (bench/bigheap.c, COUNT
 # chunks, default 1 million) built against the host's glibc and against each

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/memory_bench.sh [COUNT...] - our peak memory against the target's
 # heap, side by side in one run: for the benchmark target (bench/bigheap,
 # COUNT chunks of ~100 bytes: 10000000 is about 1 GiB; default "10000000

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/pause_vfork.sh - how long a process with a thread in vfork() is
 # frozen by `leakmon stat`, with the pause budget and without it.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/python_census.sh [OBJECTS] - `leakmon stat` on a Python service
 # holding about OBJECTS pymalloc blocks and objects (default 10 million:
 # tests/targets/py_sessions.py, six blocks per session), side by side in one

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/symcache.sh [ROUNDS] - what the symbol cache saves per census: the
 # demo service (C++: libstdc++ and libc with their debug files when
 # installed) is censused ROUNDS times (default 20) without and with a cache,

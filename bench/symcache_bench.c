@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symcache_bench.c - what the symbol cache saves a daemon that takes a
  * census of one process every interval (bench/symcache.sh runs it).

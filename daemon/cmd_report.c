@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_report.c - `leakmon report`: leakmond's history as one self-contained
  * HTML page (lib/report.c draws it), for a browser, a ticket or a mail.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmon.c - the investigation CLI: `leakmon COMMAND [OPTIONS] TARGET`.
  *

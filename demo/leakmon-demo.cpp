@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmon-demo.cpp - a small service with a leak, for `leakmond --demo`.
  *

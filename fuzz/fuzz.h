@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz.h - what the libFuzzer harnesses share: a reader that decodes
  * fields from the fuzz input (running out of input reads zeros, so every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_conf.c - libFuzzer harness: leakmond.conf (lib/conf.c) read from a
  * file, as leakmond --check-config and a SIGHUP reload read it (the input

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_core.c - libFuzzer harness: a core file from the input, opened as
  * `leakmon leaks/roots CORE` would: lm_snapshot_open (core source, symbols,

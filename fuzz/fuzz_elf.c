@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_elf.c - libFuzzer harness: a module's ELF file from the input, read
  * as lm_symtab_load reads every file mapped in a target (lib/symbols.c:

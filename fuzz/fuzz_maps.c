@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_maps.c - libFuzzer harness: /proc/PID/maps text (lib/proc.c's
  * lm_maps_parse, which the live source and the core source also use), then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_proc.c - libFuzzer harness: /proc/PID/stat and /proc/PID/status
  * text (lib/proc.c's lm_proc_parse_stat and lm_proc_parse_field: a comm may

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_seccomp.c - libFuzzer harness: a seccomp filter as the frozen-copy
  * source reads it from a target (PTRACE_SECCOMP_GET_FILTER) and runs it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_unwind.c - libFuzzer harness: the unwinder (lib/unwind.c: libdwfl
  * over our callbacks, then the frame-pointer chain) on a crafted module

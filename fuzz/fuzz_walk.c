@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fuzz_walk.c - libFuzzer harness: heap walk, classification and reference
  * graph (leaks, root chains, the reach tree) over a memory source decoded

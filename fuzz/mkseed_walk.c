@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mkseed_walk.c - write a seed for fuzz_walk (its input format is described
  * in fuzz_walk.c) from a real heap: a live pid or a core file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * replay.c - runs a fuzz harness's LLVMFuzzerTestOneInput on the files
  * named, once each, without libFuzzer: the harnesses built with the normal

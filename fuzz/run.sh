@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # fuzz/run.sh SRCDIR BINDIR SECONDS NAME... - what `make fuzz` and
 # `make fuzz-smoke` run (docs/fuzzing.md).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seed_target.c - a small process whose heap is the seed of the heap-walk
  * harnesses (make fuzz-seeds): few bytes, every kind of chunk.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """shrink_core.py CORE OUT - a small seed for fuzz_core from a real core file.
 
 Keeps the ELF header and the notes (threads, mapped files); every PT_LOAD

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alert.c - from an instance's history to leak alerts and queued webhook
  * deliveries (see alert.h for the rules).

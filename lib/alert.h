@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alert.h - leak alerts: when a growing type becomes an alert, at which
  * level, when it resolves, and what the webhooks are told.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alertmanager.h - a leak alert as Prometheus Alertmanager takes it: the
  * body of a POST to /api/v2/alerts, made from the stored leakmon payload

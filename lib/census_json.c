@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * census_json.c - the census as one JSON object:
  *   {"pid", "exe", "glibc", "source", "taken_at", "pause_us", "walk_us",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * census_json.h - a census as JSON (the `leakmon stat --json` document; the
  * daemon's logs and tests use the same shape).

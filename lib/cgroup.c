@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cgroup.c - a process's control groups: its systemd unit, the members of a
  * unit, its memory limit and usage.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cgroup.h - the target's control group: its systemd unit, its members, its
  * memory limit and usage.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chunkstore.h - the chunks a snapshot keeps for drill-down, 8 bytes each.
  *

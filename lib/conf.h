@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conf.h - leakmond.conf: what to watch, how often, where to keep history,
  * when to alert and where to send alerts. Documented in leakmond.conf(5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * error.h - status codes and the error buffer every lib/ function fills.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * escape.c - names from a target, made safe to show (see escape.h).
  *

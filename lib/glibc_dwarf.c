@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_dwarf.c - glibc's malloc layout from libc's DWARF (glibc_dwarf.h).
  *

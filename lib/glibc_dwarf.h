@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_dwarf.h - glibc's malloc layout read from libc's own debug info.
  *

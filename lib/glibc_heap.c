@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_heap.c - walking a glibc ptmalloc heap from outside, without symbols.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_heap.h - walking a glibc ptmalloc heap from outside.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_layout.c - the per-version table of glibc malloc layouts (x86_64).
  *

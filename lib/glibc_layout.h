@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * glibc_layout.h - where glibc's malloc keeps its fields, per glibc version.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * holders.c - sample holder chains of a type (see holders.h).
  *

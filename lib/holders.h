@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * holders.h - who holds the allocations of a type, as one line per chain:
  * the "holders" of a leak alert's payload, and the type labels `leakmon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * log.c - log lines on stderr, with journald priority prefixes when
  * journald is the reader.

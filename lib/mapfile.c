@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mapfile.c - opening the files behind a target's mappings, and debug
  * files, without letting the target choose what is opened (mapfile.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mapfile.h - opening the files behind a target's mappings, and debug files,
  * without letting the target choose what is opened.

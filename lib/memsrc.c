@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc.c - the part of a memory source every kind shares: the region
  * index, the read functions, closing.

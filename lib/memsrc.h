@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc.h - a memory source: the target's memory and mappings, whatever they
  * come from.

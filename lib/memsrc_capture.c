@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_capture.c - copying a stopped (or frozen) process's private
  * writable memory into local buffers; the live and the frozen-copy sources

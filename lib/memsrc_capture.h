@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_capture.h - internal to the memory sources: copy a stopped or
  * frozen process's private writable memory into local buffers and index it

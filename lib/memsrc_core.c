@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_core.c - the core-file source: an ELF core (gdb's gcore, the
  * kernel's, systemd-coredump's) read through its program headers.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_window.c - a frozen process read on demand through a bounded
  * window (userfaultfd); see memsrc_window.h for the model.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_window.h - internal to the memory sources: read a frozen process
  * (the copy-on-write clone of the frozen-copy source) on demand, through a

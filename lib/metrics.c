@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.c - the Prometheus text exposition of the latest history
  * (metrics.h has the metric list and the rules for names from a target).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * metrics.h - the history as Prometheus metrics (text exposition format
  * 0.0.4), for leakmond's /metrics and for node_exporter's textfile

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proc.c - reading /proc/PID: mappings, threads, exe, status.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * proc.h - reading /proc/PID: mappings, threads, exe, status.
  *

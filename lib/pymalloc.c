@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pymalloc.c - CPython's pymalloc arenas, pools and live blocks, read from
  * outside (implements pymalloc.h; the structures are in docs/python.md).

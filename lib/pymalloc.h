@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pymalloc.h - CPython's small-object allocator (pymalloc) walked from
  * outside, without debug symbols.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pyobj.c - CPython objects read from outside (implements pyobj.h; the
  * layouts and how they were checked are in docs/python.md).

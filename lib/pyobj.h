@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pyobj.h - CPython objects read from outside: is there a Python object in
  * this block of the target's memory, what is its type, what is the type

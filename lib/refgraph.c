@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refgraph.c - conservative reachability over an open snapshot: leaks and
  * root chains (implements refgraph.h).

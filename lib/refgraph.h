@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * refgraph.h - who holds what: reachability, leaks and root chains over an
  * open snapshot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.h - the history as one self-contained HTML page (`leakmon
  * report`): per target and process, inline SVG charts of the growing

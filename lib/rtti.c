@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rtti.c - vtables named through RTTI in a module's file (implements rtti.h).
  *

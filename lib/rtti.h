@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * rtti.h - vtables found through C++ run-time type information, for modules
  * shipped without a .symtab (stripped executables and libraries).

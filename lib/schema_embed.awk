@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # schema_embed.awk - turn schema/NNN_*.sql into lib/schema_sql.c, so the
 # binaries carry their migrations and need no files at run time.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * selector.c - resolving a target's selector to processes.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * selector.h - which processes a target means, and which of them are new.
  *

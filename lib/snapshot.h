@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * snapshot.h - one snapshot end to end: open a memory source (live, copy or
  * core), load symbols, walk the heap, classify, aggregate per type.

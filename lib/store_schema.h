@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * store_schema.h - the migrations embedded in the binary (private to
  * lib/store.c). lib/schema_sql.c is generated at build time from

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symbols.c - the target's modules and their ELF symbols at run-time
  * addresses (implements symbols.h and the pieces of symbols_part.h).

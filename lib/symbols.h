@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symbols.h - the target's modules and their ELF symbols, at run-time addresses.
  *

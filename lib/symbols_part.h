@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symbols_part.h - the pieces lm_symtab_load() is made of, shared by
  * lib/symbols.c and lib/symcache.c only (not a public interface).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symcache.c - symbol tables kept across censuses of one process
  * (implements symcache.h).

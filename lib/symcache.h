@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symcache.h - symbol tables kept across censuses of one process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * thread_why.h - why a thread of a process does not stop when asked.
  *

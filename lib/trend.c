@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trend.c - Theil-Sen slope, Sen's interval, Mann-Kendall test, and the
  * shape tests that tell a leak from a cache, a step or a sawtooth.

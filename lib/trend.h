@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * trend.h - is a series of (time, value) samples growing, how fast, and is
  * it a leak rather than a cache, a warm-up, a step or a sawtooth?

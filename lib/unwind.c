@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * unwind.c - call stacks of a snapshot's threads over captured memory.
  *

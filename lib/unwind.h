@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * unwind.h - the call stacks of a snapshot's threads, from their saved
  * registers and the captured stack memory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * webhook.h - the durable outbox of alert notifications and its sender.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """census_compare.py TARGET_OUT CENSUS_JSON [CENSUS_JSON...]
 
 Compare a test target's own account of what it allocated ("expect KIND NAME

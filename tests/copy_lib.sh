@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/copy_lib.sh - helpers of the frozen-copy tests (sourced after init.sh).
 
 T_COPY="$LM_BUILDDIR/tests/t_copy"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/daemon_lib.sh - helpers of the daemon_*.test scripts (after init.sh).
 #
 #   start_demo_target [ARGS]     run leakmon-demo (a leaking service); sets TARGET_PID

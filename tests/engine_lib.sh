@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/engine_lib.sh - helpers shared by the engine tests (sourced after init.sh).
 
 T_MEMSRC="$LM_BUILDDIR/tests/t_memsrc"

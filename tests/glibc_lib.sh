@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/glibc_lib.sh - test targets built against another Debian suite's glibc.
 #
 #   . "$LM_SRCDIR/tests/glibc_lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """hostile_core.py - write crafted ELF core files for hostile_core.test.
 
   hostile_core.py tls0 IN OUT       IN (a real core) plus a PT_LOAD at address

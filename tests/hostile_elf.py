@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """hostile_elf.py - write crafted ELF shared objects for the hostile_*.test.
 
   hostile_elf.py NSYMS NAMELEN OUT

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/init.sh - helpers every test sources.
 #
 #   . "$LM_SRCDIR/tests/init.sh"

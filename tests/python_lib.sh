@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # tests/python_lib.sh - helpers for the CPython tests (sourced after init.sh).
 #
 # PYTHON is Debian's interpreter from package python3.11 (/usr/bin), never

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_alert.c - lib/alert on a real store, for tests/alert_store.test.
  *

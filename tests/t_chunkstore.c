@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_chunkstore.c - the packed chunk store against a plain sorted array.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_classify.c - test driver for symbols.c and classify.c: loads a target's
  * symbols and classifies chunks given by address (no heap walker needed) or

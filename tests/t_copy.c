@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_copy.c - test and benchmark driver for the frozen-copy source.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_daemon_lib.c - drives lib/conf, lib/cgroup and lib/selector for the
  * daemon_lib tests: one command per run, results on stdout, errors on

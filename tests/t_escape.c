@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_escape.c - lm_escape on given bytes, for tests/hygiene_escape.test.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_holders.c - lib/holders on a live process, for tests/alert_holders_lib.test.
  *

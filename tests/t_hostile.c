@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_hostile.c - hostile inputs for the heap walker, made from a real
  * capture: the regions of a live target (or a core) are copied into buffers

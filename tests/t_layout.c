@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_layout - print a glibc malloc layout, one "field value" line each:
  * the table's entry for VERSION, or with DEBUGFILE the layout read from

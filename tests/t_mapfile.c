@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_mapfile.c - test driver for lib/mapfile.c: opens the file behind one
  * mapping of a live process as the symbol loader does, without stopping it.

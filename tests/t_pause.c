@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_pause - test driver for the pause budget of lib/ptrace.c: what happens
  * to a thread that never stopped.

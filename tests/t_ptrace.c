@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_ptrace - test driver for lib/ptrace.c: dies holding a signal.
  *

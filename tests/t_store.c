@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_store.c - drive lib/store.c on real SQLite files for the
  * tests/daemon_store*.test scripts, which then check the results with the

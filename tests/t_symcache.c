@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_symcache.c - test driver for the symbol cache (lib/symcache.c): every
  * census of one process is taken twice, through one cache kept for the

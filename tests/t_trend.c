@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_trend.c - checks of lib/trend against values worked out by hand and
  * against shapes whose verdict is known. Prints one line per check and

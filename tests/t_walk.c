@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_walk.c - test driver for the glibc heap walker.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * t_webhook.c - drive lib/webhook on a real libev loop against real HTTP
  * receivers (tests/webhook_receiver.py), for tests/alert_webhook.test.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """webhook_receiver.py - a real HTTP receiver for leakmon's webhook tests.
 
 Listens on 127.0.0.1 (a free port unless --port is given; the port is

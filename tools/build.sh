@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/build.sh [DIR [CONFIGURE-ARGS...]] - configure and build out of tree
 # (default DIR: build/).
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/check.sh [--asan] - set everything up on a fresh Debian 12 machine,
 # build, and run the test suite (make check) and a short run of every fuzz
 # harness (make fuzz-smoke, docs/fuzzing.md). With --asan, leakmon itself

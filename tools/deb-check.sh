@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/deb-check.sh BUILDDIR - the Debian package, end to end (make
 # check-deb; not in make check: it installs and removes a package on this
 # machine, as root):

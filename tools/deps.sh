@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/deps.sh - install what leakmon needs to build and test on Debian 12.
 # Every package here is named, with its reason, in README.md.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/glibc-sysroot.sh SUITE - print the path of a sysroot holding the
 # glibc of Debian suite SUITE (bullseye, trixie, sid, ...), downloading and
 # unpacking libc6, libc6-dev, linux-libc-dev and libc6-dbg once into a cache.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/python-root.sh SUITE - print the path of a root tree of Debian suite
 # SUITE (bullseye, trixie, ...) holding that suite's python3.X, made once
 # with debootstrap (variant minbase) into a cache, for tests that run

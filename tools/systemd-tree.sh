@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # tools/systemd-tree.sh - print the path of a Debian bookworm tree that
 # boots systemd under systemd-nspawn, building it once into a cache.
 #

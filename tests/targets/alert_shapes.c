@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alert_shapes.c - a test target whose memory has one shape over time, for
  * the leak alerts on real processes (tests/alert_shapes.test).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * census_target.cpp - a test target that allocates known numbers of every
  * kind of type the classifier knows (lib/classify.h), prints what it made,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * copy_family - a target that checks, from the inside, that frozen-copy
  * censuses leave no trace on it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * copy_seccomp - a target whose seccomp filter forbids clone(2).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * daemon_big.c - a target with a big heap, for the daemon's tests: MB
  * megabytes in blocks of BLOCK bytes (default 64 KiB, below the mmap

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * dlopen_target.cpp - a test target whose modules change while it runs, for
  * the symbol cache (tests/symbols_cache.test): a C++ program (libstdc++ is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * engine_threads - a target whose threads come and go, for the attach tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * evil_names.c - a test target whose typed objects are named by symbols a
  * hostile program would choose: an escape sequence and a byte that is not

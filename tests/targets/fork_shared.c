@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork_shared.c - a test target whose heap is shared copy-on-write with a
  * child it forked (as a pre-forking server's, or Redis's during BGSAVE).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_arenas.c - a target with more threads than arenas and arenas of
  * several heaps, so that the walker must follow heap_info.prev, step over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_corrupt.c - a single-arena target that breaks its own heap, so the
  * walker must fail with the address instead of crashing or looping.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_locked.c - a target whose second arena stays locked, as if a thread
  * had been stopped inside malloc: the walker must answer "busy" (retry)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heap_nomain.c - a target without a main heap. Run with
  * GLIBC_TUNABLES=glibc.malloc.mmap_threshold=0: every allocation (its tcache

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * heapmix.c - a test target whose heap holds every kind of chunk the walker
  * must tell apart, in numbers it prints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * holder_target.c - a service that leaks into a table nobody prunes, for
  * the holder chains of leak alerts (tests/alert_holders.test).

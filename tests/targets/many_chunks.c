@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * many_chunks.c - a heap of N small chunks (malloc(24): 32-byte chunks),
  * for the tests of what our own memory may hold per chunk.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mapmany.c - a test target that maps a file, read-only from offset 0, N
  * times (as a process may map any file it likes, a crafted ELF file

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * maptrap.c - a test target that sets traps at the path of a library it has
  * mapped, for tests/mapfile_traps.test: whoever opens that path instead of

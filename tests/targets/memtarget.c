@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memtarget - a target for the memory-source tests: known bytes in a global
  * buffer and in a malloc'd buffer, 4 extra threads, and visible progress.

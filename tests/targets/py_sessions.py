@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # py_sessions.py - a Python service with a session cache that only grows.
 #
 #   python3 py_sessions.py N [MORE]

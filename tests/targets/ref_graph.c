@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ref_graph.c - a test target with a known reference graph.
  *

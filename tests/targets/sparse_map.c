@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sparse_map.c - a test target with a huge, mostly absent file-backed
  * private writable mapping next to a heap of known contents.

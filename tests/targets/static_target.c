@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * static_target.c - a statically linked program with a heap: leakmon must
  * refuse it clearly (no libc.so mapping, so no heap layout it can trust).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * symcache_lib.c - the library tests/targets/dlopen_target loads: objects
  * laid out like an interpreter's ({refcount, type}) whose type is this

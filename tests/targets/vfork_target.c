@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * vfork_target - a process with one thread stuck in vfork() and a main
  * thread that measures how long it is ever kept from running.
