@@ -72,6 +72,8 @@ static int push_chunk_arrays(struct lm_chunkstore *s, struct lm_err *err)
 	if (over_budget(s, (uint64_t)more * LM_CHUNKSTORE_BYTES_PER_CHUNK, err) < 0) {
 		uint64_t room = s->max_bytes > lm_chunkstore_bytes(s) ?
 				s->max_bytes - lm_chunkstore_bytes(s) : 0;
+		/* leave a little for the sizes kept aside and the segments */
+		room -= room / 64;
 		if (room / LM_CHUNKSTORE_BYTES_PER_CHUNK == 0)
 			return -LM_ELIMIT;
 		s->over = 0;
