@@ -476,7 +476,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: leakmond [-c FILE] [-v]\n"
 		"       leakmond --check-config [-c FILE]\n"
-		"       leakmond --demo [--duration D] [--interval D] [-v]\n"
+		"       leakmond --demo|--demo-python [--duration D] [--interval D] [-v]\n"
 		"\n"
 		"Watch the services named in the configuration, take a census of each one's\n"
 		"glibc heap every interval, and keep the history in SQLite.\n"
@@ -487,8 +487,10 @@ static void usage(FILE *out)
 		"      --check-config  validate the configuration and exit (0 valid, 78 not)\n"
 		"      --demo          no configuration needed: start the bundled leakmon-demo\n"
 		"                      program and watch its heap grow\n"
-		"      --duration D    with --demo: stop after D (e.g. 60s; default: Ctrl-C)\n"
-		"      --interval D    with --demo: time between snapshots (default 3s)\n"
+		"      --demo-python   the same with the bundled Python service (leakmon-demo.py,\n"
+		"                      run by python3): its objects by class, growing\n"
+		"      --duration D    with --demo*: stop after D (e.g. 60s; default: Ctrl-C)\n"
+		"      --interval D    with --demo*: time between snapshots (default 3s)\n"
 		"  -h, --help          this text\n"
 		"  -V, --version       the version\n"
 		"\nSignals: SIGHUP reloads the configuration, SIGTERM/SIGINT stop.\n"
@@ -499,12 +501,13 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_DEMO, OPT_DURATION, OPT_INTERVAL };
+	enum { OPT_CHECK = 256, OPT_DEMO, OPT_DEMO_PYTHON, OPT_DURATION, OPT_INTERVAL };
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "check-config", no_argument, NULL, OPT_CHECK },
 		{ "demo", no_argument, NULL, OPT_DEMO },
+		{ "demo-python", no_argument, NULL, OPT_DEMO_PYTHON },
 		{ "duration", required_argument, NULL, OPT_DURATION },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "help", no_argument, NULL, 'h' },
@@ -529,7 +532,8 @@ int main(int argc, char **argv)
 			check = 1;
 			break;
 		case OPT_DEMO:
-			demo = 1;
+		case OPT_DEMO_PYTHON:
+			demo = c == OPT_DEMO_PYTHON ? 2 : 1;
 			break;
 		case OPT_DURATION:
 		case OPT_INTERVAL:
@@ -561,7 +565,7 @@ int main(int argc, char **argv)
 
 	if (demo) {
 		char *text = NULL;
-		if (lmd_demo_prepare(&d, interval_ms, &text, &err) < 0) {
+		if (lmd_demo_prepare(&d, interval_ms, demo == 2, &text, &err) < 0) {
 			lm_log(LM_LOG_ERR, "--demo: %s", err.msg);
 			return 1;
 		}

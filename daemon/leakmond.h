@@ -135,10 +135,11 @@ struct lmd_job *lmd_worker_take_queued(struct lmd_worker *w);
 int lmd_worker_stop(struct lmd_worker *w);
 void lmd_job_free(struct lmd_job *job);
 
-/* leakmond_demo.c: --demo. prepare() starts the demo program and writes
- * the embedded configuration (*conf_text, malloc'd); arm() starts its
- * timers once the loop exists; stop() ends the demo program. */
-int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, char **conf_text,
+/* leakmond_demo.c: --demo. prepare() starts the demo program (python: the
+ * bundled Python service under python3) and writes the embedded
+ * configuration (*conf_text, malloc'd); arm() starts its timers once the
+ * loop exists; stop() ends the demo program. */
+int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, int python, char **conf_text,
 		     struct lm_err *err);
 void lmd_demo_arm(struct leakmond *d, uint64_t duration_ms);
 void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char *status);

@@ -35,6 +35,7 @@
 #include "leakmond.h"
 
 #define DEMO_PROGRAM "leakmon-demo"
+#define DEMO_SCRIPT "leakmon-demo.py"
 #define TOP_TYPES 8
 
 extern char **environ;
@@ -89,9 +90,37 @@ static int find_demo(char *out, size_t len)
 	return -1;
 }
 
-static int spawn_demo(struct lmd_demo *demo, const char *prog, struct lm_err *err)
+/* The Python demo service: in the source tree (a build tree's leakmond),
+ * else where make install put it (pkgdatadir, the schema directory's
+ * parent); and python3: Debian's, else the first in PATH. */
+static int find_python_demo(char *script, size_t slen, char *python, size_t plen)
 {
-	char *argv[] = { (char *)prog, NULL };
+	char *path, *dir, *save = NULL;
+
+	snprintf(script, slen, "%s/../demo/%s", LM_SRC_SCHEMA_DIR, DEMO_SCRIPT);
+	if (access(script, R_OK) != 0) {
+		snprintf(script, slen, "%s/../%s", LM_SCHEMA_DIR, DEMO_SCRIPT);
+		if (access(script, R_OK) != 0)
+			return -1;
+	}
+	snprintf(python, plen, "/usr/bin/python3");
+	if (access(python, X_OK) == 0)
+		return 0;
+	path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+	for (dir = path ? strtok_r(path, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(python, plen, "%s/python3", dir);
+		if (access(python, X_OK) == 0) {
+			free(path);
+			return 0;
+		}
+	}
+	free(path);
+	return -2;
+}
+
+static int spawn_demo(struct lmd_demo *demo, char *const argv[], struct lm_err *err)
+{
+	const char *prog = argv[0];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int r;
@@ -111,21 +140,37 @@ static int spawn_demo(struct lmd_demo *demo, const char *prog, struct lm_err *er
 	return 0;
 }
 
-int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, char **conf_text,
+int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, int python, char **conf_text,
 		     struct lm_err *err)
 {
 	struct lmd_demo *demo = calloc(1, sizeof(*demo));
-	char prog[PATH_MAX], interval[32];
+	char prog[PATH_MAX], script[PATH_MAX], interval[32], what[2 * PATH_MAX + 64];
+	char *argv[3] = { prog, NULL, NULL };
 	const char *tmp = getenv("TMPDIR");
 	int r;
 
 	*conf_text = NULL;
 	if (!demo)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
-	if (find_demo(prog, sizeof(prog)) < 0) {
+	if (python) {
+		r = find_python_demo(script, sizeof(script), prog, sizeof(prog));
+		if (r < 0) {
+			free(demo);
+			if (r == -1)
+				return lm_err_set(err, LM_ENOTFOUND, "cannot find %s in the source "
+						  "tree or in %s/..: install leakmon completely "
+						  "(make install)", DEMO_SCRIPT, LM_SCHEMA_DIR);
+			return lm_err_set(err, LM_ENOTFOUND, "no python3 in /usr/bin or PATH: "
+					  "install python3 (apt-get install python3)");
+		}
+		argv[1] = script;
+		snprintf(what, sizeof(what), "%s run by %s", script, prog);
+	} else if (find_demo(prog, sizeof(prog)) < 0) {
 		free(demo);
 		return lm_err_set(err, LM_ENOTFOUND, "cannot find %s next to leakmond or in "
 				  "PATH: install leakmon completely (make install)", DEMO_PROGRAM);
+	} else {
+		snprintf(what, sizeof(what), "%s", prog);
 	}
 	snprintf(demo->dir, sizeof(demo->dir), "%s/leakmon-demo.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(demo->dir)) {
@@ -135,7 +180,7 @@ int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, char **conf_text,
 		return r;
 	}
 	snprintf(demo->db, sizeof(demo->db), "%s/leakmon.db", demo->dir);
-	if ((r = spawn_demo(demo, prog, err)) < 0) {
+	if ((r = spawn_demo(demo, argv, err)) < 0) {
 		rmdir(demo->dir);
 		free(demo);
 		return r;
@@ -157,14 +202,15 @@ int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, char **conf_text,
 		*conf_text = NULL;
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
 	}
-	printf("leakmond --demo: watching %s (pid %d), a service whose session cache is never "
+	printf("leakmond --demo: watching %s (pid %d), a %sservice whose session cache is never "
 	       "pruned.\n"
 	       "A heap census every %s; the history goes to %s\n"
 	       "Look at it while this runs (or after):\n"
 	       "  sqlite3 %s 'select * from latest_census'\n"
 	       "  sqlite3 %s 'select * from type_growth order by bytes_per_hour desc limit 5'\n"
 	       "Ctrl-C stops the demo; the database stays.\n\n",
-	       prog, (int)demo->child, interval, demo->db, demo->db, demo->db);
+	       what, (int)demo->child, python ? "Python " : "", interval, demo->db, demo->db,
+	       demo->db);
 	fflush(stdout);
 	return 0;
 }
@@ -295,7 +341,8 @@ void lmd_demo_snapshot(struct leakmond *d, const struct lmd_job *job, const char
 		/* "class Session", but "string" and "size 24" as they are; the
 		 * name escaped, as everywhere (escape.h). */
 		lm_escape_str(ts->name, name, sizeof(name));
-		if (ts->kind == LM_KIND_CLASS || ts->kind == LM_KIND_SYMBOL)
+		if (ts->kind == LM_KIND_CLASS || ts->kind == LM_KIND_SYMBOL ||
+		    ts->kind == LM_KIND_PYTHON)
 			snprintf(type, sizeof(type), "%s %s", lm_kind_name(ts->kind), name);
 		else
 			snprintf(type, sizeof(type), "%s", name);
