@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "rtti.h"
-#include "symbols.h"
+#include "demangle.h"
 
 #define NAME_MAX_LEN 1024		/* longer mangled type names are not taken */
 #define OFFSET_TO_TOP_MIN (-(1LL << 24))	/* objects are smaller than this */

@@ -53,9 +53,6 @@
 #include "symbols.h"
 #include "symbols_part.h"
 
-/* From the C++ runtime (libstdc++); the build links -lstdc++. */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
-
 #define LM_PAGE_MASK 0xfffULL
 /* Bound on parent-chain steps in a lookup: nesting deeper than this does not
  * occur in real symbol tables; the bound only guards against bad input. */
@@ -72,7 +69,6 @@ char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 #define LM_NAME_BYTES_PER_FILE_BYTE 8
 #define LM_NAME_BYTES_SLACK (16u << 20)
 #define LM_MAX_SYM_NAME 65536
-#define LM_MAX_DEMANGLE 8192
 /* Mappings of one file (dev, inode) that become modules of their own: a
  * process may map a file many times over; its symbols are read for the
  * first few only. */
@@ -141,27 +137,6 @@ struct lm_symtab {
 
 /* Reasons kept word for word in a warning; the rest are counted. */
 #define LM_UNREAD_KEPT 3
-
-/* ---------- demangling ---------- */
-
-char *lm_demangle(const char *mangled, int is_type)
-{
-	int status = 0;
-	char *out;
-
-	if (!mangled || !*mangled)
-		return NULL;
-	if (!is_type && strncmp(mangled, "_Z", 2) != 0)
-		return NULL;
-	if (strnlen(mangled, LM_MAX_DEMANGLE + 1) > LM_MAX_DEMANGLE)
-		return NULL;	/* a file's names are untrusted: keep the work bounded */
-	out = __cxa_demangle(mangled, NULL, NULL, &status);
-	if (status != 0 || (out && strlen(out) > 2 * LM_MAX_DEMANGLE)) {
-		free(out);	/* failed, or a crafted name that expands */
-		return NULL;
-	}
-	return out;
-}
 
 /* ---------- small containers ---------- */
 

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "demangle.h"	/* lm_demangle(), which symbols.c uses for every name */
 #include "error.h"
 #include "memsrc.h"
 
@@ -79,9 +80,5 @@ const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const cha
  * not opened: why; ..." (the first few word for word). 0 and buf "" when
  * every module's file was opened. */
 size_t lm_symtab_unreadable(const struct lm_symtab *tab, char *buf, size_t len);
-
-/* Demangle a C++ symbol or type name; returns malloc'd text or NULL if the
- * name is not mangled. Types: pass "3Foo" style (no _Z prefix) with is_type. */
-char *lm_demangle(const char *mangled, int is_type);
 
 #endif
