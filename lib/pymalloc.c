@@ -10,6 +10,12 @@
 #include "pymalloc.h"
 
 #define INITIAL_ARENA_OBJECTS 16	/* the array starts at 16 and doubles */
+/* Hostile data bounds: at most 2^20 arena descriptors (a terabyte of 1 MiB
+ * arenas), and at most SEARCH_BUDGET descriptors looked at over all the
+ * candidates of one search (overlapping fake arrays would otherwise make it
+ * quadratic). */
+#define MAX_ARENA_OBJECTS (1u << 20)
+#define SEARCH_BUDGET (1u << 24)
 #define CHUNK_MMAPPED 2ULL
 #define PAGE 4096ULL
 
@@ -29,6 +35,34 @@ struct pool_hdr {
 static int link_ok(uint64_t p, uint64_t base, unsigned n, unsigned size)
 {
 	return p == 0 || (p >= base && p < base + (uint64_t)n * size && (p - base) % size == 0);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Arenas in use never overlap: two descriptors of one arena would have its
+ * pools walked, and counted, twice. */
+static int arenas_disjoint(const struct arena_obj *arr, unsigned n, size_t used,
+			   uint64_t arena_size)
+{
+	uint64_t *addr = malloc(used * sizeof(*addr));
+	size_t k = 0, j;
+	unsigned i;
+	int ok = 1;
+
+	if (!addr)
+		return 0;
+	for (i = 0; i < n && k < used; i++)
+		if (arr[i].address)
+			addr[k++] = arr[i].address;
+	qsort(addr, k, sizeof(*addr), cmp_u64);
+	for (j = 1; j < k && ok; j++)
+		ok = addr[j] - addr[j - 1] >= arena_size;
+	free(addr);
+	return ok;
 }
 
 /* Is arr[0..n) an arena_object array of this layout? The number of arenas
@@ -57,13 +91,13 @@ static size_t check_arenas(const struct lm_py_layout *L, uint64_t base,
 			return 0;
 		used++;
 	}
-	return used;
+	return used && arenas_disjoint(arr, n, used, L->arena_size) ? used : 0;
 }
 
 /* If the word at `at` points to a malloc'd arena_object array: its
  * address and entries. */
 static int try_candidate(const struct lm_memsrc *src, const struct lm_py_layout *L,
-			 uint64_t p, struct lm_pymalloc_info *info)
+			 uint64_t p, uint64_t *budget, struct lm_pymalloc_info *info)
 {
 	uint64_t size, usable, n;
 	unsigned m;
@@ -77,11 +111,14 @@ static int try_candidate(const struct lm_memsrc *src, const struct lm_py_layout 
 	n = usable / L->arena_object_size;
 	if (n < INITIAL_ARENA_OBJECTS)
 		return 0;
-	for (m = INITIAL_ARENA_OBJECTS; (uint64_t)m * 2 <= n; m *= 2)
+	for (m = INITIAL_ARENA_OBJECTS; (uint64_t)m * 2 <= n && m < MAX_ARENA_OBJECTS; m *= 2)
 		;
+	if (m > *budget)
+		return 0;
 	arr = lm_mem_view(src, p, (size_t)m * L->arena_object_size);
 	if (!arr)
 		return 0;
+	*budget -= m;
 	info->narenas = check_arenas(L, p, arr, m);
 	if (!info->narenas)
 		return 0;
@@ -97,7 +134,7 @@ static int find_arenas(const struct lm_memsrc *src, struct lm_python *py,
 {
 	const struct lm_module *mod = lm_python_module(py);
 	const struct lm_py_layout *L = lm_python_layout(py);
-	uint64_t a = (mod->data_lo + 7) & ~7ULL;
+	uint64_t a = (mod->data_lo + 7) & ~7ULL, budget = SEARCH_BUDGET;
 
 	while (a + 8 <= mod->data_hi) {
 		const struct lm_region *r = lm_mem_region(src, a);
@@ -111,7 +148,7 @@ static int find_arenas(const struct lm_memsrc *src, struct lm_python *py,
 		for (; a + 8 <= end; a += 8) {
 			uint64_t p;
 			memcpy(&p, r->data + (a - r->start), 8);
-			if (p > PAGE && try_candidate(src, L, p, info)) {
+			if (p > PAGE && try_candidate(src, L, p, &budget, info)) {
 				info->arenas_ptr_at = a;
 				return 1;
 			}
