@@ -601,9 +601,7 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 	/* an allocation's words: its usable size (into the next chunk's
 	 * prev_size field); free memory's: up to that field; a pymalloc
 	 * block's: all of it */
-	uint64_t span = lm_chunk_is_pyblock(c->state) ? c->size :
-			lm_chunk_is_live(c->state) && c->usable <= c->size - 8 ? c->usable
-									      : c->size - 16;
+	uint64_t span = lm_chunk_readable(c);
 	size_t nwords = (size_t)(span / 8), k, n = 0;
 	const uint8_t *p = lm_mem_view(snap->src, lm_chunk_user(c), nwords * 8);
 	json_t *arr = json ? json_array() : NULL;
@@ -711,8 +709,8 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 	/* the dump never runs past the chunk: an allocation's usable bytes
 	 * reach into the next chunk's prev_size field, free memory's do not
 	 * (a pymalloc block has no header: all of it) */
-	if (dump > (live || lm_chunk_is_pyblock(c->state) ? c->usable : c->size - 16))
-		dump = live || lm_chunk_is_pyblock(c->state) ? c->usable : c->size - 16;
+	if (dump > lm_chunk_readable(c))
+		dump = lm_chunk_readable(c);
 	p = lm_mem_view(snap->src, user, (size_t)dump);
 	if (json) {
 		json_t *o = json_object(), *d = json_object();

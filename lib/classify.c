@@ -539,7 +539,7 @@ static int nul_in_window16(const uint8_t *p)
 
 static int is_string(struct lm_classifier *cls, const struct lm_chunk *c)
 {
-	uint64_t user = c->addr + 16, min_len, max_len;
+	uint64_t user = c->addr + LM_CHUNK_HDR, min_len, max_len;
 	const uint8_t *p;
 	int64_t len;
 
@@ -715,9 +715,9 @@ uint32_t lm_classify(struct lm_classifier *cls, const struct lm_chunk *chunk)
 
 	if (chunk->state == LM_CHUNK_TCACHE_STRUCT)
 		return cls->tcache_id;
-	if (cls->py && (t = python_object(cls, chunk->addr + 16, chunk->usable)) != NO_TYPE)
+	if (cls->py && (t = python_object(cls, chunk->addr + LM_CHUNK_HDR, chunk->usable)) != NO_TYPE)
 		return t;
-	if (chunk->usable >= 16 && cls->syms && (p = view(cls, chunk->addr + 16, 16)) != NULL) {
+	if (chunk->usable >= 16 && cls->syms && (p = view(cls, chunk->addr + LM_CHUNK_HDR, 16)) != NULL) {
 		memcpy(w, p, sizeof(w));
 		t = classify_by_symbol(cls, w[0], w[1]);
 		if (t != NO_TYPE)

@@ -52,7 +52,7 @@
 #include "glibc_layout.h"
 
 #define MINSIZE 32ULL
-#define CHUNK_HDR 16ULL
+#define CHUNK_HDR ((uint64_t)LM_CHUNK_HDR)
 #define PAGE 4096ULL
 #define FLAG_P 0x1ULL
 #define FLAG_M 0x2ULL

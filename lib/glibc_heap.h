@@ -65,15 +65,29 @@ struct lm_chunk {
 	uint16_t arena;		/* index into lm_heap_info.arenas; 0xffff for mmapped */
 };
 
+/* A malloc chunk starts with two words, prev_size and size; what malloc
+ * returned starts after them. */
+#define LM_CHUNK_HDR 16
+
 /* The user pointer of a chunk in state `state` at addr: after the 16-byte
  * header, except for a pymalloc block, which has none. */
 static inline uint64_t lm_chunk_user_at(uint64_t addr, int state)
 {
-	return addr + (lm_chunk_is_pyblock(state) ? 0 : 16);
+	return addr + (lm_chunk_is_pyblock(state) ? 0 : LM_CHUNK_HDR);
 }
 static inline uint64_t lm_chunk_user(const struct lm_chunk *c)
 {
 	return lm_chunk_user_at(c->addr, c->state);
+}
+
+/* How many bytes from the user pointer on belong to the chunk: an
+ * allocation's usable size (which reaches into the next chunk's prev_size
+ * word), a free chunk's body up to the next header, all of a pymalloc
+ * block. */
+static inline uint64_t lm_chunk_readable(const struct lm_chunk *c)
+{
+	return lm_chunk_is_live(c->state) || lm_chunk_is_pyblock(c->state) ? c->usable
+									   : c->size - LM_CHUNK_HDR;
 }
 
 #define LM_MAX_ARENAS 1024

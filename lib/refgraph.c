@@ -628,7 +628,7 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		if (st == LM_CHUNK_TCACHE_STRUCT)
 			g->state[i] = ST_INTERNAL;
 		else if (lm_chunk_is_live(st) &&
-			 (lm_chunkstore_size(g->chunks, i) > 16 || st == LM_CHUNK_PYBLOCK))
+			 (lm_chunkstore_size(g->chunks, i) > LM_CHUNK_HDR || st == LM_CHUNK_PYBLOCK))
 			g->state[i] = ST_NODE;
 	}
 	if (build_runs(g) < 0)

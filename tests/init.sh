@@ -92,7 +92,8 @@ assert_eq() {
 	[ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
 }
 
-# target_alive PID: the process exists and is not stopped (state not T/t).
+# target_running PID: the process exists and runs (its state is not stopped,
+# traced-stopped or zombie: not T, t or Z).
 target_running() {
 	local st
 	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
