@@ -365,19 +365,35 @@ static struct lm_census *census_new(const struct lm_memsrc *src)
 	return c;
 }
 
-/* Walk and classify an open source into a census (and, when t->keep, keep
- * every chunk). */
-static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
-		   int last_attempt, const char *fallback, struct lm_symtab **syms_out,
-		   struct lm_classifier **cls_out, struct lm_heap_info *heap,
-		   struct tally *t, struct lm_census **out, struct lm_err *err)
+/* One snapshot as it is taken: what the caller asks, the tally it fills,
+ * and what a successful run leaves open for the caller, who then owns it. */
+struct run {
+	const struct lm_snapshot_opts *opts;
+	struct tally *t;		/* counts per type; the chunks when t->keep */
+	struct lm_heap_info *heap;	/* the walker's findings (caller's storage) */
+	int last_attempt;		/* walk a locked arena anyway (flagged partial) */
+	char fallback[LM_ERRMSG_MAX + 64];	/* why the mode fell back, or "" */
+	/* set by a successful run */
+	struct lm_memsrc *src;
+	struct lm_symtab *syms;
+	struct lm_classifier *cls;
+	struct lm_census *census;
+};
+
+/* Walk and classify r->src into a census (and, when t->keep, keep every
+ * chunk). */
+static int analyse(struct run *r, struct lm_err *err)
 {
+	struct lm_memsrc *src = r->src;
+	const struct lm_snapshot_opts *opts = r->opts;
+	struct lm_heap_info *heap = r->heap;
+	struct tally *t = r->t;
 	struct lm_symtab_opts so = { .debug_root = opts->debug_root };
 	/* The last attempt walks a locked arena anyway: a process deadlocked
 	 * inside malloc still gets a census, flagged partial. */
 	struct lm_walk_opts wo = {
 		.include_free = t->keep,
-		.allow_locked = last_attempt,
+		.allow_locked = r->last_attempt,
 	};
 	struct lm_symtab *syms = NULL;
 	struct lm_census *c = NULL;
@@ -450,7 +466,7 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	note_folded(t->cls, unread, sizeof(unread));
 	c = census_new(src);
 	if (!c || build_types(c, t) < 0 ||
-	    set_warning(c, fallback, heap->partial || !heap->layout_verified ? heap->warning : "",
+	    set_warning(c, r->fallback, heap->partial || !heap->layout_verified ? heap->warning : "",
 			unread) < 0) {
 		rc = lm_err_set(err, LM_ENOMEM, "out of memory while building the census");
 		goto fail;
@@ -460,9 +476,9 @@ static int analyse(struct lm_memsrc *src, const struct lm_snapshot_opts *opts,
 	c->partial = heap->partial || pi.partial;
 	fill_totals(c, heap, &pi, src);
 	c->walk_us = (lm_now_ns() - t0) / 1000;
-	*out = c;
-	*syms_out = syms;
-	*cls_out = t->cls;
+	r->census = c;
+	r->syms = syms;
+	r->cls = t->cls;
 	return 0;
 fail:
 	lm_census_free(c);
@@ -473,34 +489,28 @@ fail:
 }
 
 /* Open a source and analyse it, retrying when an arena was locked. */
-static int snapshot_run(const struct lm_snapshot_opts *opts, struct lm_memsrc **src_out,
-			struct lm_symtab **syms, struct lm_classifier **cls,
-			struct lm_heap_info *heap, struct tally *t,
-			struct lm_census **out, struct lm_err *err)
+static int snapshot_run(struct run *r, struct lm_err *err)
 {
-	char fallback[LM_ERRMSG_MAX + 64];
-	struct lm_memsrc *src = NULL;
+	struct tally *t = r->t;
 	int attempt, rc = 0;
 
 	for (attempt = 0; attempt <= BUSY_RETRIES; attempt++) {
-		rc = open_source(opts, &src, fallback, sizeof(fallback), err);
+		rc = open_source(r->opts, &r->src, r->fallback, sizeof(r->fallback), err);
 		if (rc < 0)
 			return rc;
-		rc = analyse(src, opts, attempt == BUSY_RETRIES, fallback, syms, cls, heap,
-			     t, out, err);
-		if (rc == 0) {
-			*src_out = src;
+		r->last_attempt = attempt == BUSY_RETRIES;
+		rc = analyse(r, err);
+		if (rc == 0)
 			return 0;
-		}
-		lm_memsrc_close(src);
-		src = NULL;
+		lm_memsrc_close(r->src);
+		r->src = NULL;
 		lm_chunkstore_clear(&t->store);
 		t->keep_rc = 0;
 		if (t->cap) {
 			memset(t->count, 0, t->cap * sizeof(*t->count));
 			memset(t->bytes, 0, t->cap * sizeof(*t->bytes));
 		}
-		if (rc != -LM_EBUSY || opts->core_path)
+		if (rc != -LM_EBUSY || r->opts->core_path)
 			break;
 	}
 	return rc;
@@ -517,23 +527,21 @@ int lm_snapshot_census(const struct lm_snapshot_opts *opts, struct lm_census **o
 		       struct lm_err *err)
 {
 	struct tally t = { .keep = 0 };
-	struct lm_heap_info *heap = calloc(1, sizeof(*heap));
-	struct lm_memsrc *src = NULL;
-	struct lm_symtab *syms = NULL;
-	struct lm_classifier *cls = NULL;
+	struct run r = { .opts = opts, .t = &t, .heap = calloc(1, sizeof(*r.heap)) };
 	int rc;
 
 	*out = NULL;
-	if (!heap)
+	if (!r.heap)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
-	rc = snapshot_run(opts, &src, &syms, &cls, heap, &t, out, err);
+	rc = snapshot_run(&r, err);
 	if (rc == 0) {
-		lm_classifier_free(cls);
-		lm_symtab_free(syms);
-		lm_memsrc_close(src);
+		*out = r.census;
+		lm_classifier_free(r.cls);
+		lm_symtab_free(r.syms);
+		lm_memsrc_close(r.src);
 	}
 	tally_free(&t);
-	free(heap);
+	free(r.heap);
 	return rc;
 }
 
@@ -556,13 +564,19 @@ int lm_snapshot_open(const struct lm_snapshot_opts *opts, struct lm_snapshot **o
 {
 	struct lm_snapshot *snap = calloc(1, sizeof(*snap));
 	struct tally t = { .keep = 1 };
+	struct run r = { .opts = opts, .t = &t, .heap = snap ? &snap->heap : NULL };
 	int rc;
 
 	*out = NULL;
 	if (!snap)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
-	rc = snapshot_run(opts, &snap->src, &snap->syms, &snap->cls, &snap->heap, &t,
-			  &snap->census, err);
+	rc = snapshot_run(&r, err);
+	if (rc == 0) {
+		snap->src = r.src;
+		snap->syms = r.syms;
+		snap->cls = r.cls;
+		snap->census = r.census;
+	}
 	/* Chunks come per heap in address order, heaps in any order. */
 	if (rc == 0)
 		rc = lm_chunkstore_finish(&t.store, err);
