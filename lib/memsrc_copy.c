@@ -58,6 +58,7 @@
 #include "inject.h"
 #include "memsrc_capture.h"
 #include "memsrc_window.h"
+#include "seccomp_fetch.h"
 
 #define COPY_NAME "leakmon-copy"
 #define DEFAULT_LIFETIME_NS (30ull * 1000000000ull)
@@ -83,6 +84,7 @@ struct copy_impl {
 	uint64_t start, budget_ns, life_ns;
 	uint64_t reap_pause_ns;
 	uint64_t cow_bytes;	/* what the target copied while the copy lived */
+	struct lm_seccomp_set *filters;	/* read by the helper, or NULL */
 };
 
 /* --------------------------------------------------- dead copies to reap */
@@ -303,9 +305,22 @@ static void reap_copies(const struct lm_stopped *st, int ti, const struct lm_gad
 	}
 }
 
+/* SIGKILL the copy, our tracee. kill() needs CAP_KILL for a copy of another
+ * user's process, which the daemon's unit does not have (the copy lived on
+ * and its reaper waited forever); PTRACE_KILL needs only our hold on it
+ * (since Linux 5.19 in any state), but works only from the tracing thread:
+ * from the watcher thread a refused kill leaves the copy, stopped or
+ * parked, to the tracing thread's kill when the census ends. */
+static void kill_tracee(pid_t child)
+{
+	if (kill(child, SIGKILL) < 0 && errno == EPERM)
+		ptrace(PTRACE_KILL, child, NULL, NULL);
+}
+
 struct made {
 	pid_t child;		/* the copy, as we see it */
 	pid_t nspid;		/* the copy, as the target sees it */
+	pid_t parent_tid;	/* the thread that forked it */
 };
 
 /* Inject the clone in thread ti. On failure no copy exists. */
@@ -326,7 +341,7 @@ static int inject_clone(const struct lm_stopped *st, int ti, const struct lm_gad
 			       (int)st->pid);
 	if (r < 0) {
 		if (res.child > 0) {
-			kill(res.child, SIGKILL);
+			kill_tracee(res.child);
 			waitpid(res.child, NULL, __WALL);
 			if (res.ret > 0)
 				pending_add(st->pid, 0, (pid_t)res.ret);
@@ -335,6 +350,7 @@ static int inject_clone(const struct lm_stopped *st, int ti, const struct lm_gad
 	}
 	m->child = res.child;
 	m->nspid = (pid_t)res.ret;
+	m->parent_tid = t->tid;
 	return 0;
 }
 
@@ -345,7 +361,7 @@ static void kill_copy(pid_t child)
 {
 	int status, i;
 
-	kill(child, SIGKILL);
+	kill_tracee(child);
 	for (i = 0; i < 64; i++) {
 		pid_t r = waitpid(child, &status, __WALL);
 		if (r < 0 && errno == EINTR)
@@ -524,7 +540,7 @@ static void *watch(void *arg)
 			why = WHY_LIFETIME;
 		if (why != WHY_NONE) {
 			atomic_store(&w->why, why);
-			kill(w->child, SIGKILL);
+			kill_tracee(w->child);
 			break;
 		}
 		nanosleep(&ts, NULL);
@@ -560,8 +576,10 @@ static void copy_free(struct lm_memsrc *src)
 
 	if (ci && ci->win)
 		end_window(src, ci);
-	if (ci)
+	if (ci) {
 		lm_capture_free(ci->cap);
+		lm_seccomp_set_free(ci->filters);
+	}
 	free(src->impl);
 	src->impl = NULL;
 }
@@ -684,7 +702,9 @@ static void reap_now(struct lm_memsrc *src, const struct lm_gadget *g, uint64_t 
 			pending_add(src->pid, start, v[--n]);
 		return;
 	}
+	lm_seccomp_set_use(ci->filters);	/* this may run on another thread */
 	ti = pick_thread(&st, g, 0, NULL);
+	lm_seccomp_set_use(NULL);
 	if (ti >= 0 && !lm_inject_pad_in_use(&st, g) && lm_inject_gadget_valid(src->pid, g))
 		reap_copies(&st, ti, g, v, n, start);
 	else
@@ -775,6 +795,45 @@ static int capture_copy(struct lm_memsrc *src, pid_t child, const struct lm_gadg
 	return r;
 }
 
+/* Can we read a thread's seccomp filters ourselves? The kernel shows them
+ * only to a tracer with CAP_SYS_ADMIN that has no filter of its own. */
+static int can_read_filters(void)
+{
+	unsigned long long mode = 1, cap = 0;
+	char line[256];
+	FILE *f;
+
+	if (lm_proc_field(getpid(), "status", "Seccomp", &mode) < 0 || mode != 0)
+		return 0;
+	f = fopen("/proc/self/status", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &cap) == 1)
+			break;
+	fclose(f);
+	return (cap >> 21) & 1;	/* CAP_SYS_ADMIN */
+}
+
+/* Step 1, for a filtered target we cannot read: the leakmon-filters helper
+ * reads its threads' filters now, while it runs (it must be their only
+ * tracer for that). No helper: the stop refuses to inject, saying why. */
+static int fetch_filters(pid_t pid, struct lm_seccomp_set **out, struct lm_err *err)
+{
+	unsigned long long mode = 0;
+	struct lm_err why = { 0 };
+	int r;
+
+	*out = NULL;
+	if (lm_proc_field(pid, "status", "Seccomp", &mode) < 0 || mode != 2 || can_read_filters())
+		return 0;
+	r = lm_seccomp_fetch(NULL, pid, out, &why);
+	if (r == 0 || r == -LM_ENOTFOUND)
+		return 0;
+	return lm_err_set(err, LM_ELIMIT, "pid %d has seccomp filters we cannot read: %s",
+			  (int)pid, why.msg);
+}
+
 static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 		     struct lm_err *err)
 {
@@ -782,7 +841,7 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 	struct lm_proc_status ps;
 	struct lm_gadget g;
 	struct lm_maps maps;
-	struct made m = { 0, 0 };
+	struct made m = { 0, 0, 0 };
 	size_t ndead;
 	uint64_t start;
 	int r;
@@ -807,13 +866,22 @@ static int open_copy(struct lm_memsrc *src, const struct lm_copy_opts *opts,
 		return lm_err_set(err, LM_ELIMIT,
 				  "no zero padding at the end of the text of libc or of the "
 				  "executable of pid %d to hold the restore stub", (int)pid);
+	r = fetch_filters(pid, &((struct copy_impl *)src->impl)->filters, err);
+	if (r < 0)
+		return r;
 	ndead = pending_take(pid, start, dead, REAP_MAX);
 	ndead = find_dead_copies(pid, dead, ndead, REAP_MAX);
 
+	lm_seccomp_set_use(((struct copy_impl *)src->impl)->filters);
 	r = fork_copy(src, &g, start, dead, ndead, &m, opts ? opts->max_pause_ns : 0, err);
-	if (r < 0)
+	if (r < 0) {
+		lm_seccomp_set_use(NULL);
 		return r;
+	}
+	/* The copy inherited the filters of the thread that forked it. */
+	lm_seccomp_set_alias(((struct copy_impl *)src->impl)->filters, m.child, m.parent_tid);
 	r = capture_copy(src, m.child, &g, opts, err);
+	lm_seccomp_set_use(NULL);
 	if (r == 0 && ((struct copy_impl *)src->impl)->win) {
 		/* Read on demand: killed and reaped when the source closes. */
 		struct copy_impl *ci = src->impl;
