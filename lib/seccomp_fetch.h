@@ -21,7 +21,8 @@
 struct sock_filter;
 struct lm_seccomp_set;
 
-/* Ask the helper listening on sock (NULL: LM_SF_SOCKET) for the filters of
+/* Ask the helper listening on sock (NULL: $LEAKMON_FILTERS_SOCKET, a test
+ * hook, else LM_SF_SOCKET) for the filters of
  * pid's threads. -LM_ENOTFOUND when no helper listens there; -LM_ELIMIT,
  * -LM_EIO or -LM_ENOMEM when it refused, failed or answered out of bounds. */
 int lm_seccomp_fetch(const char *sock, pid_t pid, struct lm_seccomp_set **out,

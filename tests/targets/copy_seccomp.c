@@ -2,7 +2,7 @@
 /*
  * copy_seccomp - a target whose seccomp filter forbids clone(2).
  *
- *   copy_seccomp errno|kill|none
+ *   copy_seccomp errno|kill|allow|none
  *
  * Installs a raw BPF filter (no libseccomp needed): clone (56) fails with
  * EPERM ("errno") or kills the whole process ("kill"); everything else,
@@ -10,7 +10,8 @@
  * thread, allocates, prints "ready" and every 50 ms "alive N". A frozen
  * copy must be refused without ever running clone here: with "kill", a
  * single injected clone would end the process. "none" installs no filter
- * (a plain small target).
+ * (a plain small target). "allow" installs the same filter with clone
+ * allowed: filtered, yet a copy may be made once its filter is read.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -37,13 +38,14 @@ static void *idle(void *arg)
 int main(int argc, char **argv)
 {
 	int kill_it = argc > 1 && strcmp(argv[1], "kill") == 0;
+	int allow = argc > 1 && strcmp(argv[1], "allow") == 0;
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, kill_it ? SECCOMP_RET_KILL_PROCESS
+		BPF_STMT(BPF_RET | BPF_K, allow ? SECCOMP_RET_ALLOW : kill_it ? SECCOMP_RET_KILL_PROCESS
 						  : SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -67,7 +69,7 @@ int main(int argc, char **argv)
 	keep = malloc(500 * sizeof(*keep));
 	for (i = 0; i < 500; i++)
 		keep[i] = malloc(24 + (size_t)i % 100);
-	printf("info filter %s\n", none ? "none" : kill_it ? "kill" : "errno");
+	printf("info filter %s\n", none ? "none" : allow ? "allow" : kill_it ? "kill" : "errno");
 	printf("ready\n");
 	for (i = 0;; i++) {
 		struct timespec ts = { 0, 50000000 };
