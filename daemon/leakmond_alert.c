@@ -15,7 +15,7 @@
  * never the loop: the reference graph of a 1 GiB heap takes seconds - and
  * opens a snapshot of the instance, searches the chains of every waiting
  * type at once (lib/holders) and closes it. Back on the loop, the chains
- * go into the waiting payloads, which become sendable (lm_webhook_release),
+ * go into the waiting payloads, which become sendable (lm_outbox_release),
  * and the sender is woken. Whatever goes wrong, the deliveries still go
  * out, once, with "holders": [] and "holders_error": the job fails (target
  * gone), the deliveries wait longer than HOLDERS_MAX_WAIT_S (the sweep
@@ -41,6 +41,7 @@
 #include "escape.h"
 #include "holders.h"
 #include "leakmond.h"
+#include "outbox.h"
 #include "webhook.h"
 
 #define SWEEP_S 2.0	/* look for ended instances with open alerts */
@@ -159,8 +160,8 @@ static void release(struct leakmond *d, int64_t alert_row, int64_t created_befor
 	struct lm_err err = { 0 };
 	unsigned n = 0;
 
-	if (lm_webhook_release(lm_store_db(d->store), alert_row, created_before_us, fields,
-			       lm_wall_us(), &n, &err) < 0)
+	if (lm_outbox_release(lm_store_db(d->store), alert_row, created_before_us, fields,
+			      lm_wall_us(), &n, &err) < 0)
 		lm_log(LM_LOG_ERR, "%s: %s", what, err.msg);	/* stays waiting: retried by the sweep */
 	else if (n && d->alert && d->alert->sender)
 		lm_webhook_sender_kick(d->alert->sender);

@@ -26,8 +26,8 @@
 #include "census_json.h"
 #include "cgroup.h"
 #include "conf.h"
+#include "outbox.h"
 #include "store.h"
-#include "webhook.h"
 
 #define US_PER_S 1000000.0
 #define MAX_SNAPSHOTS 4096	/* newest snapshots of the window read at most */
@@ -218,36 +218,6 @@ int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 		return LM_ALERT_RESOLVED;
 	}
 	return LM_ALERT_UNCHANGED;
-}
-
-void lm_alert_new_id(char out[37])
-{
-	unsigned char b[16];
-	size_t got = 0;
-
-	while (got < sizeof(b)) {
-		ssize_t r = getrandom(b + got, sizeof(b) - got, 0);
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	if (got < sizeof(b)) {	/* no entropy source: time and pid still differ */
-		struct timespec ts;
-		unsigned long x;
-		size_t i;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		x = (unsigned long)ts.tv_nsec ^ ((unsigned long)ts.tv_sec << 20) ^ (unsigned long)getpid();
-		for (i = 0; i < sizeof(b); i++) {
-			x = x * 6364136223846793005UL + 1442695040888963407UL;
-			b[i] = (unsigned char)(x >> 56);
-		}
-	}
-	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
-	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
 /* ---- the stored part ---------------------------------------------------- */
@@ -690,7 +660,7 @@ static json_t *build_payload(struct eval *e, const char *event, int level,
 	json_object_set_new(mem, "eta_seconds", json_eta(e->eta.eta_s));
 	json_object_set_new(mem, "eta_seconds_pessimistic", json_eta(e->eta.eta_pess_s));
 	json_object_set_new(p, "memory", mem);
-	/* Filled in later (lm_webhook_release) when the daemon has searched
+	/* Filled in later (lm_outbox_release) when the daemon has searched
 	 * the heap for chains; empty when holders are off. */
 	json_object_set_new(p, "holders", json_array());
 	if (reason)
@@ -733,8 +703,8 @@ static int queue_deliveries(struct eval *e, int64_t row, const char *event,
 	if (waiting)
 		e->sum.need[e->sum.nneed - 1].alert_row = row;
 	for (i = 0; i < e->nwebhooks; i++) {
-		rc = lm_webhook_queue_as(e->db, e->webhooks[i], event, payload, row, waiting,
-					 e->now_us, NULL, e->err);
+		rc = lm_outbox_queue_as(e->db, e->webhooks[i], event, payload, row, waiting,
+					e->now_us, NULL, e->err);
 		if (rc)
 			return rc;
 		e->sum.queued++;
@@ -793,7 +763,7 @@ static int open_alert(struct eval *e, const struct finding *f, int level)
 	json_t *payload;
 	int rc;
 
-	lm_alert_new_id(id);
+	lm_outbox_new_id(id);
 	if ((rc = prepare(e, "INSERT INTO leak_alerts (alert_id, instance_id, kind, name, "
 			     "level, state, opened_at_us, updated_at_us, samples, window_start_us, "
 			     "count, bytes, bytes_per_hour, bytes_per_hour_hi, count_per_hour, "

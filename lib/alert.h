@@ -157,7 +157,7 @@ int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 
 /* A firing alert whose deliveries wait (state 'waiting') for the holder
  * chains of its type: the caller searches a snapshot of the instance
- * (lib/holders) and completes them with lm_webhook_release(). */
+ * (lib/holders) and completes them with lm_outbox_release(). */
 #define LM_ALERT_MAX_NEED 16
 struct lm_alert_need {
 	int64_t alert_row;	/* leak_alerts.id: webhook_deliveries.alert */
@@ -195,8 +195,5 @@ typedef size_t (*lm_alert_webhooks_fn)(void *ctx, const char *target,
 int lm_alert_resolve_ended(struct lm_store *store, lm_alert_webhooks_fn lookup,
 			   void *ctx, const char *host, int64_t now_us,
 			   struct lm_alert_summary *sum, struct lm_err *err);
-
-/* A random identifier in UUID v4 text form (37 bytes with the NUL). */
-void lm_alert_new_id(char out[37]);
 
 #endif

@@ -1,15 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * webhook.h - the durable outbox of alert notifications and its sender.
+ * webhook.h - the sender of the outbox of alert notifications (outbox.h).
  *
- * Queue: lm_webhook_queue() writes a delivery into webhook_deliveries
- * (schema/002_alerts.sql) with a fresh delivery_id, inside the caller's
- * transaction: nothing is sent that was not stored first. A delivery
- * queued as waiting (lm_webhook_queue_as) is stored but not sent until
- * lm_webhook_release() has completed its payload (holder chains, found
- * later on another thread).
- *
- * Send: a lm_webhook_sender lives on the caller's libev loop and drives
+ * A lm_webhook_sender lives on the caller's libev loop and drives
  * libcurl's multi-socket interface (CURLMOPT_SOCKETFUNCTION and
  * TIMERFUNCTION mapped onto ev_io and ev_timer watchers), so no transfer
  * ever blocks the loop. For each due delivery it POSTs the stored payload
@@ -48,35 +41,6 @@ struct lm_conf_webhook;
 #define LM_WEBHOOK_MAX_PER_HOOK 4		/* transfers at once, one webhook */
 #define LM_WEBHOOK_BACKOFF_MIN_MS 1000
 #define LM_WEBHOOK_BACKOFF_MAX_MS (10 * 60 * 1000)
-
-/*
- * Store one delivery of payload (an object; "delivery_id" is set in it) to
- * the webhook named webhook, due now. alert_row: leak_alerts.id or 0.
- * delivery_id (may be NULL) receives the id.
- */
-int lm_webhook_queue(struct sqlite3 *db, const char *webhook, const char *event,
-		     json_t *payload, int64_t alert_row, int64_t now_us,
-		     char delivery_id[37], struct lm_err *err);
-
-/* The same, as a delivery that waits (state 'waiting', never sent) until
- * lm_webhook_release() completes its payload. waiting 0: as above. */
-int lm_webhook_queue_as(struct sqlite3 *db, const char *webhook, const char *event,
-			json_t *payload, int64_t alert_row, int waiting, int64_t now_us,
-			char delivery_id[37], struct lm_err *err);
-
-/*
- * Make waiting deliveries sendable, due now_us, after setting fields (an
- * object: its keys replace the payload's) in their payloads: those of
- * leak_alerts row alert_row (0: of any alert) created before
- * created_before_us (INT64_MAX: whenever). One transaction; delivery_ids
- * stay. *released (may be NULL) counts the deliveries released.
- */
-int lm_webhook_release(struct sqlite3 *db, int64_t alert_row, int64_t created_before_us,
-		       json_t *fields, int64_t now_us, unsigned *released, struct lm_err *err);
-
-/* HMAC-SHA256 of data with key, as 64 lowercase hex digits and a NUL. */
-void lm_webhook_sign(const void *key, size_t keylen, const void *data,
-		     size_t len, char hex[65]);
 
 struct lm_webhook_sender;
 

@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "conf.h"
+#include "outbox.h"
 #include "store.h"
 #include "webhook.h"
 
@@ -123,7 +124,7 @@ int main(int argc, char **argv)
 		char id[37];
 		json_t *p = json_pack("{s:s, s:s, s:s, s:i}", "event", "leak.firing",
 				      "level", "warning", "target", "test", "pid", 1234);
-		if (lm_webhook_queue_as(lm_store_db(store), queue[i], "leak.firing", p, 0, waiting[i],
+		if (lm_outbox_queue_as(lm_store_db(store), queue[i], "leak.firing", p, 0, waiting[i],
 					(int64_t)(now_s() * 1e6), id, &err)) {
 			fprintf(stderr, "t_webhook: %s\n", err.msg);
 			return 1;
@@ -134,8 +135,8 @@ int main(int argc, char **argv)
 	if (release_why) {
 		json_t *f = json_pack("{s:[], s:s}", "holders", "holders_error", release_why);
 		unsigned n = 0;
-		if (lm_webhook_release(lm_store_db(store), 0, INT64_MAX, f,
-				       (int64_t)(now_s() * 1e6), &n, &err)) {
+		if (lm_outbox_release(lm_store_db(store), 0, INT64_MAX, f,
+				      (int64_t)(now_s() * 1e6), &n, &err)) {
 			fprintf(stderr, "t_webhook: %s\n", err.msg);
 			return 1;
 		}
