@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench/symshare.sh [N] - leakmond's memory watching N processes of one
 # executable (default 13), with symbol tables shared between processes (the
 # default) and without (LEAKMON_SHARED_SYMBOLS=0), and idle (no process).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.c - helpers shared by the leakmon commands: exit codes, error
  * printing, target and size parsing, human units.

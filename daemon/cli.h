@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cli.h - the leakmon command line: subcommands, shared option helpers and
  * exit codes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_drill.c - the drill-down commands: `leakmon list`, `show`, `roots`,
  * `leaks`.

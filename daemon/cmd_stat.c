@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_stat.c - `leakmon stat`: the census of a heap per type, the
  * `!dumpheap -stat` of a native process.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cmd_trends.c - `leakmon trends`: from leakmond's database, the types that
  * grow fastest in each watched process, with their rate, their current

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmon-filters.c - reads the seccomp filters of one process's threads
  * for leakmond, and does nothing else.

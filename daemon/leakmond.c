@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond.c - the leakmon service: watches the configured targets, takes a
  * heap census of each every interval, keeps the history in SQLite.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond.h - the daemon's state, shared by daemon/leakmond*.c.
  *

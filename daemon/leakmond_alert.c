@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond_alert.c - leak detection and webhook delivery in the daemon:
  * the glue between the loop and lib/alert + lib/webhook.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond_demo.c - `leakmond --demo`: the first thing a newcomer runs.
  *

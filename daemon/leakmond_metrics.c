@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond_metrics.c - /metrics for Prometheus and the textfile for
  * node_exporter (metrics_listen, metrics_textfile, metrics_top in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond_targets.c - the configured targets, the processes they match
  * right now, and when each is due for a snapshot.

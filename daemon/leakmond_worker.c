@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * leakmond_worker.c - the thread that takes snapshots.
  *

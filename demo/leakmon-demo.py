@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # leakmon-demo.py - a small Python service with a leak, for
 # `leakmond --demo-python`.
 #

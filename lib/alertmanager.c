@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * alertmanager.c - the Alertmanager body of a leak alert (alertmanager.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * chunkstore.c - the chunks a snapshot keeps, 8 bytes each (chunkstore.h).
  */

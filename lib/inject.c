@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * inject.c - running one system call inside a stopped thread of a target,
  * and giving the thread back exactly as it was (see inject.h).

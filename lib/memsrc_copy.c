@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_copy.c - the frozen-copy source: the target forks a copy-on-write
  * copy of itself at our request, runs on at once, and we read the copy.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * memsrc_live.c - the live source: stop the target, copy its private
  * writable memory into local buffers, let it go, analyse the copies.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * ptrace.c - stopping every thread of a process and letting it go again.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report.c - the HTML report (report.h): read each process's history from
  * the store, draw each chart as inline SVG, write one page.

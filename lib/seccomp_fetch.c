@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seccomp_fetch.c - the client of the leakmon-filters helper, and the set
  * of filters it answered (see seccomp_fetch.h, seccomp_wire.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seccomp_fetch.h - a target's seccomp filters, read for us by the
  * leakmon-filters helper (seccomp_wire.h) while the target runs, and

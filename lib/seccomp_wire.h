@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seccomp_wire.h - what the leakmon-filters helper answers on its socket.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * webhook.c - the sender that drains the outbox of alert notifications
  * (outbox.h, webhook_deliveries) over HTTP(S) on a libev loop (see

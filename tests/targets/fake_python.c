@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fake_python.c - a process that looks like CPython 3.11 to leakmon but
  * holds hostile pymalloc state, for python_hostile.test. Built as
