@@ -38,6 +38,7 @@ TREE=$("$SRC/tools/systemd-tree.sh") || skip "no container tree (see the message
 RUN=$(mktemp -d "$CACHE/systemd-run.XXXXXX") || skip "cannot create a directory in $CACHE"
 NSPAWN=
 cleanup() {
+	declare -F host_cleanup >/dev/null && host_cleanup
 	if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
 		# SIGTERM: nspawn asks the container's systemd to power off.
 		kill -TERM "$NSPAWN" 2>/dev/null
@@ -46,7 +47,7 @@ cleanup() {
 		wait "$NSPAWN" 2>/dev/null
 	fi
 	[ -n "${LM_KEEP_RUN:-}" ] && { say "kept $RUN"; return; }
-	rm -rf "$RUN"
+	rm -rf "$RUN" "$RUN".*
 }
 trap cleanup EXIT
 
@@ -64,13 +65,13 @@ cat >"$RUN/etc/systemd/system/lmdemo.service" <<EOF
 [Unit]
 Description=leakmon test target
 [Service]
-ExecStart=$PREFIX/bin/leakmon-demo --rate 50
+ExecStart=$PREFIX/bin/leakmon-demo --rate 50000 --max 300000
 EOF
 cat >"$RUN/etc/systemd/system/lmhard.service" <<EOF
 [Unit]
 Description=leakmon test target, hardened
 [Service]
-ExecStart=$PREFIX/bin/leakmon-demo --rate 50
+ExecStart=$PREFIX/bin/leakmon-demo --rate 50000 --max 300000
 DynamicUser=yes
 SystemCallFilter=@system-service
 SystemCallErrorNumber=EPERM
@@ -221,6 +222,7 @@ check "reload keeps the daemon (MainPID $pid0)" test "$(unit leakmond MainPID)" 
 LIVE_PHASE=$(Q "select max(id) from snapshots")
 check "live snapshots after the reload" wait_for 40 have hardened 5 "s.id > $LIVE_PHASE"
 say "# pauses (microseconds) per target and source, copy-mode phase vs live-mode phase:"
+say "#   (heap in use, median: $(Q "select t.name || ' ' || (s.inuse_bytes / 1000000) || ' MB' from snapshots s join instances i on i.id = s.instance_id join targets t on t.id = i.target_id where s.status = 'ok' and s.id > $LIVE_PHASE group by t.name having s.id = max(s.id)" | paste -sd, -))"
 say "#   target    phase  source  n   min   median  max"
 for t in plain hardened; do
 	for ph in copy live; do
@@ -275,6 +277,51 @@ for u in lmdemo lmhard; do
 	check "stop: $u (pid $p) runs and is not traced" \
 		E sh -c "grep -q '^TracerPid:[[:space:]]*0$' /proc/$p/status && ! grep -q '^State:[[:space:]]*[tT]' /proc/$p/status"
 done
+
+# ---- from the host: a process in a container whose runtime filters it
+# (systemd-nspawn's own seccomp filter, as containers usually run), read by
+# a reader without CAP_SYS_ADMIN through the helper, as the unit would.
+NS2=
+HELPER_PID=
+host_cleanup() {
+	local p
+	for p in $NS2 $HELPER_PID; do
+		kill -TERM "$p" 2>/dev/null
+		for _ in $(seq 1 30); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$p" 2>/dev/null
+	done
+}
+if grep -q '^Seccomp:[[:space:]]*0' /proc/self/status && command -v systemd-socket-activate >/dev/null &&
+	command -v setpriv >/dev/null; then
+	setsid systemd-nspawn -D "$TREE" --read-only --register=no --keep-unit -q \
+		--bind-ro="$B/leakmon-demo:/usr/bin/yes" /usr/bin/yes --rate 50 </dev/null >"$RUN.ns2.log" 2>&1 &
+	NS2=$!
+	sock=$RUN.filters.sock
+	LEAKMON_FILTERS_SOCKET=$sock setsid systemd-socket-activate -l "$sock" --accept --inetd \
+		"$B/leakmon-filters" </dev/null >/dev/null 2>&1 &
+	HELPER_PID=$!
+	cpid=
+	for _ in $(seq 1 50); do
+		cpid=$(ps -o pid= --ppid "$NS2" 2>/dev/null | tr -d ' ' | head -n1)
+		[ -n "$cpid" ] && [ -S "$sock" ] && grep -q '^Seccomp:[[:space:]]*2' "/proc/$cpid/status" 2>/dev/null && break
+		sleep 0.1
+	done
+	sleep 0.5	# the demo's heap exists
+	if [ -n "$cpid" ] && [ -S "$sock" ]; then
+		nocap() { LEAKMON_FILTERS_SOCKET=$sock setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin "$@"; }
+		out=$(nocap "$B/leakmon" stat --mode copy "$cpid" 2>&1 | tail -n 1)
+		say "# nspawn-filtered pid $cpid ($(sed -n 's/^Seccomp_filters:[[:space:]]*/filters: /p' /proc/$cpid/status)), no CAP_SYS_ADMIN, helper: $out"
+		check "a process in a filtering nspawn container, through the helper: copy" grep -q '(copy)$' <<<"$out"
+		out=$(LEAKMON_FILTERS_SOCKET=$RUN.none.sock setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin \
+			"$B/leakmon" stat --mode copy "$cpid" 2>&1)
+		check "the same without the helper: live, saying why" grep -q 'frozen copy not possible.*leakmon-filters' <<<"$out"
+	else
+		bad "could not start a filtered nspawn container and the helper on the host: $(tail -n 2 "$RUN.ns2.log")"
+	fi
+	host_cleanup
+else
+	say "# (host-side check of a filtered nspawn process skipped: this shell is filtered, or no systemd-socket-activate/setpriv)"
+fi
 
 say "# container: $TREE copied to $RUN; leakmon installed with prefix $PREFIX"
 if [ "$FAILS" -gt 0 ]; then
