@@ -128,6 +128,11 @@ int lm_chunkstore_push(struct lm_chunkstore *s, const struct lm_chunk *c, uint32
 		return lm_err_set(err, LM_ELIMIT, "chunk at 0x%llx: chunks above 2^48 (five-level "
 				  "page tables) cannot be kept for this command",
 				  (unsigned long long)c->addr);
+	/* malloc aligns every chunk to 16 bytes; the address is kept divided
+	 * by 16, so another one (a corrupt or hostile heap) cannot be kept */
+	if (c->addr & 15)
+		return lm_err_set(err, LM_ECORRUPT, "chunk at 0x%llx is not 16-byte aligned",
+				  (unsigned long long)c->addr);
 	rc = push_chunk_arrays(s, err);
 	if (rc < 0)
 		return rc;

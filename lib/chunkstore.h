@@ -72,7 +72,8 @@ struct lm_chunkstore {
 
 /* Append a chunk with its type id. -LM_ELIMIT with a message when it lies
  * above LM_CHUNKSTORE_MAX_ADDR or the store would exceed max_bytes (then
- * `over` is set), -LM_ENOMEM when out of memory. */
+ * `over` is set), -LM_ECORRUPT for a chunk not 16-byte aligned, -LM_ENOMEM
+ * when out of memory. */
 int lm_chunkstore_push(struct lm_chunkstore *s, const struct lm_chunk *c, uint32_t type,
 		       struct lm_err *err);
 

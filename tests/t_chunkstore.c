@@ -9,8 +9,8 @@
  * mmapped chunks on their own, all appended in a random heap order; then
  * checks that after lm_chunkstore_finish every chunk reads back (address,
  * size, usable, state, flags, arena, type) as in a copy sorted with qsort.
- * Then the refusals: overlapping heaps (LM_ECORRUPT), a chunk above 2^48
- * and a budget too small (LM_ELIMIT). Prints "ok CHUNKS BYTES-PER-CHUNK".
+ * Then the refusals: overlapping heaps and a chunk not 16-byte aligned
+ * (LM_ECORRUPT), a chunk above 2^48 and a budget too small (LM_ELIMIT). Prints "ok CHUNKS BYTES-PER-CHUNK".
  */
 #include "config.h"
 
@@ -175,6 +175,10 @@ static void check_refusals(void)
 	rc = lm_chunkstore_push(&s, &c, 0, &err);
 	if (rc != -LM_ELIMIT || !strstr(err.msg, "2^48"))
 		die("a chunk above 2^48 was not refused");
+	c.addr = 0x1008;
+	rc = lm_chunkstore_push(&s, &c, 0, &err);
+	if (rc != -LM_ECORRUPT || !strstr(err.msg, "aligned") || s.n != 0)
+		die("a chunk not 16-byte aligned was not refused");
 	lm_chunkstore_free(&s);
 
 	s.max_bytes = 1 << 20;
