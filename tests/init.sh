@@ -82,9 +82,11 @@ target_info() {
 	awk -v k="$1" '$1 == "info" && $2 == k { $1 = ""; $2 = ""; sub(/^  /, ""); print; exit }' "${2:-$TARGET_OUT}"
 }
 
-# json_get FILE JQ-LIKE-PYTHON-EXPR: evaluate a python expression on the JSON in FILE (variable j).
+# json_get FILE EXPR: the value of a small Python expression over the JSON in
+# FILE (bound to j), e.g. "len(j['paths'])"; interpreted by tests/json_get.py,
+# which accepts only the forms tests use (no eval).
 json_get() {
-	python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); r=eval(sys.argv[2]); print(r if not isinstance(r,(dict,list)) else json.dumps(r))' "$1" "$2"
+	python3 "$LM_SRCDIR/tests/json_get.py" "$1" "$2"
 }
 
 # assert_eq WHAT EXPECTED ACTUAL
