@@ -230,8 +230,9 @@ int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 	return lm_python_object_in(py, addr, p, len, obj, type);
 }
 
-int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
-			uint64_t len, uint64_t *obj, uint64_t *type)
+/* An object in the block, live (a reference count from 1) or dead (0). */
+static int object_in(struct lm_python *py, uint64_t addr, const uint8_t *p, uint64_t len,
+		     int dead, uint64_t *obj, uint64_t *type)
 {
 	static const unsigned offsets[] = { 0, GC_HEAD_SIZE, 2 * GC_HEAD_SIZE };
 	size_t i;
@@ -244,7 +245,7 @@ int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
 			break;
 		memcpy(&refcnt, p + off, 8);
 		memcpy(&t, p + off + 8, 8);
-		if (refcnt == 0 || refcnt >= REFCNT_MAX || t < 4096)
+		if ((dead ? refcnt != 0 : refcnt == 0) || refcnt >= REFCNT_MAX || t < 4096)
 			continue;
 		ti = type_info(py, t);
 		if (ti->ok != 1)
@@ -261,6 +262,20 @@ int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
 		return 1;
 	}
 	return 0;
+}
+
+int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
+			uint64_t len, uint64_t *obj, uint64_t *type)
+{
+	return object_in(py, addr, p, len, 0, obj, type);
+}
+
+int lm_python_dead_object_in(struct lm_python *py, uint64_t addr, const uint8_t *p,
+			     uint64_t len)
+{
+	uint64_t obj, type;
+
+	return object_in(py, addr, p, len, 1, &obj, &type);
 }
 
 /* Up to len - 1 bytes of NUL-terminated text at addr into buf: from the

@@ -73,6 +73,11 @@ int lm_python_object_at(struct lm_python *py, uint64_t addr, uint64_t len,
 /* The same with the block's first min(len, 48) bytes already at hand. */
 int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *data,
 			uint64_t len, uint64_t *obj, uint64_t *type);
+/* Does the block hold a dead object: one with a reference count of 0 that
+ * CPython keeps on a free list for reuse (lists, dicts, tuples...)? Its
+ * other words are stale: what they point at was freed and may be reused. */
+int lm_python_dead_object_in(struct lm_python *py, uint64_t addr, const uint8_t *data,
+			     uint64_t len);
 
 /* The name of type object `type` into buf: built-in and C types by their
  * tp_name ("dict", "collections.deque"), classes defined in Python as

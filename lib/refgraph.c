@@ -102,6 +102,9 @@ struct root_ref {
 #define REG_BIT (1ULL << 63)
 #define REG_REF(t, r) (REG_BIT | ((uint64_t)(t) << 8) | (uint64_t)(r))
 
+struct lm_refgraph;
+static int dead_python_object(const struct lm_refgraph *g, size_t i);
+
 struct lm_refgraph {
 	const struct lm_snapshot *snap;
 	const struct lm_memsrc *src;
@@ -125,6 +128,8 @@ struct lm_refgraph {
 	uint64_t budget;	/* bytes the graph may take (max_memory less the
 				 * snapshot's); 0 = no limit */
 	uint64_t reserved;	/* of which its arrays take now */
+	struct lm_python *py;	/* the target's CPython, or NULL */
+	uint8_t py_block[512];	/* a pymalloc block without its GC links */
 };
 
 static const char *const reg_names[] = {
@@ -608,6 +613,7 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 	if (!g)
 		return lm_err_set(err, LM_ENOMEM, "out of memory building the reference graph");
 	g->snap = snap;
+	g->py = snap->cls ? lm_classifier_python(snap->cls) : NULL;
 	g->src = snap->src;
 	g->chunks = &snap->chunks;
 	g->nchunks = snap->nchunks;
@@ -628,7 +634,8 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		if (st == LM_CHUNK_TCACHE_STRUCT)
 			g->state[i] = ST_INTERNAL;
 		else if (lm_chunk_is_live(st) &&
-			 (lm_chunkstore_size(g->chunks, i) > LM_CHUNK_HDR || st == LM_CHUNK_PYBLOCK))
+			 (lm_chunkstore_size(g->chunks, i) > LM_CHUNK_HDR || st == LM_CHUNK_PYBLOCK) &&
+			 !(st == LM_CHUNK_PYBLOCK && dead_python_object(g, i)))
 			g->state[i] = ST_NODE;
 	}
 	if (build_runs(g) < 0)
@@ -687,6 +694,43 @@ static inline const uint8_t *local_bytes(struct lm_refgraph *g, uint64_t addr, s
  * which malloc leaves to the user while this chunk is in use (an mmapped
  * chunk has no next chunk: size - 16, as the walker says). A pointer kept in
  * a 24-byte block's last word is there. */
+/*
+ * A dead CPython object, kept on a free list for reuse (reference count 0),
+ * is free memory to the interpreter: no node (never a leak), and its words,
+ * pointing at memory freed since and maybe reused, are no references.
+ */
+static int dead_python_object(const struct lm_refgraph *g, size_t i)
+{
+	uint64_t size = lm_chunkstore_size(g->chunks, i), user = lm_chunkstore_user(g->chunks, i);
+	const uint8_t *p;
+
+	if (!g->py || !(p = lm_mem_view(g->src, user, size < 48 ? size : 48)))
+		return 0;
+	return lm_python_dead_object_in(g->py, user, p, size);
+}
+
+/*
+ * A CPython object's GC header links it into its generation's list: every
+ * tracked object points at two others. As references those links would
+ * make each object hold its neighbours in the list, so nothing would look
+ * leaked and chains would run along the lists instead of through the
+ * containers that hold the objects. The block is read without them (a
+ * copy with those two words zeroed); its other words are scanned as usual.
+ */
+static const uint8_t *without_gc_links(struct lm_refgraph *g, size_t i, const uint8_t *p,
+				       size_t *nwords)
+{
+	uint64_t user = lm_chunkstore_user(g->chunks, i), obj, type, off;
+
+	if (*nwords * 8 > sizeof(g->py_block) ||
+	    !lm_python_object_in(g->py, user, p, *nwords * 8, &obj, &type) || obj - user < 16)
+		return p;
+	off = obj - user - 16;	/* the GC header precedes the object */
+	memcpy(g->py_block, p, *nwords * 8);
+	memset(g->py_block + off, 0, 16);
+	return g->py_block;
+}
+
 static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nwords)
 {
 	uint64_t size = lm_chunkstore_size(g->chunks, i);
@@ -700,6 +744,8 @@ static const uint8_t *chunk_bytes(struct lm_refgraph *g, size_t i, size_t *nword
 	p = local_bytes(g, lm_chunkstore_user(g->chunks, i), *nwords * 8);
 	if (!p)
 		g->state[i] |= ST_UNSCANNED;
+	else if (g->py && lm_chunkstore_state(g->chunks, i) == LM_CHUNK_PYBLOCK)
+		p = without_gc_links(g, i, p, nwords);
 	return p;
 }
 
