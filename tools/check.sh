@@ -19,6 +19,14 @@ summary tests "$top/build/test-suite.log"
 # Every libFuzzer harness for FUZZ_SMOKE_TIME (15 s) each, after replaying
 # the inputs that crashed before (fuzz/regressions); about 2.5 minutes.
 make -C "$top/build" -j2 fuzz-smoke || status=1
+# CI also builds the Debian package from make dist, lints it, installs and
+# purges it (make check-deb, tools/deb-check.sh; about 3 minutes): only in
+# CI, since it changes the machine's packages.
+if [ "${CI:-}" = true ]; then
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		debhelper dpkg-dev lintian >/dev/null
+	make -C "$top/build" check-deb || status=1
+fi
 if [ "${1:-}" = --asan ]; then
 	"$top/tools/build.sh" "$top/build-asan" --enable-sanitizers
 	make -C "$top/build-asan" -j2 check || status=1
