@@ -675,6 +675,20 @@ static uint32_t python_type(struct lm_classifier *cls, uint64_t t)
 	return cls->pytype_id[j];
 }
 
+/* A dead object of type t, reference count 0 (CPython keeps some on free
+ * lists for reuse; others are caught being freed): "dead tuple", by its
+ * type's name (the live type's id leads to the name). */
+static uint32_t python_dead_type(struct lm_classifier *cls, uint64_t t)
+{
+	uint32_t live = python_type(cls, t);
+	char name[LM_PY_NAME_MAX + 32];
+
+	if (live == NO_TYPE)
+		return NO_TYPE;
+	snprintf(name, sizeof(name), "dead %s", cls->types[live].name);
+	return lm_classifier_intern(cls, LM_KIND_PYTHON, name);
+}
+
 /* A Python object in [addr, addr + len): its type id, else NO_TYPE. */
 static uint32_t python_object(struct lm_classifier *cls, uint64_t addr, uint64_t len)
 {
@@ -694,6 +708,11 @@ uint32_t lm_classify_pyblock(struct lm_classifier *cls, uint64_t addr, const uin
 
 	if (cls->py && lm_python_object_in(cls->py, addr, data, size, &obj, &type)) {
 		uint32_t t = python_type(cls, type);
+		if (t != NO_TYPE)
+			return t;
+	}
+	if (cls->py && lm_python_dead_object_type(cls->py, addr, data, size, &type)) {
+		uint32_t t = python_dead_type(cls, type);
 		if (t != NO_TYPE)
 			return t;
 	}

@@ -10,7 +10,8 @@
  *            malloc(strlen + 1) returns: "string"
  *  internal  malloc's own structures: "tcache"
  *  python    a CPython object (pyobj.h) when the target runs a supported
- *            CPython: its type's name ("dict", "app.Session"); a pymalloc
+ *            CPython: its type's name ("dict", "app.Session"); a dead one
+ *            (reference count 0, on a free list): "dead tuple"; a pymalloc
  *            block that holds no object: "non-object 64" (block size)
  *  size      anything else, by usable size: "size 72" up to 1024 bytes,
  *            then power-of-two ranges "size 1025-2048"

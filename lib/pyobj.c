@@ -278,6 +278,14 @@ int lm_python_dead_object_in(struct lm_python *py, uint64_t addr, const uint8_t 
 	return object_in(py, addr, p, len, 1, &obj, &type);
 }
 
+int lm_python_dead_object_type(struct lm_python *py, uint64_t addr, const uint8_t *p,
+			       uint64_t len, uint64_t *type)
+{
+	uint64_t obj;
+
+	return object_in(py, addr, p, len, 1, &obj, type);
+}
+
 /* Up to len - 1 bytes of NUL-terminated text at addr into buf: from the
  * captured memory, else (read-only data such as a C type's tp_name is not
  * captured) from the file mapped there. -1 when neither has it. */

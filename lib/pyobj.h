@@ -78,6 +78,9 @@ int lm_python_object_in(struct lm_python *py, uint64_t addr, const uint8_t *data
  * other words are stale: what they point at was freed and may be reused. */
 int lm_python_dead_object_in(struct lm_python *py, uint64_t addr, const uint8_t *data,
 			     uint64_t len);
+/* The same, with its type object in *type. */
+int lm_python_dead_object_type(struct lm_python *py, uint64_t addr, const uint8_t *data,
+			       uint64_t len, uint64_t *type);
 
 /* The name of type object `type` into buf: built-in and C types by their
  * tp_name ("dict", "collections.deque"), classes defined in Python as
