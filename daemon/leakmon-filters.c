@@ -113,7 +113,9 @@ static unsigned long long start_ticks(pid_t pid, pid_t tid)
 /* Hold tid until it reaches its interrupt stop; -1 when it does not in time. */
 static int hold(pid_t tid)
 {
-	struct timespec ms = { 0, 1000000 };
+	/* Poll every 50 us: the stop comes within microseconds, and each
+	 * poll period is time the thread may spend held. */
+	struct timespec tick = { 0, 50000 };
 	int i, status;
 
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0 ||
@@ -121,15 +123,19 @@ static int hold(pid_t tid)
 		fprintf(stderr, "leakmon-filters: cannot hold thread %d: %m\n", (int)tid);
 		return -1;
 	}
-	for (i = 0; i < STOP_WAIT_MS; i++) {
+	for (i = 0; i < STOP_WAIT_MS * 20; i++) {
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r == tid && WIFSTOPPED(status))
 			return 0;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		nanosleep(&ms, NULL);
+		nanosleep(&tick, NULL);
 	}
-	exit(fail(ETIMEDOUT));	/* our exit lets the thread go */
+	/* The header is sent: the reader sees a short answer. Our exit lets
+	 * the thread go. */
+	fprintf(stderr, "leakmon-filters: thread %d did not stop within %d ms\n", (int)tid,
+		STOP_WAIT_MS);
+	exit(1);
 }
 
 /* Read and send the filters of one held thread. */
