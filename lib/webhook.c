@@ -519,19 +519,22 @@ static char *body_for(const struct lm_webhook_sender *s, const struct hook *h,
 	return lm_alertmanager_body(payload, opened_us ? opened_us : created_at_us, ends, now);
 }
 
-/* One POST. row 0: an Alertmanager resend, which no row records. */
+/* One POST. row 0: an Alertmanager resend, which no row records, whose
+ * body (taken over) is given ready-made. */
 static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 			  int64_t row, const char *delivery_id, const char *event,
 			  const char *payload, int64_t created_at_us, int attempts,
-			  int64_t opened_us, int64_t resolved_us)
+			  int64_t opened_us, int64_t resolved_us, char *body)
 {
 	struct xfer *x = calloc(1, sizeof(*x));
 	int ok = 1;
 	size_t i;
 	int64_t now = lm_wall_us();
 
-	if (!x)
+	if (!x) {
+		free(body);
 		return -1;
+	}
 	x->s = s;
 	x->row = row;
 	x->attempt = attempts + 1;
@@ -540,7 +543,8 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 	snprintf(x->delivery_id, sizeof(x->delivery_id), "%s", delivery_id);
 	snprintf(x->event, sizeof(x->event), "%s", event);
 	snprintf(x->webhook, sizeof(x->webhook), "%s", h->name);
-	x->body = body_for(s, h, event, payload, created_at_us, opened_us, resolved_us);
+	x->body = body ? body : body_for(s, h, event, payload, created_at_us, opened_us,
+					 resolved_us);
 	x->easy = curl_easy_init();
 	if (!x->body || !x->easy) {
 		xfer_free(x);
@@ -649,7 +653,7 @@ static void scan(struct lm_webhook_sender *s)
 			if (hook_inflight(s, name) >= LM_WEBHOOK_MAX_PER_HOOK)
 				continue;
 			start_transfer(s, h, row, id, event, payload, created, attempts,
-				       sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8));
+				       sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 8), NULL);
 		}
 		sqlite3_finalize(st);
 	}
@@ -696,39 +700,69 @@ static int any_alertmanager(const struct lm_webhook_sender *s)
 	return 0;
 }
 
+/* Add the alerts of one firing delivery to batch (a JSON array). */
+static void batch_add(const struct lm_webhook_sender *s, const struct hook *h, json_t *batch,
+		      sqlite3_stmt *st)
+{
+	const char *payload = (const char *)sqlite3_column_text(st, 2);
+	char *text = payload ? body_for(s, h, "leak.firing", payload, sqlite3_column_int64(st, 4),
+					sqlite3_column_int64(st, 5), 0) : NULL;
+	json_error_t jerr;
+	json_t *alerts = text ? json_loads(text, 0, &jerr) : NULL;
+
+	if (json_is_array(alerts))
+		json_array_extend(batch, alerts);
+	json_decref(alerts);
+	free(text);
+}
+
 /*
  * Alertmanager: send every firing alert again, from its latest firing
  * delivery to each format = alertmanager webhook, once that delivery is
  * delivered (one still pending carries the alert itself when it goes).
- * Nothing is stored: a resend that fails is followed by the next.
+ * All of a webhook's alerts go in one POST (Alertmanager takes an array),
+ * so the per-webhook connection limit never leaves one out. Nothing is
+ * stored: a resend that fails is followed by the next.
  */
 static void resend(struct lm_webhook_sender *s)
 {
 	sqlite3_stmt *st;
+	json_t **batch;
+	size_t i;
 
-	if (!any_alertmanager(s) || sqlite3_prepare_v2(s->db,
+	if (!any_alertmanager(s) || !(batch = calloc(s->nhooks, sizeof(*batch))))
+		return;
+	if (sqlite3_prepare_v2(s->db,
 	    "SELECT d.webhook, d.event, d.payload, d.delivery_id, d.created_at_us, a.opened_at_us "
 	    "FROM webhook_deliveries d JOIN leak_alerts a ON a.id = d.alert "
 	    "WHERE a.state = 'firing' AND d.event = 'leak.firing' AND d.state = 'delivered' "
 	    "AND d.id = (SELECT max(d2.id) FROM webhook_deliveries d2 WHERE d2.alert = d.alert "
 	    "AND d2.webhook = d.webhook AND d2.event = 'leak.firing') "
-	    "ORDER BY d.id LIMIT ?", -1, &st, NULL) != SQLITE_OK)
-		return;
-	sqlite3_bind_int(st, 1, AM_RESEND_BATCH);
-	while (sqlite3_step(st) == SQLITE_ROW && s->inflight < LM_WEBHOOK_MAX_INFLIGHT) {
-		const char *name = (const char *)sqlite3_column_text(st, 0);
-		const char *event = (const char *)sqlite3_column_text(st, 1);
-		const char *payload = (const char *)sqlite3_column_text(st, 2);
-		const char *id = (const char *)sqlite3_column_text(st, 3);
-		const struct hook *h = name ? find_hook(s, name) : NULL;
+	    "ORDER BY d.id LIMIT ?", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int(st, 1, AM_RESEND_BATCH);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(st, 0);
+			const struct hook *h = name ? find_hook(s, name) : NULL;
+			size_t k = h ? (size_t)(h - s->hooks) : 0;
 
-		if (!h || h->format != LM_WEBHOOK_FORMAT_ALERTMANAGER || !event || !payload ||
-		    !id || hook_inflight(s, name) >= LM_WEBHOOK_MAX_PER_HOOK)
-			continue;
-		start_transfer(s, h, 0, id, event, payload, sqlite3_column_int64(st, 4), 0,
-			       sqlite3_column_int64(st, 5), 0);
+			if (!h || h->format != LM_WEBHOOK_FORMAT_ALERTMANAGER)
+				continue;
+			if (!batch[k] && !(batch[k] = json_array()))
+				continue;
+			batch_add(s, h, batch[k], st);
+		}
+		sqlite3_finalize(st);
 	}
-	sqlite3_finalize(st);
+	for (i = 0; i < s->nhooks; i++) {
+		char *body = json_array_size(batch[i]) ? json_dumps(batch[i], JSON_COMPACT) : NULL;
+		if (body && s->inflight < LM_WEBHOOK_MAX_INFLIGHT)
+			start_transfer(s, &s->hooks[i], 0, "resend", "leak.firing", NULL, 0, 0, 0, 0,
+				       body);
+		else
+			free(body);
+		json_decref(batch[i]);
+	}
+	free(batch);
 	{
 		int running;
 		curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
