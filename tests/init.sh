@@ -63,18 +63,22 @@ wait_for_line() {
 	return 1
 }
 
+# target_expects [OUTFILE]: every "expect" line of the target as
+# KIND<tab>NAME<tab>COUNT<tab>BYTES (a name may contain spaces: the last two
+# fields of the line are the numbers).
+target_expects() {
+	awk -v OFS="\t" '$1 == "expect" {
+		nm = $3
+		for (i = 4; i <= NF - 2; i++) nm = nm " " $i
+		print $2, nm, $(NF - 1), $NF
+	}' "${1:-$TARGET_OUT}"
+}
+
 # target_expect KIND NAME count|bytes [OUTFILE]: what the target said it allocated.
 target_expect() {
-	local kind=$1 name=$2 what=$3 out=${4:-$TARGET_OUT}
-	awk -v k="$kind" -v n="$name" -v w="$what" '
-		$1 == "expect" && $2 == k {
-			line = $0; sub(/^expect [^ ]+ /, "", line)
-			# name may contain spaces: the last two fields are numbers
-			m = split(line, f, " "); nm = f[1]
-			for (i = 2; i <= m - 2; i++) nm = nm " " f[i]
-			if (nm == n) { print (w == "count" ? f[m-1] : f[m]); found = 1 }
-		}
-		END { if (!found) exit 1 }' "$out"
+	target_expects "${4:-$TARGET_OUT}" | awk -F "\t" -v k="$1" -v n="$2" -v w="$3" '
+		$1 == k && $2 == n { print (w == "count" ? $3 : $4); found = 1 }
+		END { if (!found) exit 1 }'
 }
 
 # target_info KEY [OUTFILE]
