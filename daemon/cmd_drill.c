@@ -40,7 +40,17 @@ struct drill_opts {
 };
 
 enum { OPT_MODE = 0x100, OPT_NODEBUG, OPT_MAX_PAUSE, OPT_LIMIT, OPT_MIN, OPT_MAX, OPT_BYTES, OPT_PATHS,
-       OPT_MAX_MEMORY };
+       OPT_MAX_MEMORY, OPT_BAD };
+
+/* The long options every command shares, and the table's end. */
+#define COMMON_LONGOPTS \
+	{ "json", no_argument, NULL, 'j' }, \
+	{ "mode", required_argument, NULL, OPT_MODE }, \
+	{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE }, \
+	{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY }, \
+	{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ NULL, 0, NULL, 0 }
 
 static const char common_help[] =
 	"  --json        one JSON object instead of text\n"
@@ -55,8 +65,8 @@ static const char target_help[] =
 	"TARGET is a process id or the path of a core file (gcore, systemd-coredump).\n"
 	"See leakmon --help for exit codes.\n";
 
-/* Handle an option every command shares; 0 handled, -1 not ours, exit code
- * + 1000 for a bad value. */
+/* Handle an option every command shares: 0 handled, 1 not ours, -1 a bad
+ * value (the usage error is printed). */
 static int common_option(struct drill_opts *o, int c, const char *arg)
 {
 	switch (c) {
@@ -66,7 +76,7 @@ static int common_option(struct drill_opts *o, int c, const char *arg)
 	case OPT_MODE:
 		if (lm_cli_parse_mode(arg, &o->snap.mode) < 0) {
 			lm_cli_usage_error(o->cmd, "--mode is live, copy or auto, not '%s'", arg);
-			return 1000 + LM_EXIT_USAGE;
+			return -1;
 		}
 		return 0;
 	case OPT_NODEBUG:
@@ -74,17 +84,35 @@ static int common_option(struct drill_opts *o, int c, const char *arg)
 		return 0;
 	case OPT_MAX_PAUSE:
 		if (lm_cli_parse_max_pause(o->cmd, arg, &o->snap.max_pause_ns) < 0)
-			return 1000 + LM_EXIT_USAGE;
+			return -1;
 		o->max_pause_given = 1;
 		return 0;
 	case OPT_MAX_MEMORY:
 		if (lm_cli_parse_max_memory(o->cmd, arg, &o->snap.max_memory_bytes) < 0)
-			return 1000 + LM_EXIT_USAGE;
+			return -1;
 		o->max_memory_given = 1;
 		return 0;
 	default:
-		return -1;
+		return 1;
 	}
+}
+
+/* The next option that is the command's own (getopt_long's value), after
+ * handling the shared ones: -1 at the end, OPT_BAD after a bad value of a
+ * shared option (the usage error is printed). */
+static int next_option(struct drill_opts *o, int argc, char **argv, const char *shortopts,
+		       const struct option *longopts)
+{
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		rc = common_option(o, c, optarg);
+		if (rc < 0)
+			return OPT_BAD;
+		if (rc > 0)
+			return c;
+	}
+	return -1;
 }
 
 static int parse_u64(const char *arg, uint64_t *out)
@@ -430,17 +458,11 @@ static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t li
 int cmd_list(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "type", required_argument, NULL, 't' },
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "min-size", required_argument, NULL, OPT_MIN },
 		{ "max-size", required_argument, NULL, OPT_MAX },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct drill_opts o = { .cmd = "list", .snap = { .mode = LM_MODE_LIVE } };
 	uint64_t limit = 0, min = 0, max = UINT64_MAX;
@@ -449,13 +471,9 @@ int cmd_list(int argc, char **argv)
 	int64_t tid;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jt:h", longopts, NULL)) != -1) {
-		rc = common_option(&o, c, optarg);
-		if (rc >= 1000)
-			return rc - 1000;
-		if (rc == 0)
-			continue;
+	while ((c = next_option(&o, argc, argv, "jt:h", longopts)) != -1) {
 		switch (c) {
+		case OPT_BAD: return LM_EXIT_USAGE;
 		case 't': type = optarg; break;
 		case OPT_LIMIT:
 		case OPT_MIN:
@@ -777,14 +795,8 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 int cmd_show(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "bytes", required_argument, NULL, OPT_BYTES },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct drill_opts o = { .cmd = "show", .snap = { .mode = LM_MODE_LIVE } };
 	uint64_t nbytes = DEFAULT_SHOW_BYTES, addr;
@@ -792,13 +804,9 @@ int cmd_show(int argc, char **argv)
 	size_t idx = 0;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		rc = common_option(&o, c, optarg);
-		if (rc >= 1000)
-			return rc - 1000;
-		if (rc == 0)
-			continue;
+	while ((c = next_option(&o, argc, argv, "jh", longopts)) != -1) {
 		switch (c) {
+		case OPT_BAD: return LM_EXIT_USAGE;
 		case OPT_BYTES:
 			if (parse_u64(optarg, &nbytes) < 0) {
 				lm_cli_usage_error("show", "--bytes wants a number, not '%s'", optarg);
@@ -940,14 +948,8 @@ static void roots_text(const struct lm_snapshot *snap, const struct lm_root_path
 int cmd_roots(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
 		{ "max", required_argument, NULL, OPT_PATHS },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct drill_opts o = { .cmd = "roots", .snap = { .mode = LM_MODE_LIVE } };
 	uint64_t max = DEFAULT_ROOT_PATHS, addr;
@@ -958,13 +960,9 @@ int cmd_roots(int argc, char **argv)
 	size_t idx;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		rc = common_option(&o, c, optarg);
-		if (rc >= 1000)
-			return rc - 1000;
-		if (rc == 0)
-			continue;
+	while ((c = next_option(&o, argc, argv, "jh", longopts)) != -1) {
 		switch (c) {
+		case OPT_BAD: return LM_EXIT_USAGE;
 		case OPT_PATHS:
 			if (parse_u64(optarg, &max) < 0 || max == 0 || max > MAX_ROOT_PATHS) {
 				lm_cli_usage_error("roots", "--max wants a number from 1 to %d, not '%s'",
@@ -1105,13 +1103,7 @@ static void leaks_text(const struct lm_snapshot *snap, const struct lm_leaks *l,
 int cmd_leaks(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "mode", required_argument, NULL, OPT_MODE },
-		{ "max-pause", required_argument, NULL, OPT_MAX_PAUSE },
-		{ "max-memory", required_argument, NULL, OPT_MAX_MEMORY },
-		{ "no-debug-symbols", no_argument, NULL, OPT_NODEBUG },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+		COMMON_LONGOPTS,
 	};
 	struct drill_opts o = { .cmd = "leaks", .snap = { .mode = LM_MODE_LIVE } };
 	struct lm_snapshot *snap = NULL;
@@ -1121,13 +1113,9 @@ int cmd_leaks(int argc, char **argv)
 	uint64_t t0;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		rc = common_option(&o, c, optarg);
-		if (rc >= 1000)
-			return rc - 1000;
-		if (rc == 0)
-			continue;
+	while ((c = next_option(&o, argc, argv, "jh", longopts)) != -1) {
 		switch (c) {
+		case OPT_BAD: return LM_EXIT_USAGE;
 		case 'h': leaks_usage(stdout); return LM_EXIT_OK;
 		default: leaks_usage(stderr); return LM_EXIT_USAGE;
 		}
