@@ -119,6 +119,9 @@ struct lmd_target *lmd_find_target(struct leakmond *d, const char *name);
 struct lmd_instance *lmd_find_instance(struct lmd_target *t, const struct lm_proc_id *id);
 size_t lmd_count_instances(const struct leakmond *d);
 uint64_t lmd_memory_limit(const struct lmd_target *t, const struct lmd_instance *inst);
+/* Point a new job at inst of t: its identity and snapshot options from the
+ * target's configuration (and a hold on the instance's symbol cache). */
+void lmd_job_aim(struct lmd_job *job, const struct lmd_target *t, struct lmd_instance *inst);
 
 /* leakmond_worker.c: the snapshot thread. done() runs on the loop thread. */
 struct lmd_worker *lmd_worker_start(struct ev_loop *loop,

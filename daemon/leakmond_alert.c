@@ -285,14 +285,7 @@ static void submit_holders(struct leakmond *d, struct lmd_target *t, struct lmd_
 		h->types[i].kind = h->need[i].kind;
 		h->types[i].name = h->need[i].name;
 	}
-	job->id = inst->id;
-	job->instance_id = inst->instance_id;
-	job->opts.pid = inst->id.pid;
-	job->opts.mode = t->conf->snapshot_mode;
-	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
-	job->opts.max_memory_bytes = t->conf->max_memory;
-	if (inst->symcache)	/* the census's parsed symbols; lmd_job_free drops it */
-		job->opts.symcache = lm_symcache_hold(inst->symcache);
+	lmd_job_aim(job, t, inst);
 	job->run = holders_run;
 	job->done = holders_done;
 	job->data = h;

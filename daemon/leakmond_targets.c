@@ -233,6 +233,18 @@ static void resolve(struct leakmond *d, struct lmd_target *t)
 	}
 }
 
+void lmd_job_aim(struct lmd_job *job, const struct lmd_target *t, struct lmd_instance *inst)
+{
+	job->id = inst->id;
+	job->instance_id = inst->instance_id;
+	job->opts.pid = inst->id.pid;
+	job->opts.mode = t->conf->snapshot_mode;
+	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
+	job->opts.max_memory_bytes = t->conf->max_memory;
+	if (inst->symcache)	/* the census's parsed symbols; lmd_job_free drops it */
+		job->opts.symcache = lm_symcache_hold(inst->symcache);
+}
+
 static void submit(struct leakmond *d, struct lmd_target *t, struct lmd_instance *inst)
 {
 	struct lmd_job *job = calloc(1, sizeof(*job));
@@ -242,14 +254,7 @@ static void submit(struct leakmond *d, struct lmd_target *t, struct lmd_instance
 		lm_log(LM_LOG_ERR, "target %s: out of memory queueing a snapshot", t->name);
 		return;
 	}
-	job->id = inst->id;
-	job->instance_id = inst->instance_id;
-	job->opts.pid = inst->id.pid;
-	job->opts.mode = t->conf->snapshot_mode;
-	job->opts.max_pause_ns = t->conf->max_pause_ms * 1000000ULL;
-	job->opts.max_memory_bytes = t->conf->max_memory;
-	if (inst->symcache)
-		job->opts.symcache = lm_symcache_hold(inst->symcache);
+	lmd_job_aim(job, t, inst);
 	inst->in_flight = 1;
 	lm_log(LM_LOG_DEBUG, "target %s: snapshot of pid %d queued", t->name, (int)inst->id.pid);
 	lmd_worker_submit(d->worker, job);
