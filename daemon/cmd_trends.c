@@ -101,13 +101,10 @@ static void fmt_rate(double per_hour, char *buf, size_t len)
 /* ISO-8601 UTC, like the views: "2026-11-28T01:03:19Z" */
 static void fmt_time(int64_t us, char *buf, size_t len)
 {
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-
-	if (!us || !gmtime_r(&t, &tm))
+	if (!us)
 		snprintf(buf, len, "-");
 	else
-		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		lm_format_utc(us, buf, len);
 }
 
 /* Least-squares slope of bytes against time, per hour (0 if undefined). */

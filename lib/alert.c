@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "outbox.h"
 #include "store.h"
+#include "units.h"
 
 #define US_PER_S 1000000.0
 #define MAX_SNAPSHOTS 4096	/* newest snapshots of the window read at most */
@@ -459,15 +460,6 @@ static int process_eta(struct eval *e)
 	return 0;
 }
 
-static void iso_time(int64_t us, char *buf, size_t len)
-{
-	time_t t = (time_t)(us / 1000000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static json_t *json_eta(double v)
 {
 	return isfinite(v) ? json_integer((json_int_t)llround(v)) : json_null();
@@ -514,7 +506,7 @@ static json_t *build_payload(struct eval *e, const char *event, int level,
 	json_object_set_new(growth, "bytes_per_hour", json_integer((json_int_t)llround(f->tr.slope * 3600)));
 	json_object_set_new(growth, "count_per_hour", json_integer((json_int_t)llround(f->count_per_hour)));
 	json_object_set_new(growth, "samples", json_integer((json_int_t)f->tr.n));
-	iso_time(e->since_us, ts, sizeof(ts));
+	lm_format_utc(e->since_us, ts, sizeof(ts));
 	json_object_set_new(growth, "window_start", json_string(ts));
 	json_object_set_new(growth, "confidence", json_real(floor((1 - f->tr.p) * 1e6) / 1e6));
 	json_object_set_new(p, "growth", growth);

@@ -17,15 +17,6 @@
 
 static const char *const levels[] = { "info", "warning", "critical" };
 
-static void rfc3339(int64_t us, char *buf, size_t len)
-{
-	time_t sec = (time_t)(us / 1000000);
-	struct tm tm;
-
-	gmtime_r(&sec, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* 187200 -> "2d 4h"; 3720 -> "1h 2min"; 50 -> "50s". */
 static void human_duration(double s, char *buf, size_t len)
 {
@@ -152,9 +143,9 @@ char *lm_alertmanager_body(const char *payload, int64_t starts_us, int64_t ends_
 		return NULL;
 	}
 	level = str(p, "level");
-	rfc3339(starts_us, starts, sizeof(starts));
-	rfc3339(ends_us, ends, sizeof(ends));
-	rfc3339(now_us, now, sizeof(now));
+	lm_format_utc(starts_us, starts, sizeof(starts));
+	lm_format_utc(ends_us, ends, sizeof(ends));
+	lm_format_utc(now_us, now, sizeof(now));
 	arr = json_array();
 	ann = annotations(p);
 	if (arr && ann) {

@@ -14,6 +14,7 @@
 
 #include "census_json.h"
 #include "escape.h"
+#include "units.h"
 
 json_t *lm_json_name(const char *s)
 {
@@ -26,15 +27,6 @@ json_t *lm_json_name(const char *s)
 	j = e ? json_string(e) : NULL;
 	free(e);
 	return j;
-}
-
-void lm_format_utc(int64_t us, char *buf, size_t len)
-{
-	time_t secs = (time_t)(us / 1000000);
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 static json_t *totals_json(const struct lm_totals *t)

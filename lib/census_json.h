@@ -18,7 +18,4 @@ json_t *lm_census_to_json(const struct lm_census *c, size_t top);
  * NULL. New reference. */
 json_t *lm_json_name(const char *s);
 
-/* "2026-11-24T22:00:00Z" from microseconds since the epoch. */
-void lm_format_utc(int64_t us, char *buf, size_t len);
-
 #endif

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "units.h"
 
@@ -15,4 +16,13 @@ void lm_format_bytes(double bytes, char *buf, size_t len)
 	while (fabs(bytes) >= 1000.0 && u < 4)
 		bytes /= 1000.0, u++;
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+}
+
+void lm_format_utc(int64_t us, char *buf, size_t len)
+{
+	time_t secs = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }

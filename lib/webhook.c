@@ -36,6 +36,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "outbox.h"
+#include "units.h"
 #include "webhook.h"
 #include "alertmanager.h"
 
@@ -465,13 +466,10 @@ static char *render_body(const char *payload)
 	json_error_t jerr;
 	json_t *j = json_loads(payload, 0, &jerr);
 	char ts[32], *out;
-	time_t t = time(NULL);
-	struct tm tm;
 
 	if (!j)
 		return NULL;
-	gmtime_r(&t, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	lm_format_utc(lm_wall_us(), ts, sizeof(ts));
 	json_object_set_new(j, "sent_at", json_string(ts));
 	out = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
 	json_decref(j);
