@@ -140,6 +140,27 @@ struct Node {
 	long more[3];
 };
 
+/* ---------- false vtables (negative cases) ---------- */
+
+/* Shaped like a vtable group {offset-to-top, RTTI, first entry}, whose
+ * "type_info" has libstdc++'s __class_type_info vtable + 16 as its first
+ * word but a name that is no mangled type, or one in writable memory: a
+ * chunk pointing at the "entry" must not be named a class (from RTTI, in
+ * a stripped build), nor by symbol (an interior pointer). */
+extern "C++" {
+namespace __cxxabiv1 {
+extern void *const fake_family_vtable[] __asm__("_ZTVN10__cxxabiv117__class_type_infoE");
+}
+}
+static char fake_writable_name[] = "5Order";
+static const void *const fake_ti_unmangled[2] = { &__cxxabiv1::fake_family_vtable[2],
+						  "not a mangled name" };
+static const void *const fake_ti_writable[2] = { &__cxxabiv1::fake_family_vtable[2],
+						 fake_writable_name };
+static void fake_entry(void) {}
+static const void *const fake_vtable_unmangled[3] = { 0, fake_ti_unmangled, (void *)fake_entry };
+static const void *const fake_vtable_writable[3] = { 0, fake_ti_writable, (void *)fake_entry };
+
 /* ---------- globals that tests look up ---------- */
 
 extern "C" {
@@ -323,6 +344,15 @@ int main(int argc, char **argv)
 		long **r = (long **)calloc(1, 72);
 		r[0] = &census_global_table[5];
 		record(r, 72, "size", "size 72", 0);
+		/* pointers to false vtables' entries are no vptrs (40 bytes: in a
+		 * fixed-address build a pointer's 3 bytes would make a 24-byte
+		 * block a string) */
+		const void **f = (const void **)calloc(1, 40);
+		f[0] = &fake_vtable_unmangled[2];
+		record(f, 40, "size", "size 40", 0);
+		f = (const void **)calloc(1, 40);
+		f[0] = &fake_vtable_writable[2];
+		record(f, 40, "size", "size 40", 0);
 	}
 
 	if (pthread_create(&th, NULL, second_thread, &scale) != 0 || pthread_join(th, &rv) != 0) {
