@@ -144,9 +144,10 @@ struct Node {
 
 /* Shaped like a vtable group {offset-to-top, RTTI, first entry}, whose
  * "type_info" has libstdc++'s __class_type_info vtable + 16 as its first
- * word but a name that is no mangled type, or one in writable memory: a
- * chunk pointing at the "entry" must not be named a class (from RTTI, in
- * a stripped build), nor by symbol (an interior pointer). */
+ * word but a name that is no mangled type, or one in writable memory, or a
+ * valid mangled name in read-only data but another first word: a chunk
+ * pointing at the "entry" must not be named a class (from RTTI, in a
+ * stripped build), nor by symbol (an interior pointer). */
 extern "C++" {
 namespace __cxxabiv1 {
 extern void *const fake_family_vtable[] __asm__("_ZTVN10__cxxabiv117__class_type_infoE");
@@ -157,9 +158,12 @@ static const void *const fake_ti_unmangled[2] = { &__cxxabiv1::fake_family_vtabl
 						  "not a mangled name" };
 static const void *const fake_ti_writable[2] = { &__cxxabiv1::fake_family_vtable[2],
 						 fake_writable_name };
+static const long fake_not_a_vtable[4] = { 1, 2, 3, 4 };
+static const void *const fake_ti_wrong_vptr[2] = { &fake_not_a_vtable[2], "5Order" };
 static void fake_entry(void) {}
 static const void *const fake_vtable_unmangled[3] = { 0, fake_ti_unmangled, (void *)fake_entry };
 static const void *const fake_vtable_writable[3] = { 0, fake_ti_writable, (void *)fake_entry };
+static const void *const fake_vtable_wrong_vptr[3] = { 0, fake_ti_wrong_vptr, (void *)fake_entry };
 
 /* ---------- globals that tests look up ---------- */
 
@@ -352,6 +356,9 @@ int main(int argc, char **argv)
 		record(f, 40, "size", "size 40", 0);
 		f = (const void **)calloc(1, 40);
 		f[0] = &fake_vtable_writable[2];
+		record(f, 40, "size", "size 40", 0);
+		f = (const void **)calloc(1, 40);
+		f[0] = &fake_vtable_wrong_vptr[2];
 		record(f, 40, "size", "size 40", 0);
 	}
 
