@@ -126,6 +126,8 @@ static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_
 {
 	sqlite3_stmt *st;
 	char name[512], rate[32], eta[48];
+	const char *kind;
+	int bare;
 
 	if (sqlite3_prepare_v2(lm_store_db(d->store),
 	    "SELECT e.event, e.level, a.kind, a.name, e.bytes_per_hour, e.eta_seconds "
@@ -142,9 +144,12 @@ static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_
 			snprintf(eta, sizeof(eta), "not in sight");
 		else
 			fmt_eta(sqlite3_column_double(st, 5), eta, sizeof(eta));
-		lm_log(LM_LOG_NOTICE, "target %s: pid %d: leak alert %s (%s): %s %s grows %s/h; "
+		/* "class Session", but "string" and "size 24" alone, like leakmon's tables. */
+		kind = (const char *)sqlite3_column_text(st, 2);
+		bare = !kind || !strcmp(kind, "string") || !strcmp(kind, "size");
+		lm_log(LM_LOG_NOTICE, "target %s: pid %d: leak alert %s (%s): %s%s%s grows %s/h; "
 		       "memory limit %s", target, (int)pid, (const char *)sqlite3_column_text(st, 0),
-		       (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+		       (const char *)sqlite3_column_text(st, 1), bare ? "" : kind, bare ? "" : " ",
 		       lm_escape_str((const char *)sqlite3_column_text(st, 3), name, sizeof(name)),
 		       rate, eta);
 	}
