@@ -199,9 +199,11 @@ static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 /* Exit status after a result was printed: partial walks say so. */
 static int finish(const struct lm_snapshot *snap)
 {
-	if (snap->census && snap->census->warning)
-		lm_cli_warning(snap->census->warning);
-	if (snap->heap.partial || (snap->census && snap->census->partial))
+	const struct lm_census *c = lm_snapshot_result(snap);
+
+	if (c && c->warning)
+		lm_cli_warning(c->warning);
+	if (lm_snapshot_heap(snap)->partial || (c && c->partial))
 		return LM_EXIT_PARTIAL;
 	return LM_EXIT_OK;
 }
@@ -269,14 +271,25 @@ static size_t edit_distance(const char *a, const char *b)
 	return d;
 }
 
+/* Type id's type, and how many types the snapshot's classifier knows. */
+static const struct lm_type *snap_type(const struct lm_snapshot *snap, uint32_t id)
+{
+	return lm_classifier_type(lm_snapshot_classifier(snap), id);
+}
+
+static size_t snap_ntypes(const struct lm_snapshot *snap)
+{
+	return lm_classifier_ntypes(lm_snapshot_classifier(snap));
+}
+
 static void print_closest_types(const struct lm_snapshot *snap, const char *arg)
 {
-	size_t n = lm_classifier_ntypes(snap->cls), i, k, best[CLOSEST_TYPES], nbest = 0;
+	size_t n = snap_ntypes(snap), i, k, best[CLOSEST_TYPES], nbest = 0;
 	size_t dist[CLOSEST_TYPES];
 	char label[512];
 
 	for (i = 0; i < n; i++) {
-		const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
+		const struct lm_type *t = snap_type(snap, (uint32_t)i);
 		size_t d1, d2, d;
 		lm_holders_type_label(t, label, sizeof(label));
 		d1 = edit_distance(arg, label);
@@ -303,7 +316,7 @@ static void print_closest_types(const struct lm_snapshot *snap, const char *arg)
 	}
 	fprintf(stderr, "; closest:");
 	for (k = 0; k < nbest; k++) {
-		lm_holders_type_label(lm_classifier_type(snap->cls, (uint32_t)best[k]), label, sizeof(label));
+		lm_holders_type_label(snap_type(snap, (uint32_t)best[k]), label, sizeof(label));
 		fprintf(stderr, "%s '%s'", k ? "," : "", label);
 	}
 	fprintf(stderr, " (leakmon stat lists them all)\n");
@@ -324,7 +337,7 @@ static int name_matches(const char *type_name, const char *arg)
  * Returns the type id, or -LM_ENOTFOUND / -LM_EINVAL (message printed). */
 static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 {
-	size_t n = lm_classifier_ntypes(snap->cls), i, nmatch = 0;
+	size_t n = snap_ntypes(snap), i, nmatch = 0;
 	const char *colon = strchr(arg, ':'), *space = strchr(arg, ' ');
 	int kind = -1;
 	const char *name = arg;
@@ -350,7 +363,7 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 			kind = -1;
 	}
 	for (i = 0; i < n; i++) {
-		const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
+		const struct lm_type *t = snap_type(snap, (uint32_t)i);
 		if (!name_matches(t->name, name) || (kind >= 0 && t->kind != kind))
 			continue;
 		if (nmatch++ == 0)
@@ -362,7 +375,7 @@ static int64_t resolve_type(const struct lm_snapshot *snap, const char *arg)
 		fprintf(stderr, "leakmon list: '%s' names %zu types; say which with KIND:NAME:", arg,
 			nmatch);
 		for (i = 0; i < n; i++) {
-			const struct lm_type *t = lm_classifier_type(snap->cls, (uint32_t)i);
+			const struct lm_type *t = snap_type(snap, (uint32_t)i);
 			if (name_matches(t->name, name))
 				fprintf(stderr, " %s:%s", lm_kind_name(t->kind),
 					lm_escape_str(t->name, shown, sizeof(shown)));
@@ -394,7 +407,7 @@ static void list_usage(FILE *out)
 static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t limit,
 		      uint64_t min, uint64_t max, int json)
 {
-	const struct lm_type *t = lm_classifier_type(snap->cls, type);
+	const struct lm_type *t = snap_type(snap, type);
 	json_t *o = NULL, *arr = NULL;
 	uint64_t count = 0, bytes = 0, usable = 0, shown = 0;
 	char label[512];
@@ -412,11 +425,11 @@ static int list_print(const struct lm_snapshot *snap, uint32_t type, uint64_t li
 	} else {
 		printf("%-18s  %12s\n", "address", "usable");
 	}
-	for (i = 0; i < snap->nchunks; i++) {
+	for (i = 0; i < lm_snapshot_nchunks(snap); i++) {
 		struct lm_chunk cbuf;
 		const struct lm_chunk *c;
-		if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)) || !snap->chunk_type ||
-		    snap->chunk_type[i] != type)
+		if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)) ||
+		    lm_snapshot_chunk_type(snap, i) != type)
 			continue;
 		c = lm_snapshot_chunk(snap, i, &cbuf);
 		if (c->usable < min || c->usable > max)
@@ -559,14 +572,15 @@ static void describe_outside(const struct lm_snapshot *snap, uint64_t addr, char
 		snprintf(buf, len, "it is in malloc's own %s", lm_chunk_state_name(lm_snapshot_chunk_state(snap, (size_t)i)));
 		return;
 	}
-	s = lm_symtab_lookup(snap->syms, addr);
+	s = lm_symtab_lookup(lm_snapshot_symtab(snap), addr);
 	if (s && s->name && s->name[0]) {
-		const struct lm_module *mod = lm_symtab_module_at(snap->syms, s->module);
+		const struct lm_module *mod =
+			lm_symtab_module_at(lm_snapshot_symtab(snap), s->module);
 		snprintf(buf, len, "it is %s!%s+0x%" PRIx64, mod ? mod->name : "?", s->name,
 			 addr - s->addr);
 		return;
 	}
-	m = lm_maps_find(&snap->src->maps, addr);
+	m = lm_maps_find(&lm_snapshot_source(snap)->maps, addr);
 	if (m)
 		snprintf(buf, len, "it is in the mapping %s 0x%" PRIx64 "-0x%" PRIx64,
 			 m->path ? m->path : "(anonymous)", m->start, m->end);
@@ -622,7 +636,7 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 	 * block's: all of it */
 	uint64_t span = lm_chunk_readable(c);
 	size_t nwords = (size_t)(span / 8), k, n = 0;
-	const uint8_t *p = lm_mem_view(snap->src, lm_chunk_user(c), nwords * 8);
+	const uint8_t *p = lm_mem_view(lm_snapshot_source(snap), lm_chunk_user(c), nwords * 8);
 	json_t *arr = json ? json_array() : NULL;
 	char label[512], sym[512];
 
@@ -668,11 +682,12 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 		}
 		if (t >= 0)
 			continue;
-		s = lm_symtab_lookup(snap->syms, v);
+		s = lm_symtab_lookup(lm_snapshot_symtab(snap), v);
 		if (!s || !s->name || !s->name[0])
 			continue;
 		{
-			const struct lm_module *mod = lm_symtab_module_at(snap->syms, s->module);
+			const struct lm_module *mod =
+				lm_symtab_module_at(lm_snapshot_symtab(snap), s->module);
 			if (v == s->addr)
 				snprintf(sym, sizeof(sym), "%s!%s", mod ? mod->name : "?", s->name);
 			else
@@ -700,7 +715,7 @@ static json_t *show_references(const struct lm_snapshot *snap, size_t i, int jso
 static int py_str_text(const struct lm_snapshot *snap, const struct lm_type *t, uint64_t user,
 		       uint64_t usable, char *buf, size_t len)
 {
-	struct lm_python *py = lm_classifier_python(snap->cls);
+	struct lm_python *py = lm_classifier_python(lm_snapshot_classifier(snap));
 	uint64_t obj, type;
 	int cut;
 
@@ -730,7 +745,7 @@ static int show_print(const struct lm_snapshot *snap, size_t i, uint64_t addr, u
 	 * (a pymalloc block has no header: all of it) */
 	if (dump > lm_chunk_readable(c))
 		dump = lm_chunk_readable(c);
-	p = lm_mem_view(snap->src, user, (size_t)dump);
+	p = lm_mem_view(lm_snapshot_source(snap), user, (size_t)dump);
 	if (json) {
 		json_t *o = json_object(), *d = json_object();
 		char *hex = malloc(dump * 2 + 1);
@@ -991,7 +1006,7 @@ int cmd_roots(int argc, char **argv)
 		if (rc == 0)
 			rc = lm_refgraph_roots(g, idx, (size_t)max, &res, &err);
 		if (rc == 0)	/* a frozen copy read on demand may have died */
-			rc = lm_memsrc_check(snap->src, &err);
+			rc = lm_memsrc_check(lm_snapshot_source(snap), &err);
 		t0 = lm_now_ns() - t0;
 		if (rc < 0) {
 			lm_cli_error(&err);
@@ -1027,9 +1042,9 @@ static void leaks_usage(FILE *out)
 
 static const struct lm_type *leak_type(const struct lm_snapshot *snap, uint32_t id)
 {
-	if (id == UINT32_MAX || id >= lm_classifier_ntypes(snap->cls))
+	if (id == UINT32_MAX || id >= snap_ntypes(snap))
 		return NULL;
-	return lm_classifier_type(snap->cls, id);
+	return snap_type(snap, id);
 }
 
 static int leaks_json(const struct lm_snapshot *snap, const struct lm_leaks *l, uint64_t graph_ns)
@@ -1057,8 +1072,9 @@ static int leaks_json(const struct lm_snapshot *snap, const struct lm_leaks *l, 
 	TOT(internal_count); TOT(internal_bytes); TOT(root_bytes); TOT(scanned_bytes);
 	TOT(unscanned_count);
 #undef TOT
-	json_object_set_new(o, "pid", json_integer(snap->src->pid));
-	json_object_set_new(o, "source", json_string(snap->census ? snap->census->source : "?"));
+	json_object_set_new(o, "pid", json_integer(lm_snapshot_source(snap)->pid));
+	json_object_set_new(o, "source", json_string(lm_snapshot_result(snap) ?
+						     lm_snapshot_result(snap)->source : "?"));
 	json_object_set_new(o, "graph_us", json_integer((json_int_t)(graph_ns / 1000)));
 	json_object_set_new(o, "types", types);
 	json_object_set_new(o, "totals", tot);
@@ -1134,7 +1150,7 @@ int cmd_leaks(int argc, char **argv)
 	if (rc == 0)
 		rc = lm_refgraph_leaks(g, &l, &err);
 	if (rc == 0)	/* a frozen copy read on demand may have died */
-		rc = lm_memsrc_check(snap->src, &err);
+		rc = lm_memsrc_check(lm_snapshot_source(snap), &err);
 	t0 = lm_now_ns() - t0;
 	if (rc < 0) {
 		lm_cli_error(&err);

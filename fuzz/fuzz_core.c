@@ -37,12 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opts.core_path = path;
 	rc = lm_snapshot_open(&opts, &snap, &err);
 	if (getenv("LM_FUZZ_VERBOSE"))	/* to check what a seed reaches */
-		fprintf(stderr, "snapshot: rc %d, %zu chunks: %s\n", rc, snap ? snap->nchunks : 0,
-			err.msg);
+		fprintf(stderr, "snapshot: rc %d, %zu chunks: %s\n", rc,
+			snap ? lm_snapshot_nchunks(snap) : 0, err.msg);
 	if (rc == 0 && lm_refgraph_new(snap, &g, &err) == 0) {
 		if (lm_refgraph_leaks(g, &leaks, &err) == 0)
 			lm_leaks_free(leaks);
-		for (i = 0; i < snap->nchunks; i++) {
+		for (i = 0; i < lm_snapshot_nchunks(snap); i++) {
 			if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)) || live++ != pick)
 				continue;
 			if (lm_refgraph_roots(g, i, 2, &paths, &err) == 0)

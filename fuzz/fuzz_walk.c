@@ -34,6 +34,7 @@
 #include "memsrc.h"
 #include "refgraph.h"
 #include "snapshot.h"
+#include "snapshot_impl.h"	/* the harness assembles a snapshot itself */
 #include "symbols.h"
 
 #define MAX_MAPS 24
@@ -185,7 +186,7 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 				(unsigned long long)leaks->totals.root_bytes);
 		lm_leaks_free(leaks);
 	}
-	for (i = 0; i < snap->nchunks; i++) {
+	for (i = 0; i < lm_snapshot_nchunks(snap); i++) {
 		if (!lm_chunk_is_live(lm_snapshot_chunk_state(snap, i)))
 			continue;
 		if (live++ == pick) {
@@ -204,7 +205,7 @@ static void graph(struct lm_snapshot *snap, unsigned pick)
 			break;
 		}
 	}
-	(void)lm_refgraph_symbolize(g, snap->heap.main_arena, buf, sizeof(buf));
+	(void)lm_refgraph_symbolize(g, lm_snapshot_heap(snap)->main_arena, buf, sizeof(buf));
 	lm_refgraph_free(g);
 }
 

@@ -20,6 +20,7 @@
 
 #include "escape.h"
 #include "holders.h"
+#include "snapshot_impl.h"
 
 #define MAX_ELEMS 9	/* elements of a chain line before its middle is elided */
 #define ELEM_MAX 256

@@ -46,6 +46,7 @@
 
 #include "mapfile.h"
 #include "refgraph.h"
+#include "snapshot_impl.h"
 #include "unwind.h"
 
 #define GRANULE 16			/* MALLOC_ALIGNMENT: chunks start on these */

@@ -20,7 +20,7 @@
 
 #include "proc.h"
 #include "pymalloc.h"
-#include "snapshot.h"
+#include "snapshot_impl.h"
 
 /* An arena lock held at the stop means malloc was mid-update: the state
  * is not trustworthy, so take the snapshot again (a few times at most;
@@ -628,4 +628,55 @@ ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr)
 	if (addr - lm_chunkstore_addr(&snap->chunks, lo) < lm_chunkstore_size(&snap->chunks, lo))
 		return (ptrdiff_t)lo;
 	return -1;
+}
+
+const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,
+					 struct lm_chunk *buf)
+{
+	return lm_chunkstore_get(&snap->chunks, i, buf);
+}
+
+int lm_snapshot_chunk_state(const struct lm_snapshot *snap, size_t i)
+{
+	return lm_chunkstore_state(&snap->chunks, i);
+}
+
+uint64_t lm_snapshot_chunk_addr(const struct lm_snapshot *snap, size_t i)
+{
+	return lm_chunkstore_addr(&snap->chunks, i);
+}
+
+uint32_t lm_snapshot_chunk_type(const struct lm_snapshot *snap, size_t i)
+{
+	return snap->chunk_type ? snap->chunk_type[i] : UINT32_MAX;
+}
+
+size_t lm_snapshot_nchunks(const struct lm_snapshot *snap)
+{
+	return snap->nchunks;
+}
+
+struct lm_memsrc *lm_snapshot_source(const struct lm_snapshot *snap)
+{
+	return snap->src;
+}
+
+struct lm_symtab *lm_snapshot_symtab(const struct lm_snapshot *snap)
+{
+	return snap->syms;
+}
+
+struct lm_classifier *lm_snapshot_classifier(const struct lm_snapshot *snap)
+{
+	return snap->cls;
+}
+
+const struct lm_heap_info *lm_snapshot_heap(const struct lm_snapshot *snap)
+{
+	return &snap->heap;
+}
+
+const struct lm_census *lm_snapshot_result(const struct lm_snapshot *snap)
+{
+	return snap->census;
 }

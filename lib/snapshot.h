@@ -80,24 +80,10 @@ int lm_snapshot_census(const struct lm_snapshot_opts *opts,
 		       struct lm_census **out, struct lm_err *err);
 void lm_census_free(struct lm_census *c);
 
-/* An open snapshot for drill-down. */
-struct lm_snapshot {
-	struct lm_memsrc *src;
-	struct lm_symtab *syms;
-	struct lm_classifier *cls;
-	struct lm_heap_info heap;
-	/* Every chunk the walker reported, free ones included, sorted by
-	 * address, 8 bytes each: read them with lm_snapshot_chunk() and the
-	 * lm_chunkstore_*() accessors. */
-	struct lm_chunkstore chunks;
-	uint32_t *chunk_type;		/* type id per live chunk, UINT32_MAX otherwise
-					 * (chunks.type) */
-	size_t nchunks;			/* chunks.n */
-	struct lm_census *census;
-	/* The snapshot's max_memory (0 = no limit): what analyses of it
-	 * (reference graph) allocate is counted against it too. */
-	uint64_t max_memory_bytes;
-};
+/* An open snapshot for drill-down: the memory source, symbols,
+ * classifier, heap facts and every chunk, read through the functions
+ * below (lib/ modules that analyse it see its fields in snapshot_impl.h). */
+struct lm_snapshot;
 
 int lm_snapshot_open(const struct lm_snapshot_opts *opts,
 		     struct lm_snapshot **out, struct lm_err *err);
@@ -108,21 +94,20 @@ void lm_snapshot_close(struct lm_snapshot *snap);
 uint64_t lm_snapshot_held_bytes(const struct lm_snapshot *snap);
 
 /* Chunk i unpacked into *buf; returns buf. */
-static inline const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,
-						       struct lm_chunk *buf)
-{
-	return lm_chunkstore_get(&snap->chunks, i, buf);
-}
+const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,
+					 struct lm_chunk *buf);
+int lm_snapshot_chunk_state(const struct lm_snapshot *snap, size_t i);
+uint64_t lm_snapshot_chunk_addr(const struct lm_snapshot *snap, size_t i);
+/* Type id of chunk i (lm_classifier_type), UINT32_MAX for one not live. */
+uint32_t lm_snapshot_chunk_type(const struct lm_snapshot *snap, size_t i);
+size_t lm_snapshot_nchunks(const struct lm_snapshot *snap);
 
-static inline int lm_snapshot_chunk_state(const struct lm_snapshot *snap, size_t i)
-{
-	return lm_chunkstore_state(&snap->chunks, i);
-}
-
-static inline uint64_t lm_snapshot_chunk_addr(const struct lm_snapshot *snap, size_t i)
-{
-	return lm_chunkstore_addr(&snap->chunks, i);
-}
+/* What the snapshot holds, valid until lm_snapshot_close(). */
+struct lm_memsrc *lm_snapshot_source(const struct lm_snapshot *snap);
+struct lm_symtab *lm_snapshot_symtab(const struct lm_snapshot *snap);
+struct lm_classifier *lm_snapshot_classifier(const struct lm_snapshot *snap);
+const struct lm_heap_info *lm_snapshot_heap(const struct lm_snapshot *snap);
+const struct lm_census *lm_snapshot_result(const struct lm_snapshot *snap);	/* or NULL */
 
 /* Index of the chunk containing addr (header or user bytes), or -1. */
 ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr);

@@ -102,7 +102,7 @@ static void snapshot_dump(struct lm_snapshot_opts *opts, const char *dir, const 
 	if (lm_snapshot_open(opts, &snap, &err) < 0)
 		die("snapshot", &err);
 	f = out_file(dir, step, suffix);
-	dump_symtab(snap->syms, f);
+	dump_symtab(lm_snapshot_symtab(snap), f);
 	fclose(f);
 	lm_snapshot_close(snap);
 }
