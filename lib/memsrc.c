@@ -228,6 +228,5 @@ void lm_memsrc_close(struct lm_memsrc *src)
 	free(src->regions);
 	free(src->threads);
 	free(src->exe);
-	free(src->core_path);
 	free(src);
 }

@@ -48,7 +48,6 @@ struct lm_memsrc {
 	enum lm_memsrc_kind kind;
 	pid_t pid;			/* target pid (from the core's notes for cores) */
 	char *exe;			/* path of the executable, or NULL */
-	char *core_path;		/* for LM_SRC_CORE */
 	struct lm_maps maps;		/* every mapping of the target */
 	struct lm_region *regions;	/* captured memory, sorted by start, disjoint */
 	size_t nregions;

@@ -597,8 +597,7 @@ int lm_memsrc_open_core(const char *path, struct lm_memsrc **out, struct lm_err 
 	if (r < 0)
 		return r;
 	ci = calloc(1, sizeof(*ci));
-	src->core_path = strdup(path);
-	if (!ci || !src->core_path) {
+	if (!ci) {
 		free(ci);
 		lm_memsrc_close(src);
 		return lm_err_set(err, LM_ENOMEM, "out of memory opening %s", path);
