@@ -46,6 +46,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
 #include "glibc_dwarf.h"
 #include "glibc_heap.h"
 #include "mapfile.h"
@@ -295,17 +296,68 @@ static int is_libc_path(const char *path)
 	return strncmp(b, "libc-2.", 7) == 0 && n > 10 && strncmp(b + n - 3, ".so", 3) == 0;
 }
 
-/* Another allocator mapped in: its name, or NULL. */
+/* Another allocator mapped in, by the file's name: its name, or NULL.
+ * Whichever allocator a process loads replaces glibc's malloc for all of
+ * it (jemalloc, tcmalloc and mimalloc interpose malloc when loaded; musl's
+ * dynamic loader is its libc), so glibc's arenas, if any, are not the heap. */
 static const char *other_allocator(const char *path)
 {
-	static const char *const names[] = { "libjemalloc", "libtcmalloc", "libmimalloc" };
+	static const struct { const char *prefix, *name; } known[] = {
+		{ "libjemalloc", "jemalloc" }, { "libtcmalloc", "tcmalloc" },
+		{ "libmimalloc", "mimalloc" },
+		/* musl's libc is its dynamic loader: ld-musl-ARCH.so.1
+		 * (Alpine links libc.musl-ARCH.so.1 to it) */
+		{ "ld-musl-", "musl's malloc" }, { "libc.musl-", "musl's malloc" },
+	};
 	const char *b = basename_of(path);
 	size_t i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strncmp(b, names[i], strlen(names[i])) == 0)
-			return names[i] + 3;
+	/* Debian's ld-musl is a link to .../x86_64-linux-musl/libc.so, the
+	 * name mapped; glibc's libc.so is a linker script, never mapped. */
+	if (strcmp(b, "libc.so") == 0)
+		return "musl's malloc";
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strncmp(b, known[i].prefix, strlen(known[i].prefix)) == 0)
+			return known[i].name;
 	return NULL;
+}
+
+/* An allocator linked into a module instead of loaded as its own library
+ * (redis builds jemalloc in with the je_ prefix; musl-gcc -static puts
+ * musl's malloc in the executable), found by a symbol only it defines:
+ * the allocator's name, and in *sym the symbol; NULL when none is there
+ * or there are no symbols. musl's mallocng keeps its state in
+ * __malloc_context, its older malloc has __bin_chunk, and __init_libc is
+ * musl's start-up whichever malloc it has. */
+static const char *linked_allocator(const struct lm_symtab *syms, const struct lm_symbol **sym,
+				    const char **symbol)
+{
+	static const struct { const char *symbol, *name; } known[] = {
+		{ "je_malloc", "jemalloc" }, { "je_mallocx", "jemalloc" },
+		{ "mallocx", "jemalloc" }, { "tc_malloc", "tcmalloc" },
+		{ "mi_malloc", "mimalloc" }, { "__malloc_context", "musl's mallocng" },
+		{ "__bin_chunk", "musl's oldmalloc" }, { "__init_libc", "musl's malloc" },
+	};
+	size_t i;
+
+	if (!syms)
+		return NULL;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		*sym = lm_symtab_by_name(syms, known[i].symbol);
+		*symbol = known[i].symbol;
+		if (*sym)
+			return known[i].name;
+	}
+	return NULL;
+}
+
+/* The module a symbol is in, by path, for a message. */
+static const char *module_path(const struct lm_symtab *syms, const struct lm_symbol *sym)
+{
+	const struct lm_module *m = lm_symtab_module_at(syms, sym->module);
+
+	return m && m->path ? m->path : "a module";
 }
 
 /* Copy the version after "release version " at p (bounded by end) into out:
@@ -386,23 +438,38 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	const struct lm_mapping *libc = NULL;
 	const struct lm_glibc_layout *layout;
 	char supported[256];
+	const struct lm_symbol *sym = NULL;
+	const char *other, *symbol = NULL;
+	char path[256];
 	size_t i;
 	int exact, opened = 0;
 
-	(void)syms;
 	for (i = 0; i < src->maps.n; i++) {
 		const struct lm_mapping *m = &src->maps.v[i];
-		const char *other;
 		if (!m->path || m->path[0] != '/')
 			continue;
 		other = other_allocator(m->path);
 		if (other)
 			return lm_err_set(err, LM_ENOTGLIBC,
-					  "process %d uses %s (%s is mapped), not glibc malloc",
-					  (int)src->pid, other, m->path);
+					  "process %d: malloc is %s: not supported (%s is mapped); "
+					  "leakmon walks only glibc's malloc",
+					  (int)src->pid, other, lm_escape_str(m->path, path, sizeof(path)));
 		if (is_libc_path(m->path) && (!libc || m->start < libc->start))
 			libc = m;
 	}
+	other = linked_allocator(syms, &sym, &symbol);
+	if (other)
+		return lm_err_set(err, LM_ENOTGLIBC,
+				  "process %d: malloc is %s: not supported (%s defines %s); "
+				  "leakmon walks only glibc's malloc", (int)src->pid, other,
+				  lm_escape_str(module_path(syms, sym), path, sizeof(path)), symbol);
+	if (!libc && syms && (sym = lm_symtab_by_name(syms, "main_arena")))
+		return lm_err_set(err, LM_ENOTGLIBC,
+				  "process %d is a static binary linked with glibc (main_arena is in "
+				  "%s, there is no libc.so.6): not supported; leakmon walks glibc's "
+				  "heap only when glibc is loaded as libc.so.6 (link the program "
+				  "dynamically)", (int)src->pid,
+				  lm_escape_str(module_path(syms, sym), path, sizeof(path)));
 	if (!libc)
 		return lm_err_set(err, LM_ENOTGLIBC,
 				  "process %d has no libc.so.6 mapped: a static binary or no glibc, "

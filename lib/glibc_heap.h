@@ -157,7 +157,9 @@ struct lm_walk_opts {
 };
 
 /* Detect libc and its version; -LM_ENOTGLIBC names what was found instead
- * (static binary, jemalloc, tcmalloc), -LM_EVERSION an unknown version. */
+ * (a static glibc binary, jemalloc, tcmalloc, mimalloc or musl's malloc, by
+ * a mapped library's name or, with syms, by a symbol only it defines),
+ * -LM_EVERSION an unknown version. */
 int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		    struct lm_heap_info *info, struct lm_err *err);
 
