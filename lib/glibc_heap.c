@@ -352,6 +352,37 @@ static const char *linked_allocator(const struct lm_symtab *syms, const struct l
 	return NULL;
 }
 
+/* A module other than glibc's own that defines malloc, or NULL: an
+ * allocator linked in and stripped of the names above. The executable
+ * exports its malloc to the libraries that call it (the linker puts it in
+ * .dynsym), so stripping leaves it. glibc's own modules that define one
+ * still use glibc's heap: libc, its loader (a minimal malloc before libc
+ * is up), libc_malloc_debug and libmemusage (wrappers around libc's). */
+static const struct lm_module *malloc_definer(const struct lm_symtab *syms)
+{
+	static const char *const glibc_own[] = { "ld-", "libc_malloc_debug", "libmemusage" };
+	size_t i, j, n = syms ? lm_symtab_nsymbols(syms) : 0;
+
+	for (i = 0; i < n; i++) {
+		const struct lm_symbol *s = lm_symtab_symbol_at(syms, i);
+		const struct lm_module *m;
+		const char *b;
+		int own = 0;
+
+		if (s->local || !s->raw || strcmp(s->raw, "malloc") != 0)
+			continue;
+		m = lm_symtab_module_at(syms, s->module);
+		if (!m || !m->path || is_libc_path(m->path))
+			continue;
+		b = basename_of(m->path);
+		for (j = 0; j < sizeof(glibc_own) / sizeof(glibc_own[0]); j++)
+			own |= strncmp(b, glibc_own[j], strlen(glibc_own[j])) == 0;
+		if (!own)
+			return m;
+	}
+	return NULL;
+}
+
 /* The module a symbol is in, by path, for a message. */
 static const char *module_path(const struct lm_symtab *syms, const struct lm_symbol *sym)
 {
@@ -439,6 +470,7 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	const struct lm_glibc_layout *layout;
 	char supported[256];
 	const struct lm_symbol *sym = NULL;
+	const struct lm_module *definer;
 	const char *other, *symbol = NULL;
 	char path[256];
 	size_t i;
@@ -463,6 +495,12 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 				  "process %d: malloc is %s: not supported (%s defines %s); "
 				  "leakmon walks only glibc's malloc", (int)src->pid, other,
 				  lm_escape_str(module_path(syms, sym), path, sizeof(path)), symbol);
+	if (libc && (definer = malloc_definer(syms)))
+		return lm_err_set(err, LM_ENOTGLIBC,
+				  "process %d: malloc is not glibc's: not supported (%s defines "
+				  "malloc; an allocator linked in); leakmon walks only glibc's "
+				  "malloc", (int)src->pid,
+				  lm_escape_str(definer->path, path, sizeof(path)));
 	if (!libc && syms && (sym = lm_symtab_by_name(syms, "main_arena")))
 		return lm_err_set(err, LM_ENOTGLIBC,
 				  "process %d is a static binary linked with glibc (main_arena is in "

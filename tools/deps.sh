@@ -21,7 +21,7 @@ packages=(
 	python3			# tests: JSON checks, HTTP receiver, notify socket
 	util-linux procps time	# tests: unshare, mount, ps; bench: peak RSS
 	libc6-dbg		# tests: libc debug symbols exist, so we prove we don't need them
-	libjemalloc2 libtcmalloc-minimal4 libmimalloc2.0 musl-tools	# tests: other allocators refused by name
+	libjemalloc2 libjemalloc-dev libtcmalloc-minimal4 libmimalloc2.0 musl-tools	# tests: other allocators refused by name
 	clang-14 libclang-rt-14-dev	# make fuzz-smoke: libFuzzer harnesses (clang -fsanitize=fuzzer)
 )
 if [ "$(id -u)" -ne 0 ]; then
