@@ -302,14 +302,54 @@ int lm_mapfile_open_debug(const char *dir, const char *rel, struct lm_err *err)
 	return open_below(dir, rel, LM_DEBUG_FILE_MAX, err);
 }
 
+/* A core names its files by path only: the file now at that path may be
+ * another (an upgrade since, or a container's file whose path leads to
+ * something else on this host). Where the core holds the file's first page
+ * (the kernel dumps it for ELF files, gdb's gcore does too), compare it
+ * with the file's: 0 when they match or the core has no copy to compare,
+ * else -1. */
+static int core_first_page_differs(const struct lm_memsrc *src, const struct lm_mapping *map,
+				   int fd)
+{
+	uint8_t mem[4096], file[4096];
+	const struct lm_mapping *first = NULL;
+	ssize_t n;
+	size_t i, len;
+
+	for (i = 0; i < src->maps.n; i++) {
+		const struct lm_mapping *m = &src->maps.v[i];
+		if (m->offset == 0 && m->path && strcmp(m->path, map->path) == 0 &&
+		    (!first || m->start < first->start))
+			first = m;
+	}
+	if (!first)
+		return 0;
+	len = first->end - first->start < sizeof(mem) ? first->end - first->start : sizeof(mem);
+	if (lm_mem_read(src, first->start, mem, len) < 0)
+		return 0;
+	do
+		n = pread(fd, file, len, 0);
+	while (n < 0 && errno == EINTR);
+	return n != (ssize_t)len || memcmp(mem, file, len) != 0 ? -1 : 0;
+}
+
 int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
 				const struct lm_mapping *map, struct lm_err *err)
 {
+	int fd;
+
 	if (!map->path || map->path[0] != '/')
 		return lm_err_set(err, LM_EINVAL, "mapping %#llx-%#llx is not backed by a file",
 				  (unsigned long long)map->start, (unsigned long long)map->end);
 	if (src->kind != LM_SRC_CORE && src->pid > 0)
 		return lm_mapfile_open_live(src->pid, map, err);
 	/* A core's NT_FILE notes give no device or inode to compare. */
-	return lm_mapfile_open_host(map->path, 0, err);
+	fd = lm_mapfile_open_host(map->path, 0, err);
+	if (fd >= 0 && core_first_page_differs(src, map, fd)) {
+		close(fd);
+		return lm_err_set(err, LM_EPERM, "%s: not opened: another file than the one "
+				  "the core's process mapped (its first page differs from the "
+				  "core's copy)", map->path);
+	}
+	return fd;
 }

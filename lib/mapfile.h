@@ -38,7 +38,8 @@ struct lm_mapping;
 
 /* Open the file behind a file-backed mapping of src for reading (ELF
  * symbols, libc version): as above for live and copy sources, the NT_FILE
- * path for cores. Returns an fd (O_RDONLY, O_NONBLOCK, close-on-exec) or a
+ * path for cores (refused, LM_EPERM, when the core's copy of the file's
+ * first page differs from the file's). Returns an fd (O_RDONLY, O_NONBLOCK, close-on-exec) or a
  * negative LM_E* code: LM_EINVAL (not a file mapping), LM_ENOTFOUND (nothing
  * there, or deleted), LM_EPERM (refused: another file, not a regular file,
  * a symbolic link in the path, access denied), LM_EIO. */
