@@ -330,7 +330,13 @@ static int core_first_page_differs(const struct lm_memsrc *src, const struct lm_
 	do
 		n = pread(fd, file, len, 0);
 	while (n < 0 && errno == EINTR);
-	return n != (ssize_t)len || memcmp(mem, file, len) != 0 ? -1 : 0;
+	if (n < 0)
+		return 0;	/* unreadable: its readers will say so */
+	/* a file shorter than the page: the rest of the mapped page is zeros */
+	for (i = (size_t)n; i < len; i++)
+		if (mem[i])
+			return -1;
+	return memcmp(mem, file, (size_t)n) != 0 ? -1 : 0;
 }
 
 int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
