@@ -355,7 +355,8 @@ int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,
 		close(fd);
 		return lm_err_set(err, LM_EPERM, "%s: not opened: another file than the one "
 				  "the core's process mapped (its first page differs from the "
-				  "core's copy)", map->path);
+				  "core's copy); read the core where the process's files are "
+				  "(inside its container, or before an upgrade)", map->path);
 	}
 	return fd;
 }
