@@ -18,6 +18,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -1192,10 +1193,17 @@ int lm_conf_read_secret(const char *path, unsigned char *buf, size_t cap, size_t
 {
 	size_t n = 0;
 	ssize_t r = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	/* O_NONBLOCK: a FIFO there must not hang the daemon or --check-config */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd < 0)
 		return lm_err_errno(err, LM_ECONFIG, errno, "cannot read secret_file %s", path);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return lm_err_set(err, LM_ECONFIG, "secret_file %s is not a regular file; put the "
+				  "shared secret in a file", path);
+	}
 	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
 		n += (size_t)r;
 	if (r < 0) {
