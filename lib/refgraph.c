@@ -131,6 +131,9 @@ struct lm_refgraph {
 	uint64_t reserved;	/* of which its arrays take now */
 	struct lm_python *py;	/* the target's CPython, or NULL */
 	uint8_t py_block[512];	/* a pymalloc block without its GC links */
+	uint64_t *py_modules;	/* md_dict field of each module object, sorted */
+	size_t npy_modules;
+	int py_modules_found;
 };
 
 static const char *const reg_names[] = {
@@ -193,6 +196,7 @@ const char *lm_root_kind_name(int kind)
 	case LM_ROOT_STACK: return "stack";
 	case LM_ROOT_REGISTER: return "register";
 	case LM_ROOT_MEMORY: return "memory";
+	case LM_ROOT_MODULE: return "module";
 	default: return "?";
 	}
 }
@@ -661,6 +665,7 @@ void lm_refgraph_free(struct lm_refgraph *g)
 	if (!g)
 		return;
 	lm_unwinder_free(g->unwinder);
+	free(g->py_modules);
 	free(g->state);
 	free(g->runs);
 	free(g->bitmap);
@@ -1067,11 +1072,81 @@ struct bfs {
 	uint32_t target;
 };
 
+/*
+ * A root word pointing at the GC header of a CPython object is a link of
+ * the collector's generation lists (the list heads live in the
+ * interpreter's globals), not a reference: Python code only ever points at
+ * the object after the header. Taken as a root it would start every chain
+ * that reaches a recently tracked container at the collector's list head
+ * instead of at the module or frame that holds it.
+ */
+static int python_gc_link(struct lm_refgraph *g, size_t i, uint64_t v)
+{
+	uint64_t user = lm_chunkstore_user(g->chunks, i), obj, type;
+
+	return g->py && v - user <= 32 &&
+	       lm_python_object_at(g->py, user, lm_chunkstore_usable(g->chunks, i), &obj, &type) &&
+	       obj - user >= 16 && v == obj - 16;
+}
+
+/* The type of the CPython object (live, or dead with dead set) whose
+ * address is exactly v, or 0. */
+static uint64_t python_object_type(struct lm_refgraph *g, uint64_t v, int *dead)
+{
+	int header = 0;
+	ptrdiff_t i = find_any(g, v, &header);
+	uint64_t user, size, obj, type;
+	const uint8_t *p;
+
+	if (i < 0)
+		return 0;
+	user = lm_chunkstore_user(g->chunks, (size_t)i);
+	size = lm_chunkstore_usable(g->chunks, (size_t)i);
+	if (v - user > 32 || !(p = lm_mem_view(g->src, user, size < 48 ? size : 48)))
+		return 0;
+	*dead = 0;
+	if (lm_python_object_in(g->py, user, p, size, &obj, &type))
+		return obj == v ? type : 0;
+	*dead = 1;
+	return lm_python_dead_object_type(g->py, user, p, size, &type) ? type : 0;
+}
+
+#define PY_FREELIST_MAX 80	/* the longest CPython free list array (3.9-3.13) */
+
+/*
+ * CPython keeps freed lists and dicts for reuse in arrays of its static
+ * data: entries [0, numfree) point at dead objects (reference count 0);
+ * taking one only lowers numfree, so the entries above keep pointing at
+ * objects handed out since, live now and held elsewhere. Such a stale
+ * entry is no reference. It is recognised by the words before it in the
+ * same static data: objects of its type, live (more stale entries) up to
+ * a dead one (the free list proper).
+ */
+static int python_stale_freelist_slot(struct lm_refgraph *g, const struct span *s, size_t k,
+				      uint64_t v)
+{
+	uint64_t type, t;
+	size_t j;
+	int dead;
+
+	if (!g->py || s->kind != LM_ROOT_GLOBAL || !(type = python_object_type(g, v, &dead)) ||
+	    dead)
+		return 0;
+	for (j = 1; j <= k && j <= PY_FREELIST_MAX; j++) {
+		t = python_object_type(g, load64(s->data + (k - j) * 8), &dead);
+		if (t != type)
+			return 0;
+		if (dead)
+			return 1;
+	}
+	return 0;
+}
+
 static int bfs_root_word(struct lm_refgraph *g, struct bfs *b, uint64_t ref, uint64_t v)
 {
 	ptrdiff_t i = find_node(g, v);
 
-	if (i < 0)
+	if (i < 0 || python_gc_link(g, (size_t)i, v))
 		return 0;
 	if ((uint32_t)i == b->target && b->ndirect < b->max_direct) {
 		b->direct[b->ndirect].node = (uint32_t)i;
@@ -1095,26 +1170,59 @@ static int bfs_root_word(struct lm_refgraph *g, struct bfs *b, uint64_t ref, uin
 	return u32_push(&b->queue, (uint32_t)i);
 }
 
-static int bfs_run(struct lm_refgraph *g, struct bfs *b)
-{
-	size_t i, r, k, q, nwords;
+#define PY_MODULES_MAX 65536	/* module objects taken as roots, at most */
 
-	for (i = 0; i < g->src->nthreads; i++)
-		for (r = 0; r < NREGS; r++)
-			if (bfs_root_word(g, b, REG_REF(i, r),
-					  reg_value(&g->src->threads[i].regs, r)) < 0)
-				return -1;
-	for (i = 0; i < g->nspans; i++) {
-		const struct span *s = &g->spans[i];
-		size_t n = (size_t)((s->hi - s->lo) / 8);
-		for (k = 0; k < n; k++) {
-			uint64_t v = load64(s->data + k * 8);
-			if (v >= g->lo && v < g->hi &&
-			    bfs_root_word(g, b, s->lo + k * 8, v) < 0)
-				return -1;
-		}
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The md_dict field of every live CPython module object, sorted. */
+static int find_python_modules(struct lm_refgraph *g)
+{
+	const struct lm_classifier *cls = g->snap->cls;
+	size_t i, n = lm_classifier_ntypes(cls), cap = 0;
+	uint32_t id = UINT32_MAX;
+
+	if (g->py_modules_found || !g->py || !g->snap->chunk_type)
+		return 0;
+	g->py_modules_found = 1;
+	for (i = 0; i < n && id == UINT32_MAX; i++) {
+		const struct lm_type *t = lm_classifier_type(cls, (uint32_t)i);
+		if (t && t->kind == LM_KIND_PYTHON && t->name && !strcmp(t->name, "module"))
+			id = (uint32_t)i;
 	}
-	for (q = 0; q < b->queue.n; q++) {
+	for (i = 0; id != UINT32_MAX && i < g->nchunks && g->npy_modules < PY_MODULES_MAX; i++) {
+		uint64_t user, obj, type, dict;
+		char name[8];
+		if (g->snap->chunk_type[i] != id)
+			continue;
+		user = lm_chunkstore_user(g->chunks, i);
+		if (!lm_python_object_at(g->py, user, lm_chunkstore_usable(g->chunks, i), &obj,
+					 &type) ||
+		    lm_python_module_dict(g->py, obj, &dict, name, sizeof(name)) < 0)
+			continue;
+		if (g->npy_modules == cap) {
+			uint64_t *v;
+			cap = cap ? cap * 2 : 64;
+			if (!(v = realloc(g->py_modules, cap * sizeof(*v))))
+				return -1;
+			g->py_modules = v;
+		}
+		g->py_modules[g->npy_modules++] = obj + 16;
+	}
+	qsort(g->py_modules, g->npy_modules, sizeof(*g->py_modules), cmp_u64);
+	return 0;
+}
+
+/* Breadth first from the queue's entry q on. */
+static int bfs_drain(struct lm_refgraph *g, struct bfs *b, size_t q)
+{
+	size_t k, nwords;
+
+	for (; q < b->queue.n; q++) {
 		uint32_t n = b->queue.v[q];
 		const uint8_t *p = chunk_bytes(g, n, &nwords);
 		if (!p)
@@ -1133,6 +1241,55 @@ static int bfs_run(struct lm_refgraph *g, struct bfs *b)
 		}
 	}
 	return 0;
+}
+
+/*
+ * The namespaces of CPython's modules come first: what a Python service
+ * keeps, it keeps in a module's globals, and a chain from there names the
+ * module. The interpreter's own roots (its static data, the frames on its
+ * data stack) reach the same objects by shorter but meaningless ways: a
+ * frame's stale value stack, the collector's lists, caches of the
+ * interpreter. Everything the modules hold gets its chain from a module;
+ * the other roots then chain what is left.
+ */
+static int bfs_python_modules(struct lm_refgraph *g, struct bfs *b)
+{
+	size_t i;
+	uint64_t dict;
+
+	if (find_python_modules(g) < 0)
+		return -1;
+	for (i = 0; i < g->npy_modules; i++)
+		if (lm_mem_word(g->src, g->py_modules[i], &dict) == 0 &&
+		    bfs_root_word(g, b, g->py_modules[i], dict) < 0)
+			return -1;
+	return bfs_drain(g, b, 0);
+}
+
+static int bfs_run(struct lm_refgraph *g, struct bfs *b)
+{
+	size_t i, r, k, q;
+
+	if (bfs_python_modules(g, b) < 0)
+		return -1;
+	q = b->queue.n;
+
+	for (i = 0; i < g->src->nthreads; i++)
+		for (r = 0; r < NREGS; r++)
+			if (bfs_root_word(g, b, REG_REF(i, r),
+					  reg_value(&g->src->threads[i].regs, r)) < 0)
+				return -1;
+	for (i = 0; i < g->nspans; i++) {
+		const struct span *s = &g->spans[i];
+		size_t n = (size_t)((s->hi - s->lo) / 8);
+		for (k = 0; k < n; k++) {
+			uint64_t v = load64(s->data + k * 8);
+			if (v >= g->lo && v < g->hi && !python_stale_freelist_slot(g, s, k, v) &&
+			    bfs_root_word(g, b, s->lo + k * 8, v) < 0)
+				return -1;
+		}
+	}
+	return bfs_drain(g, b, q);
 }
 
 /* Offset in chunk `from` of the first word pointing into chunk `to`'s user
@@ -1279,6 +1436,36 @@ static void name_stack(struct lm_refgraph *g, const struct span *s, uint64_t slo
 	}
 }
 
+static int is_python_module_slot(const struct lm_refgraph *g, uint64_t ref)
+{
+	size_t lo = 0, hi = g->npy_modules;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (g->py_modules[mid] == ref)
+			return 1;
+		if (g->py_modules[mid] < ref)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+static void name_python_module(struct lm_refgraph *g, uint64_t ref, struct lm_root *root)
+{
+	char name[LM_PY_NAME_MAX + 1];
+	uint64_t dict;
+
+	/* the module's name is the target's: escaped where it is shown, as
+	 * every root name is */
+	root->kind = LM_ROOT_MODULE;
+	if (lm_python_module_dict(g->py, ref - 16, &dict, name, sizeof(name)) < 0)
+		snprintf(name, sizeof(name), "?");
+	snprintf(root->name, sizeof(root->name), "module %s (global)", name);
+	snprintf(root->symbol, sizeof(root->symbol), "%s", name);
+}
+
 static void name_root(struct lm_refgraph *g, uint64_t ref, struct lm_root *root)
 {
 	const struct span *s;
@@ -1296,7 +1483,9 @@ static void name_root(struct lm_refgraph *g, uint64_t ref, struct lm_root *root)
 	}
 	root->slot = ref;
 	s = span_of(g, ref);
-	if (s && s->kind == LM_ROOT_STACK) {
+	if (is_python_module_slot(g, ref)) {
+		name_python_module(g, ref, root);
+	} else if (s && s->kind == LM_ROOT_STACK) {
 		name_stack(g, s, ref, root);
 	} else if (s && s->kind == LM_ROOT_GLOBAL) {
 		name_global(g, s, ref, root);

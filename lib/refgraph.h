@@ -85,9 +85,13 @@ int lm_refgraph_leak_state(const struct lm_refgraph *g, size_t chunk);
 
 /* ---- roots ---- */
 
-enum lm_root_kind { LM_ROOT_GLOBAL, LM_ROOT_STACK, LM_ROOT_REGISTER, LM_ROOT_MEMORY };
+/* LM_ROOT_MODULE: the namespace of a CPython module ("module app
+ * (global)"); chains are looked for from these first (see refgraph.c). */
+enum lm_root_kind { LM_ROOT_GLOBAL, LM_ROOT_STACK, LM_ROOT_REGISTER, LM_ROOT_MEMORY,
+		    LM_ROOT_MODULE };
 
-const char *lm_root_kind_name(int kind);	/* "global", "stack", "register", "memory" */
+const char *lm_root_kind_name(int kind);	/* "global", "stack", "register", "memory",
+						 * "module" */
 
 struct lm_root {
 	int kind;		/* enum lm_root_kind */
