@@ -444,8 +444,8 @@ int lm_python_module_dict(struct lm_python *py, uint64_t obj, uint64_t *dict, ch
 	/* PyModuleObject: {refcount, type, md_dict, ...} on 3.9-3.13 */
 	if (word(py, obj + 16, &d) < 0 || !d || (d & 7))
 		return -1;
-	if (!(n = dict_str_value(py, d, "__name__")) ||
-	    lm_python_str_text(py, n, name, len, &cut) < 0)
+	if (name && (!(n = dict_str_value(py, d, "__name__")) ||
+		     lm_python_str_text(py, n, name, len, &cut) < 0))
 		return -1;
 	*dict = d;
 	return 0;

@@ -92,8 +92,8 @@ int lm_python_type_name(struct lm_python *py, uint64_t type, char *buf, size_t l
  * readable str. */
 int lm_python_str_text(struct lm_python *py, uint64_t obj, char *buf, size_t len, int *cut);
 
-/* Module object `obj`: its namespace dict in *dict and its __name__ in
- * name. -1 when either cannot be read. */
+/* Module object `obj`: its namespace dict in *dict and, unless name is
+ * NULL, its __name__ in name. -1 when either cannot be read. */
 int lm_python_module_dict(struct lm_python *py, uint64_t obj, uint64_t *dict, char *name,
 			  size_t len);
 

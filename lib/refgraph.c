@@ -1196,13 +1196,12 @@ static int find_python_modules(struct lm_refgraph *g)
 	}
 	for (i = 0; id != UINT32_MAX && i < g->nchunks && g->npy_modules < PY_MODULES_MAX; i++) {
 		uint64_t user, obj, type, dict;
-		char name[8];
 		if (g->snap->chunk_type[i] != id)
 			continue;
 		user = lm_chunkstore_user(g->chunks, i);
 		if (!lm_python_object_at(g->py, user, lm_chunkstore_usable(g->chunks, i), &obj,
 					 &type) ||
-		    lm_python_module_dict(g->py, obj, &dict, name, sizeof(name)) < 0)
+		    lm_python_module_dict(g->py, obj, &dict, NULL, 0) < 0)
 			continue;
 		if (g->npy_modules == cap) {
 			uint64_t *v;
