@@ -7,8 +7,9 @@
  * the successful snapshots of the window and every type's points in them
  * (a snapshot without the type counts as 0), judges each series with
  * lm_alert_judge(), advances each (kind, name)'s lifecycle with
- * lm_alert_step(), and writes the changes: leak_alerts rows, alert_events
- * rows, and through lib/outbox one delivery per configured webhook. The
+ * lm_alert_step(), and writes the changes: leak_alerts rows (each in its
+ * process's incident), alert_events rows, and then, through lib/incident,
+ * at most one notification of the incident per configured webhook. The
  * verdicts themselves (judge, step, eta) are pure functions in verdict.c.
  */
 #include <math.h>
@@ -26,6 +27,7 @@
 #include "census_json.h"
 #include "cgroup.h"
 #include "conf.h"
+#include "incident.h"
 #include "outbox.h"
 #include "store.h"
 #include "units.h"
@@ -152,6 +154,11 @@ struct eval {
 	struct lm_alert_eta eta;
 	double rss_now, owned_now;
 	int have_owned;		/* every snapshot of the window has owned_bytes */
+	/* The process's incident: the open one (lead's alert_id), or the one
+	 * an alert opened in this evaluation; what changed in it. */
+	char incident[37];
+	int incident_was_open, incident_level_before;
+	const char *resolve_reason;
 	struct lm_alert_summary sum;
 	struct lm_err *err;
 };
@@ -350,8 +357,8 @@ static int load_open_alerts(struct eval *e)
 	int rc;
 
 	if ((rc = prepare(e, "SELECT id, alert_id, kind, name, level, opened_at_us, "
-			     "quiet_since_us FROM leak_alerts "
-			     "WHERE instance_id = ? AND state = 'firing'", &st)))
+			     "quiet_since_us, incident_id FROM leak_alerts "
+			     "WHERE instance_id = ? AND state = 'firing' ORDER BY id", &st)))
 		return rc;
 	sqlite3_bind_int64(st, 1, e->instance_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -373,6 +380,15 @@ static int load_open_alerts(struct eval *e)
 		a->track.level = level_from_name((const char *)sqlite3_column_text(st, 4));
 		a->track.opened_at_us = sqlite3_column_int64(st, 5);
 		a->track.quiet_since_us = sqlite3_column_int64(st, 6);
+		/* Alerts open together share one incident; the oldest names it
+		 * should an older database have left them apart. */
+		if (!e->incident[0]) {
+			const char *inc = (const char *)sqlite3_column_text(st, 7);
+			snprintf(e->incident, sizeof(e->incident), "%s", inc ? inc : a->alert_id);
+			e->incident_was_open = 1;
+		}
+		if (a->track.level > e->incident_level_before)
+			e->incident_level_before = a->track.level;
 	}
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
@@ -460,115 +476,13 @@ static int process_eta(struct eval *e)
 	return 0;
 }
 
-static json_t *json_eta(double v)
-{
-	return isfinite(v) ? json_integer((json_int_t)llround(v)) : json_null();
-}
-
-/* What a payload says about one series at this evaluation. */
+/* What an alert's row says about one series at this evaluation. */
 struct finding {
 	const struct series *ser;
 	struct lm_trend tr;
 	double count_per_hour;
 	double last_bytes, last_count;
 };
-
-static json_t *build_payload(struct eval *e, const char *event, int level,
-			     const char *alert_id, const struct finding *f,
-			     const char *reason)
-{
-	char ts[32];
-	json_t *p = json_object(), *type = json_object(), *growth = json_object();
-	json_t *mem = json_object();
-
-	if (!p || !type || !growth || !mem) {
-		json_decref(p);
-		json_decref(type);
-		json_decref(growth);
-		json_decref(mem);
-		return NULL;
-	}
-	json_object_set_new(p, "event", json_string(event));
-	json_object_set_new(p, "level", json_string(lm_alert_level_name(level)));
-	json_object_set_new(p, "alert_id", json_string(alert_id));
-	json_object_set_new(p, "delivery_id", json_null());	/* set when queued */
-	json_object_set_new(p, "host", json_string(e->host));
-	json_object_set_new(p, "target", json_string(e->inst.target ? e->inst.target : ""));
-	json_object_set_new(p, "pid", json_integer(e->inst.pid));
-	/* The exe path and the type name are the target's: escaped, so that
-	 * invalid UTF-8 cannot make json_string() drop them. */
-	json_object_set_new(p, "exe", lm_json_name(e->inst.exe));
-	json_object_set_new(type, "kind", json_string(f->ser->kind));
-	json_object_set_new(type, "name", lm_json_name(f->ser->name));
-	json_object_set_new(p, "type", type);
-	json_object_set_new(p, "count", json_integer((json_int_t)f->last_count));
-	json_object_set_new(p, "bytes", json_integer((json_int_t)f->last_bytes));
-	json_object_set_new(growth, "bytes_per_hour", json_integer((json_int_t)llround(f->tr.slope * 3600)));
-	json_object_set_new(growth, "count_per_hour", json_integer((json_int_t)llround(f->count_per_hour)));
-	json_object_set_new(growth, "samples", json_integer((json_int_t)f->tr.n));
-	lm_format_utc(e->since_us, ts, sizeof(ts));
-	json_object_set_new(growth, "window_start", json_string(ts));
-	json_object_set_new(growth, "confidence", json_real(floor((1 - f->tr.p) * 1e6) / 1e6));
-	json_object_set_new(p, "growth", growth);
-	json_object_set_new(mem, "rss_bytes", json_integer((json_int_t)e->rss_now));
-	json_object_set_new(mem, "owned_bytes", e->owned_now > 0 ?
-			    json_integer((json_int_t)e->owned_now) : json_null());
-	json_object_set_new(mem, "limit_bytes", isfinite(e->eta.limit) ?
-			    json_integer((json_int_t)e->eta.limit) : json_null());
-	json_object_set_new(mem, "eta_seconds", json_eta(e->eta.eta_s));
-	json_object_set_new(mem, "eta_seconds_pessimistic", json_eta(e->eta.eta_pess_s));
-	json_object_set_new(p, "memory", mem);
-	/* Filled in later (lm_outbox_release) when the daemon has searched
-	 * the heap for chains; empty when holders are off. */
-	json_object_set_new(p, "holders", json_array());
-	if (reason)
-		json_object_set_new(p, "reason", json_string(reason));
-	return p;
-}
-
-/* Should this alert's firing deliveries wait for holder chains? Only real
- * types have holders (not the whole process), only when holders are on,
- * and only as many as the summary can list: the rest go out at once and
- * say why they have none. */
-static int wants_holders(struct eval *e, const char *event, const struct finding *f,
-			 json_t *payload)
-{
-	struct lm_alert_need *n;
-
-	if (!e->nwebhooks || !e->s->holders || strcmp(event, "leak.firing") ||
-	    !strcmp(f->ser->kind, LM_ALERT_KIND_PROCESS))
-		return 0;
-	if (e->sum.nneed == LM_ALERT_MAX_NEED || strlen(f->ser->name) >= sizeof(n->name)) {
-		json_object_set_new(payload, "holders_error", json_string(
-			e->sum.nneed == LM_ALERT_MAX_NEED ? "too many alerts at once: not searched" :
-			"type name too long to search"));
-		return 0;
-	}
-	n = &e->sum.need[e->sum.nneed++];
-	n->alert_row = 0;	/* set by the caller once queued */
-	snprintf(n->kind, sizeof(n->kind), "%s", f->ser->kind);
-	snprintf(n->name, sizeof(n->name), "%s", f->ser->name);
-	return 1;
-}
-
-static int queue_deliveries(struct eval *e, int64_t row, const char *event,
-			    const struct finding *f, json_t *payload)
-{
-	int waiting = wants_holders(e, event, f, payload);
-	size_t i;
-	int rc;
-
-	if (waiting)
-		e->sum.need[e->sum.nneed - 1].alert_row = row;
-	for (i = 0; i < e->nwebhooks; i++) {
-		rc = lm_outbox_queue_as(e->db, e->webhooks[i], event, payload, row, waiting,
-					e->now_us, NULL, e->err);
-		if (rc)
-			return rc;
-		e->sum.queued++;
-	}
-	return 0;
-}
 
 static int add_event(struct eval *e, int64_t row, const char *event, int level,
 		     const struct finding *f)
@@ -618,22 +532,25 @@ static int open_alert(struct eval *e, const struct finding *f, int level)
 	char id[37];
 	sqlite3_stmt *st;
 	int64_t row;
-	json_t *payload;
 	int rc;
 
 	lm_outbox_new_id(id);
+	if (!e->incident[0])	/* none open: this alert leads a new one */
+		snprintf(e->incident, sizeof(e->incident), "%s", id);
 	if ((rc = prepare(e, "INSERT INTO leak_alerts (alert_id, instance_id, kind, name, "
 			     "level, state, opened_at_us, updated_at_us, samples, window_start_us, "
 			     "count, bytes, bytes_per_hour, bytes_per_hour_hi, count_per_hour, "
-			     "confidence, rss_bytes, limit_bytes, eta_seconds, eta_seconds_pessimistic) "
+			     "confidence, rss_bytes, limit_bytes, eta_seconds, eta_seconds_pessimistic, "
+			     "incident_id) "
 			     "VALUES (?1, ?2, ?3, ?4, ?5, 'firing', ?10, ?10, ?11, ?12, ?13, ?14, ?15, "
-			     "?16, ?17, ?18, ?19, ?20, ?21, ?22)", &st)))
+			     "?16, ?17, ?18, ?19, ?20, ?21, ?22, ?6)", &st)))
 		return rc;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, e->instance_id);
 	sqlite3_bind_text(st, 3, f->ser->kind, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, f->ser->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, lm_alert_level_name(level), -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, e->incident, -1, SQLITE_STATIC);
 	bind_stats(e, st, f);
 	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_fail(e, "opening an alert");
 	sqlite3_finalize(st);
@@ -642,13 +559,8 @@ static int open_alert(struct eval *e, const struct finding *f, int level)
 	row = sqlite3_last_insert_rowid(e->db);
 	if ((rc = add_event(e, row, "opened", level, f)))
 		return rc;
-	payload = build_payload(e, "leak.firing", level, id, f, NULL);
-	if (!payload)
-		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
-	rc = queue_deliveries(e, row, "leak.firing", f, payload);
-	json_decref(payload);
 	e->sum.opened++;
-	return rc;
+	return 0;
 }
 
 /* Refresh an open alert's figures (and level, quiet time). */
@@ -678,7 +590,6 @@ static int resolve_alert(struct eval *e, const struct open_alert *a,
 			 const struct finding *f, const char *reason)
 {
 	sqlite3_stmt *st;
-	json_t *payload;
 	int rc;
 
 	if ((rc = prepare(e, "UPDATE leak_alerts SET state = 'resolved', resolved_at_us = ?2, "
@@ -691,13 +602,9 @@ static int resolve_alert(struct eval *e, const struct open_alert *a,
 	sqlite3_finalize(st);
 	if (rc || (rc = add_event(e, a->row, "resolved", a->track.level, f)))
 		return rc;
-	payload = build_payload(e, "leak.resolved", a->track.level, a->alert_id, f, reason);
-	if (!payload)
-		return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory for a payload");
-	rc = queue_deliveries(e, a->row, "leak.resolved", f, payload);
-	json_decref(payload);
+	e->resolve_reason = reason;
 	e->sum.resolved++;
-	return rc;
+	return 0;
 }
 
 /* A finding for an alert whose type has no series now (vanished). */
@@ -819,15 +726,8 @@ static int judge_series(struct eval *e, struct series *ser)
 		if ((rc = update_alert(e, a, &f)))
 			return rc;
 		if (change == LM_ALERT_ESCALATED) {
-			json_t *payload;
 			if ((rc = add_event(e, a->row, "escalated", a->track.level, &f)))
 				return rc;
-			payload = build_payload(e, "leak.firing", a->track.level,
-						a->alert_id, &f, NULL);
-			if (!payload)
-				return lm_err_set(e->err, LM_ENOMEM, "alerts: out of memory");
-			rc = queue_deliveries(e, a->row, "leak.firing", &f, payload);
-			json_decref(payload);
 			e->sum.escalated++;
 		}
 		return rc;
@@ -921,13 +821,38 @@ static int add_process_series(struct eval *e)
 	return 0;
 }
 
-static int evaluate_locked(struct eval *e)
+/* The incident's notification, once every alert change is stored. */
+static int notify_incident(struct eval *e)
+{
+	struct lm_incident_ctx c;
+
+	memset(&c, 0, sizeof(c));
+	c.db = e->db;
+	c.instance_id = e->instance_id;
+	c.incident_id = e->incident;
+	c.host = e->host;
+	c.target = e->inst.target;
+	c.exe = e->inst.exe;
+	c.pid = e->inst.pid;
+	c.since_us = e->since_us;
+	c.now_us = e->now_us;
+	c.rss_now = e->rss_now;
+	c.owned_now = e->owned_now;
+	c.eta = &e->eta;
+	c.webhooks = e->webhooks;
+	c.nwebhooks = e->nwebhooks;
+	c.holders = e->s->holders;
+	c.was_open = e->incident_was_open;
+	c.level_before = e->incident_level_before;
+	c.resolve_reason = e->resolve_reason;
+	return lm_incident_notify(&c, &e->sum, e->err);
+}
+
+static int judge_all(struct eval *e)
 {
 	size_t i;
 	int rc;
 
-	if ((rc = load_instance(e)) || (rc = load_open_alerts(e)))
-		return rc;
 	if (e->inst.ended_at_us)
 		return resolve_all(e, "instance ended");
 	e->since_us = lm_alert_window_start(e->s, e->inst.started_at_us, e->now_us);
@@ -938,6 +863,15 @@ static int evaluate_locked(struct eval *e)
 		if ((rc = judge_series(e, &e->series[i])))
 			return rc;
 	return judge_vanished(e);
+}
+
+static int evaluate_locked(struct eval *e)
+{
+	int rc;
+
+	if ((rc = load_instance(e)) || (rc = load_open_alerts(e)) || (rc = judge_all(e)))
+		return rc;
+	return notify_incident(e);
 }
 
 static void set_host(struct eval *e, const char *host)

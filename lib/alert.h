@@ -43,11 +43,13 @@
  *     the snapshots before it are not looked at.
  *
  * Every change is stored (leak_alerts, alert_events; view `alerts`) and,
- * in the same transaction, one delivery per webhook of the target is
- * queued in webhook_deliveries for lib/webhook to send. With `holders` on,
- * the deliveries of an opened or escalated alert are queued waiting: the
- * summary lists them (need) for the caller to search their holder chains
- * and release them; resolved events go out at once.
+ * in the same transaction, the alerts open together in one process form
+ * one incident, of which lib/incident queues at most one delivery per
+ * webhook of the target in webhook_deliveries for lib/webhook to send.
+ * With `holders` on, an incident's leak.firing deliveries are queued
+ * waiting: the summary lists them (need) for the caller to search the
+ * holder chains of its fastest-growing type and release them; resolved
+ * events go out at once.
  *
  * The whole heap and the owned memory appear as the types (process, heap)
  * and (process, memory); snapshots without owned memory (stored before it

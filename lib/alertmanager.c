@@ -48,6 +48,8 @@ static json_t *num_text(double v)
 	return json_string(buf);
 }
 
+static json_t *types_text(json_t *p);
+
 static json_t *annotations(json_t *p)
 {
 	json_t *a = json_object(), *type = json_object_get(p, "type");
@@ -97,7 +99,37 @@ static json_t *annotations(json_t *p)
 	json_object_set_new(a, "exe", json_string(str(p, "exe")));
 	json_object_set_new(a, "alert_id", json_string(str(p, "alert_id")));
 	json_object_set_new(a, "delivery_id", json_string(str(p, "delivery_id")));
+	json_object_set_new(a, "types", types_text(p));
 	return a;
+}
+
+/* The incident's growing types, one a line: "kind name rate/h (state)". */
+static json_t *types_text(json_t *p)
+{
+	json_t *types = json_object_get(p, "types");
+	char *text = NULL, line[1024], rate[32];
+	size_t len = 0, i;
+	json_t *out;
+
+	for (i = 0; i < json_array_size(types); i++) {
+		json_t *t = json_array_get(types, i);
+		size_t ll;
+		char *n;
+		lm_format_bytes(json_number_value(json_object_get(t, "bytes_per_hour")), rate,
+				sizeof(rate));
+		ll = (size_t)snprintf(line, sizeof(line), "%s%s %s %s/h (%s)", len ? "\n" : "",
+				      str(t, "kind"), str(t, "name"), rate, str(t, "state"));
+		if (ll >= sizeof(line))
+			ll = sizeof(line) - 1;
+		if (!(n = realloc(text, len + ll + 1)))
+			break;
+		text = n;
+		memcpy(text + len, line, ll + 1);
+		len += ll;
+	}
+	out = json_string(text ? text : "");
+	free(text);
+	return out;
 }
 
 static json_t *labels(json_t *p, const char *severity)

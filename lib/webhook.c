@@ -733,7 +733,11 @@ static void resend(struct lm_webhook_sender *s)
 	if (sqlite3_prepare_v2(s->db,
 	    "SELECT d.webhook, d.event, d.payload, d.delivery_id, d.created_at_us, a.opened_at_us "
 	    "FROM webhook_deliveries d JOIN leak_alerts a ON a.id = d.alert "
-	    "WHERE a.state = 'firing' AND d.event = 'leak.firing' AND d.state = 'delivered' "
+	    /* an incident fires while any of its alerts does, though its
+	     * lead (which its deliveries reference) may have resolved */
+	    "WHERE (a.state = 'firing' OR EXISTS (SELECT 1 FROM leak_alerts b "
+	    "WHERE b.incident_id = a.incident_id AND b.instance_id = a.instance_id "
+	    "AND b.state = 'firing')) AND d.event = 'leak.firing' AND d.state = 'delivered' "
 	    "AND d.id = (SELECT max(d2.id) FROM webhook_deliveries d2 WHERE d2.alert = d.alert "
 	    "AND d2.webhook = d.webhook AND d2.event = 'leak.firing') "
 	    "ORDER BY d.id LIMIT ?", -1, &st, NULL) == SQLITE_OK) {

@@ -3,7 +3,7 @@
  * alert_shapes.c - a test target whose memory has one shape over time, for
  * the leak alerts on real processes (tests/alert_shapes.test).
  *
- *   alert_shapes shm|step|leak
+ *   alert_shapes shm|step|leak|leak2
  *
  *  shm   the heap stays flat; a shared anonymous mapping is touched a page
  *        run at a time (RssShmem grows 1 MiB every 0.25 s, up to 256 MiB),
@@ -12,6 +12,9 @@
  *        kept reachable), then stays flat: no leak.
  *  leak  blocks of LEAK_SIZE bytes are allocated and dropped, 16 every
  *        0.25 s (about 256 KiB/s): a leak of type "size 2049-4096".
+ *  leak2 the same, and as many blocks of LEAK2_SIZE bytes beside them: a
+ *        leak of two types ("size 2049-4096" and "size 1000") from
+ *        the same code path, as one incident.
  *
  * Prints "ready" at once, then runs until killed. Sizes are odd so that
  * nothing else in the process shares the leaking type.
@@ -28,6 +31,7 @@
 #define STEP_AFTER 8
 #define STEP_BYTES (16 * MiB)
 #define LEAK_SIZE 4072
+#define LEAK2_SIZE 1000
 #define TICK_US 250000
 
 static void *volatile kept;	/* the step's blocks stay reachable */
@@ -56,14 +60,14 @@ static void step_once(void)
 	kept = v;
 }
 
-__attribute__((noinline)) static void leak_tick(void)
+__attribute__((noinline)) static void leak_tick(size_t size)
 {
 	int i;
 
 	for (i = 0; i < 16; i++) {
-		void *p = malloc(LEAK_SIZE);
+		void *p = malloc(size);
 		if (p)
-			memset(p, 0x01, LEAK_SIZE);
+			memset(p, 0x01, size);
 	}
 }
 
@@ -74,8 +78,9 @@ int main(int argc, char **argv)
 	size_t touched = 0;
 	long ticks = 0;
 
-	if (strcmp(mode, "shm") && strcmp(mode, "step") && strcmp(mode, "leak")) {
-		fprintf(stderr, "usage: alert_shapes shm|step|leak\n");
+	if (strcmp(mode, "shm") && strcmp(mode, "step") && strcmp(mode, "leak") &&
+	    strcmp(mode, "leak2")) {
+		fprintf(stderr, "usage: alert_shapes shm|step|leak|leak2\n");
 		return 2;
 	}
 	if (!strcmp(mode, "shm")) {
@@ -90,8 +95,11 @@ int main(int argc, char **argv)
 	for (;; ticks++) {
 		if (shm)
 			shm_tick(shm, &touched);
-		else if (!strcmp(mode, "leak"))
-			leak_tick();
+		else if (!strncmp(mode, "leak", 4)) {
+			leak_tick(LEAK_SIZE);
+			if (mode[4] == '2')
+				leak_tick(LEAK2_SIZE);
+		}
 		else if (ticks == STEP_AFTER * 1000000L / TICK_US)
 			step_once();
 		usleep(TICK_US);
