@@ -66,16 +66,6 @@ void lm_alert_settings_from_conf(const struct lm_conf_target *t,
 	s->holders = t->detect.holders;
 }
 
-const char *lm_alert_level_name(int level)
-{
-	switch (level) {
-	case LM_ALERT_INFO: return "info";
-	case LM_ALERT_WARNING: return "warning";
-	case LM_ALERT_CRITICAL: return "critical";
-	}
-	return "none";
-}
-
 static int level_from_name(const char *s)
 {
 	if (!s)

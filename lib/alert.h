@@ -74,28 +74,9 @@ void lm_alert_settings_default(struct lm_alert_settings *s);
 void lm_alert_settings_from_conf(const struct lm_conf_target *t,
 				 struct lm_alert_settings *s);
 
-const char *lm_alert_level_name(int level);	/* "info", "warning", "critical" */
-
-/* ---- the stored part ---- */
-
-/* A firing alert whose deliveries wait (state 'waiting') for the holder
- * chains of its type: the caller searches a snapshot of the instance
- * (lib/holders) and completes them with lm_outbox_release(). */
-#define LM_ALERT_MAX_NEED 16
-struct lm_alert_need {
-	int64_t alert_row;	/* leak_alerts.id: webhook_deliveries.alert */
-	char kind[16];
-	char name[512];
-};
-
-struct lm_alert_summary {
-	unsigned evaluated;	/* series judged */
-	unsigned open;		/* alerts open after this evaluation */
-	unsigned opened, escalated, resolved;
-	unsigned queued;	/* webhook deliveries queued (waiting ones included) */
-	unsigned nneed;		/* alerts waiting for holders */
-	struct lm_alert_need need[LM_ALERT_MAX_NEED];
-};
+/* ---- the stored part ----
+ * (struct lm_alert_summary, what an evaluation did, is in verdict.h, which
+ * lib/incident shares without depending on this module) */
 
 /*
  * Evaluate instance_id at now_us (normally the time of its last snapshot)

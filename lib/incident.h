@@ -30,7 +30,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "alert.h"
+#include "verdict.h"	/* levels and struct lm_alert_summary */
 
 struct sqlite3;
 

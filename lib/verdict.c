@@ -143,3 +143,13 @@ int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 	}
 	return LM_ALERT_UNCHANGED;
 }
+
+const char *lm_alert_level_name(int level)
+{
+	switch (level) {
+	case LM_ALERT_INFO: return "info";
+	case LM_ALERT_WARNING: return "warning";
+	case LM_ALERT_CRITICAL: return "critical";
+	}
+	return "none";
+}

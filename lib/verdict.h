@@ -93,4 +93,27 @@ enum lm_alert_change {
 int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 		  int64_t now_us, const struct lm_alert_settings *s);
 
+const char *lm_alert_level_name(int level);	/* "info", "warning", "critical" */
+
+/* ---- what an evaluation did (lib/alert fills it, lib/incident adds to it) ---- */
+
+/* A firing alert whose deliveries wait (state 'waiting') for the holder
+ * chains of its type: the caller searches a snapshot of the instance
+ * (lib/holders) and completes them with lm_outbox_release(). */
+#define LM_ALERT_MAX_NEED 16
+struct lm_alert_need {
+	int64_t alert_row;	/* leak_alerts.id: webhook_deliveries.alert */
+	char kind[16];
+	char name[512];
+};
+
+struct lm_alert_summary {
+	unsigned evaluated;	/* series judged */
+	unsigned open;		/* alerts open after this evaluation */
+	unsigned opened, escalated, resolved;
+	unsigned queued;	/* webhook deliveries queued (waiting ones included) */
+	unsigned nneed;		/* alerts waiting for holders */
+	struct lm_alert_need need[LM_ALERT_MAX_NEED];
+};
+
 #endif
