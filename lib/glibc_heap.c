@@ -522,6 +522,10 @@ int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 			goto found;
 		if (err && err->code == LM_EPERM)
 			return -LM_EPERM;
+		if (err && err->code == LM_ENOPROC)	/* gone since its memory was read */
+			return lm_err_set(err, LM_EEXITED, "process %d exited during the "
+					  "snapshot (its libc could no longer be opened)",
+					  (int)src->pid);
 		if (!opened && err) {	/* its message says which file and why */
 			char why[LM_ERRMSG_MAX];
 			memcpy(why, err->msg, sizeof(why));
