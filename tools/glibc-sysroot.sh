@@ -55,15 +55,7 @@ if [ -f "$sysroot/.leakmon-sysroot" ]; then
 	exit 0
 fi
 
-# The mirror: the first http(s) URI of a Debian archive (not security) in the
-# machine's own apt sources, deb822 or one-line style.
-mirror=${LM_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ') || true
-fi
-[ -n "$mirror" ] || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || skip "$keyring missing (install debian-archive-keyring)"
 

@@ -45,13 +45,7 @@ if [ -f "$root/.leakmon-python" ]; then
 	echo "$root"
 	exit 0
 fi
-mirror=${LM_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ') || true
-fi
-[ -n "$mirror" ] || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
 tmp=$(mktemp -d "$cache/root.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 debootstrap --variant=minbase --include="$python-minimal" "$suite" "$tmp" "$mirror" \

@@ -34,13 +34,7 @@ if [ -f "$tree/.leakmon-tree" ]; then
 	exit 0
 fi
 
-mirror=${LM_DEBIAN_MIRROR:-}
-if [ -z "$mirror" ]; then
-	mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-		/etc/apt/sources.list.d/*.sources 2>/dev/null |
-		grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -n1 | tr -d ' ') || true
-fi
-[ -n "$mirror" ] || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
 
 # systemd as PID 1, and what leakmond and leakmon need at run time.
 pkgs=systemd,systemd-sysv,dbus,libpam-systemd,procps,sqlite3
