@@ -2,7 +2,7 @@
 /*
  * store_schema.h - the migrations embedded in the binary (private to
  * lib/store.c). lib/schema_sql.c is generated at build time from
- * schema/NNN_*.sql by lib/schema_embed.awk (rule in lib/daemon.am).
+ * schema/NNN_*.sql by lib/schema_embed.awk (rule in lib/local.am).
  */
 #ifndef LM_STORE_SCHEMA_H
 #define LM_STORE_SCHEMA_H
