@@ -2,10 +2,33 @@
 /*
  * error.h - status codes and the error buffer every lib/ function fills.
  *
- * Functions return 0 on success or a negative LM_E* code, and write a human
- * sentence (what failed, on which input, what to do) into a struct lm_err.
- * Only daemon/ decides whether to print, retry or exit; the CLI maps each
- * code to its own exit status (see lm_exit_code()).
+ * One return convention, in lib/ and daemon/ alike, for every function whose
+ * result says whether it worked ("did it work" returns):
+ *
+ *   - It returns int: 0 on success, or a negative LM_E* code (-LM_ENOMEM,
+ *     -LM_EINVAL, ...) saying what kind of failure it was. Never -1, never a
+ *     positive code, never an exit status, never errno.
+ *   - A function that takes a struct lm_err writes the sentence there (what
+ *     failed, on which input, what to do) with lm_err_set()/lm_err_errno(),
+ *     which return the code, so `return lm_err_set(err, LM_EIO, ...);`.
+ *     A small private helper without one returns the code alone, and its
+ *     caller, which knows the input, writes the sentence.
+ *   - A caller passes a code on unchanged (`if (rc < 0) return rc;`) or
+ *     replaces it deliberately; it tests `rc < 0`, never `rc == -1`.
+ *   - A search that can succeed without finding anything returns 1 (found),
+ *     0 (not found) or a negative LM_E* code; its comment says so.
+ *
+ * Other results are not "did it work" returns and keep their natural type:
+ * a predicate (is_*, has_*, *_valid: 1 or 0), a count, size or length
+ * (size_t, or ssize_t with -1 for "could not read"), an index or a parsed
+ * enum value (-1 for "none" or "not a name", like strchr's NULL), a pointer
+ * (NULL on failure, with a struct lm_err if the caller must say why), and a
+ * callback handed to another library (libcurl, libdw, inih), which returns
+ * what that library expects.
+ *
+ * Only daemon/ decides whether to print, retry or exit, and the CLI turns
+ * codes into exit statuses in one place, lm_exit_code() in daemon/cli.c;
+ * nothing else computes an exit status from a code.
  */
 #ifndef LM_ERROR_H
 #define LM_ERROR_H
