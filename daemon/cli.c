@@ -74,13 +74,13 @@ int lm_cli_parse_target(const char *arg, struct lm_snapshot_opts *opts)
 		errno = 0;
 		pid = strtol(arg, &end, 10);
 		if (errno || pid <= 0 || pid > 0x3fffffff)
-			return -1;
+			return -LM_EINVAL;
 		opts->pid = (pid_t)pid;
 		opts->core_path = NULL;
 		return 0;
 	}
 	if (!*arg)
-		return -1;
+		return -LM_EINVAL;
 	opts->pid = 0;
 	opts->core_path = arg;
 	return 0;
@@ -95,7 +95,7 @@ int lm_cli_parse_mode(const char *arg, int *mode)
 	else if (!strcmp(arg, "auto"))
 		*mode = LM_MODE_AUTO;
 	else
-		return -1;
+		return -LM_EINVAL;
 	return 0;
 }
 
@@ -106,7 +106,7 @@ int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns)
 	if (lm_parse_duration_ms(arg, &ms) < 0) {
 		lm_cli_usage_error(cmd, "--max-pause: '%s' is not a duration such as 250ms or 2s "
 				   "(0 = no limit)", arg);
-		return -1;
+		return -LM_EINVAL;
 	}
 	*ns = ms * 1000000ULL;
 	return 0;
@@ -117,7 +117,7 @@ int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes)
 	if (lm_parse_size(arg, bytes) < 0 || (*bytes && *bytes < (16ULL << 20))) {
 		lm_cli_usage_error(cmd, "--max-memory: '%s' is not a size of at least 16M such "
 				   "as 512M or 2G (0 = no limit)", arg);
-		return -1;
+		return -LM_EINVAL;
 	}
 	return 0;
 }

@@ -37,9 +37,10 @@ void lm_cli_warning(const char *text);		/* "leakmon: warning: TEXT" on stderr */
 void lm_cli_usage_error(const char *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Parse a TARGET argument: a pid (digits) or the path of a core file. */
+/* Parse a TARGET argument: a pid (digits) or the path of a core file;
+ * -LM_EINVAL if it is neither. */
 int lm_cli_parse_target(const char *arg, struct lm_snapshot_opts *opts);
-/* Parse --mode live|copy|auto. */
+/* Parse --mode live|copy|auto; -LM_EINVAL for any other word. */
 int lm_cli_parse_mode(const char *arg, int *mode);
 
 /* --max-pause DURATION, for every command that stops a target: how long
@@ -65,7 +66,7 @@ int lm_cli_parse_max_pause(const char *cmd, const char *arg, uint64_t *ns);
 	"                --mode copy reads the copy through a window of a quarter\n" \
 	"                of it (at most 64M)\n"
 /* Parse SIZE ("512M", "2G", "0") into bytes; on error print a usage error
- * for cmd and return -1. */
+ * for cmd and return -LM_EINVAL. */
 int lm_cli_parse_max_memory(const char *cmd, const char *arg, uint64_t *bytes);
 
 int cmd_stat(int argc, char **argv);

@@ -65,35 +65,35 @@ static const char target_help[] =
 	"TARGET is a process id or the path of a core file (gcore, systemd-coredump).\n"
 	"See leakmon --help for exit codes.\n";
 
-/* Handle an option every command shares: 0 handled, 1 not ours, -1 a bad
- * value (the usage error is printed). */
+/* Handle an option every command shares: 1 handled, 0 not ours,
+ * -LM_EINVAL a bad value (the usage error is printed). */
 static int common_option(struct drill_opts *o, int c, const char *arg)
 {
 	switch (c) {
 	case 'j':
 		o->json = 1;
-		return 0;
+		return 1;
 	case OPT_MODE:
 		if (lm_cli_parse_mode(arg, &o->snap.mode) < 0) {
 			lm_cli_usage_error(o->cmd, "--mode is live, copy or auto, not '%s'", arg);
-			return -1;
+			return -LM_EINVAL;
 		}
-		return 0;
+		return 1;
 	case OPT_NODEBUG:
 		o->snap.debug_root = "";
-		return 0;
+		return 1;
 	case OPT_MAX_PAUSE:
 		if (lm_cli_parse_max_pause(o->cmd, arg, &o->snap.max_pause_ns) < 0)
-			return -1;
+			return -LM_EINVAL;
 		o->max_pause_given = 1;
-		return 0;
+		return 1;
 	case OPT_MAX_MEMORY:
 		if (lm_cli_parse_max_memory(o->cmd, arg, &o->snap.max_memory_bytes) < 0)
-			return -1;
+			return -LM_EINVAL;
 		o->max_memory_given = 1;
-		return 0;
-	default:
 		return 1;
+	default:
+		return 0;
 	}
 }
 
@@ -109,7 +109,7 @@ static int next_option(struct drill_opts *o, int argc, char **argv, const char *
 		rc = common_option(o, c, optarg);
 		if (rc < 0)
 			return OPT_BAD;
-		if (rc > 0)
+		if (rc == 0)
 			return c;
 	}
 	return -1;
@@ -121,11 +121,11 @@ static int parse_u64(const char *arg, uint64_t *out)
 	unsigned long long v;
 
 	if (!*arg || !isdigit((unsigned char)*arg))
-		return -1;
+		return -LM_EINVAL;
 	errno = 0;
 	v = strtoull(arg, &end, 10);
 	if (errno || *end)
-		return -1;
+		return -LM_EINVAL;
 	*out = v;
 	return 0;
 }
@@ -140,14 +140,14 @@ static int parse_addr(const char *arg, uint64_t *out)
 	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 		p += 2;
 	if (!*p || strlen(p) > 16)
-		return -1;
+		return -LM_EINVAL;
 	for (end = (char *)p; *end; end++)
 		if (!isxdigit((unsigned char)*end))
-			return -1;
+			return -LM_EINVAL;
 	errno = 0;
 	v = strtoull(p, &end, 16);
 	if (errno || *end)
-		return -1;
+		return -LM_EINVAL;
 	*out = v;
 	return 0;
 }
@@ -156,7 +156,7 @@ static int parse_target(struct drill_opts *o, const char *arg)
 {
 	if (lm_cli_parse_target(arg, &o->snap) < 0) {
 		lm_cli_usage_error(o->cmd, "'%s' is neither a pid nor a file name", arg);
-		return -1;
+		return -LM_EINVAL;
 	}
 	return 0;
 }
@@ -167,14 +167,14 @@ static int parse_target_and_addr(struct drill_opts *o, int argc, char **argv,
 {
 	if (optind + 2 != argc) {
 		lm_cli_usage_error(o->cmd, "give a PID or core file, then an address");
-		return -1;
+		return -LM_EINVAL;
 	}
 	if (parse_target(o, argv[optind]) < 0)
-		return -1;
+		return -LM_EINVAL;
 	if (parse_addr(argv[optind + 1], addr) < 0) {
 		lm_cli_usage_error(o->cmd, "'%s' is not an address (hexadecimal, like 0x55d0c2a312a0)",
 				   argv[optind + 1]);
-		return -1;
+		return -LM_EINVAL;
 	}
 	return 0;
 }
@@ -189,11 +189,9 @@ static int open_snapshot(struct drill_opts *o, struct lm_snapshot **snap)
 	if (!o->max_memory_given)
 		o->snap.max_memory_bytes = LM_CLI_MAX_MEMORY_DEFAULT;
 	rc = lm_snapshot_open(&o->snap, snap, &err);
-	if (rc < 0) {
+	if (rc < 0)
 		lm_cli_error(&err);
-		return lm_exit_code(rc);
-	}
-	return LM_EXIT_OK;
+	return rc;
 }
 
 /* Exit status after a result was printed: partial walks say so. */
@@ -214,12 +212,12 @@ static int print_json(json_t *o)
 
 	if (!o) {
 		fprintf(stderr, "leakmon: out of memory while printing\n");
-		return -1;
+		return -LM_ENOMEM;
 	}
 	rc = json_dumpf(o, stdout, JSON_COMPACT);
 	json_decref(o);
 	putchar('\n');
-	return rc;
+	return rc < 0 ? -LM_EIO : 0;
 }
 
 static json_t *json_addr(uint64_t a)
@@ -516,7 +514,7 @@ int cmd_list(int argc, char **argv)
 	}
 	if (parse_target(&o, argv[optind]) < 0)
 		return LM_EXIT_USAGE;
-	rc = open_snapshot(&o, &snap);
+	rc = lm_exit_code(open_snapshot(&o, &snap));
 	if (rc)
 		return rc;
 	tid = resolve_type(snap, type);
@@ -588,7 +586,8 @@ static void describe_outside(const struct lm_snapshot *snap, uint64_t addr, char
 		snprintf(buf, len, "no mapping contains it");
 }
 
-/* The chunk holding addr (header included), or an exit code. */
+/* The chunk holding addr (header included), or -LM_ENOTFOUND (said on
+ * stderr). */
 static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint64_t addr,
 			   size_t *out)
 {
@@ -604,7 +603,7 @@ static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint
 	lm_escape_str(why, shown, sizeof(shown));	/* symbol and mapping names */
 	fprintf(stderr, "leakmon %s: 0x%" PRIx64 " is not inside any heap allocation: %s\n",
 		cmd, addr, shown);
-	return LM_EXIT_NOTFOUND;
+	return -LM_ENOTFOUND;
 }
 
 static void hexdump(const uint8_t *p, size_t n, uint64_t addr)
@@ -834,10 +833,10 @@ int cmd_show(int argc, char **argv)
 	}
 	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
 		return LM_EXIT_USAGE;
-	rc = open_snapshot(&o, &snap);
+	rc = lm_exit_code(open_snapshot(&o, &snap));
 	if (rc)
 		return rc;
-	rc = find_allocation(snap, "show", addr, &idx);
+	rc = lm_exit_code(find_allocation(snap, "show", addr, &idx));
 	if (rc == 0)
 		rc = show_print(snap, idx, addr, nbytes, o.json) < 0 ? LM_EXIT_FAILURE : finish(snap);
 	lm_snapshot_close(snap);
@@ -991,10 +990,10 @@ int cmd_roots(int argc, char **argv)
 	}
 	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
 		return LM_EXIT_USAGE;
-	rc = open_snapshot(&o, &snap);
+	rc = lm_exit_code(open_snapshot(&o, &snap));
 	if (rc)
 		return rc;
-	rc = find_allocation(snap, "roots", addr, &idx);
+	rc = lm_exit_code(find_allocation(snap, "roots", addr, &idx));
 	if (rc == 0 && !lm_chunk_is_live(lm_snapshot_chunk_state(snap, (size_t)idx))) {
 		fprintf(stderr, "leakmon roots: 0x%" PRIx64 " is in a free chunk (on the %s list): "
 			"free memory has no roots\n", addr, lm_chunk_state_name(lm_snapshot_chunk_state(snap, (size_t)idx)));
@@ -1142,7 +1141,7 @@ int cmd_leaks(int argc, char **argv)
 	}
 	if (parse_target(&o, argv[optind]) < 0)
 		return LM_EXIT_USAGE;
-	rc = open_snapshot(&o, &snap);
+	rc = lm_exit_code(open_snapshot(&o, &snap));
 	if (rc)
 		return rc;
 	t0 = lm_now_ns();
