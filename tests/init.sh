@@ -87,10 +87,17 @@ target_info() {
 }
 
 # json_get FILE EXPR: the value of a small Python expression over the JSON in
-# FILE (bound to j), e.g. "len(j['paths'])"; interpreted by tests/json_get.py,
-# which accepts only the forms tests use (no eval).
+# FILE (bound to j; /dev/stdin reads a pipe), e.g. "len(j['paths'])";
+# interpreted by tests/json_get.py, which accepts only the forms tests use
+# (no eval).
 json_get() {
 	python3 "$LM_SRCDIR/tests/json_get.py" "$1" "$2"
+}
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now (the
+# kernel's choice for a socket bound to port 0), for a server a test starts.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 # assert_eq WHAT EXPECTED ACTUAL
