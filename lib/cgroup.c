@@ -159,26 +159,28 @@ static int read_paths(pid_t pid, struct cg_paths *ps, struct lm_err *err)
 	return 0;
 }
 
-/* Directory of cgroup path cg in mount m; -1 if the path is not visible there. */
+/* Directory of cgroup path cg in mount m; -LM_ENOTFOUND if the path is not
+ * visible there. */
 static int cg_dir(const struct cg_mount *m, const char *cg, char *out, size_t len)
 {
 	size_t rl = strlen(m->root);
 
 	if (!m->found || cg[0] != '/')
-		return -1;
+		return -LM_ENOTFOUND;
 	if (strcmp(m->root, "/") != 0) {
 		if (strncmp(cg, m->root, rl) != 0 || (cg[rl] != '/' && cg[rl] != '\0'))
-			return -1;
+			return -LM_ENOTFOUND;
 		cg += rl;
 	}
 	if (strcmp(cg, "/") == 0)
 		cg = "";
 	if ((size_t)snprintf(out, len, "%s%s", m->dir, cg) >= len)
-		return -1;
+		return -LM_ENOTFOUND;
 	return 0;
 }
 
-/* First line of dir/name as a number; "max" is UINT64_MAX. */
+/* First line of dir/name as a number; "max" is UINT64_MAX. -LM_EIO if it
+ * cannot be read, -LM_EINVAL if it is not a number. */
 static int read_u64(const char *dir, const char *name, uint64_t *val)
 {
 	char path[PATH_MAX + 64], buf[64], *end;
@@ -188,11 +190,11 @@ static int read_u64(const char *dir, const char *name, uint64_t *val)
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -LM_EIO;
 	r = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (r <= 0)
-		return -1;
+		return -LM_EIO;
 	buf[r] = '\0';
 	if (strncmp(buf, "max", 3) == 0) {
 		*val = UINT64_MAX;
@@ -200,7 +202,7 @@ static int read_u64(const char *dir, const char *name, uint64_t *val)
 	}
 	errno = 0;
 	*val = strtoull(buf, &end, 10);
-	return errno || end == buf ? -1 : 0;
+	return errno || end == buf ? -LM_EINVAL : 0;
 }
 
 /* v2: memory.max of the group and every ancestor below the mount point
@@ -213,7 +215,7 @@ static int memory_v2(const struct cg_mount *m, const char *dir, uint64_t *limit,
 	uint64_t v;
 
 	if (read_u64(dir, "memory.max", &v) < 0)
-		return -1;	/* no memory controller here */
+		return -LM_ENOTFOUND;	/* no memory controller here */
 	*limit = v;
 	if (read_u64(dir, "memory.current", usage) < 0)
 		*usage = 0;
@@ -247,7 +249,7 @@ static int memory_v1(const char *dir, uint64_t *limit, uint64_t *usage)
 	int found = 0;
 
 	if (read_u64(dir, "memory.limit_in_bytes", &own) < 0)
-		return -1;
+		return -LM_ENOTFOUND;
 	*limit = v1_limit(own);
 	snprintf(path, sizeof(path), "%s/memory.stat", dir);
 	f = fopen(path, "re");
@@ -300,7 +302,8 @@ static int is_unit_name(const char *s, size_t n)
 }
 
 /* The deepest unit component of a cgroup path: in
- * "/user.slice/user@0.service/app.slice/x.service" that is x.service. */
+ * "/user.slice/user@0.service/app.slice/x.service" that is x.service;
+ * -LM_ENOTFOUND if there is none (or it does not fit buf). */
 static int unit_of_path(const char *path, char *buf, size_t len)
 {
 	const char *p = path, *best = NULL;
@@ -316,7 +319,7 @@ static int unit_of_path(const char *path, char *buf, size_t len)
 		p += n;
 	}
 	if (!best || best_len >= len)
-		return -1;
+		return -LM_ENOTFOUND;
 	memcpy(buf, best, best_len);
 	buf[best_len] = '\0';
 	return 0;

@@ -21,10 +21,11 @@
  * Other results are not "did it work" returns and keep their natural type:
  * a predicate (is_*, has_*, *_valid: 1 or 0), a count, size or length
  * (size_t, or ssize_t with -1 for "could not read"), an index or a parsed
- * enum value (-1 for "none" or "not a name", like strchr's NULL), a pointer
- * (NULL on failure, with a struct lm_err if the caller must say why), and a
- * callback handed to another library (libcurl, libdw, inih), which returns
- * what that library expects.
+ * enum value (-1 for "none" or "not a name", like strchr's NULL), a file
+ * descriptor (-1 with errno set, like open()), a pointer (NULL on failure,
+ * with a struct lm_err if the caller must say why), and a callback handed
+ * to another library (libcurl, libdw, inih, qsort), which returns what that
+ * library expects.
  *
  * Only daemon/ decides whether to print, retry or exit, and the CLI turns
  * codes into exit statuses in one place, lm_exit_code() in daemon/cli.c;

@@ -120,7 +120,8 @@ static int mapping_cmp(const void *a, const void *b)
 	return x->start < y->start ? -1 : x->start > y->start;
 }
 
-/* Parse one maps line "start-end perms offset maj:min inode [path]". */
+/* Parse one maps line "start-end perms offset maj:min inode [path]":
+ * -LM_EINVAL if it is not one, -LM_ENOMEM. */
 static int parse_maps_line(const char *line, size_t len, struct lm_mapping *m)
 {
 	unsigned long long start, end, offset, inode;
@@ -136,7 +137,7 @@ static int parse_maps_line(const char *line, size_t len, struct lm_mapping *m)
 	if (sscanf(tmp, "%llx-%llx %4s %llx %x:%x %llu%n", &start, &end, perms, &offset,
 		   &maj, &min, &inode, &pos) != 7 || pos <= 0 || end < start ||
 	    strlen(perms) != 4)
-		return -1;
+		return -LM_EINVAL;
 	memset(m, 0, sizeof(*m));
 	m->start = start;
 	m->end = end;
@@ -154,7 +155,7 @@ static int parse_maps_line(const char *line, size_t len, struct lm_mapping *m)
 	if (path < line + len) {
 		m->path = strndup(path, (size_t)(line + len - path));
 		if (!m->path)
-			return -2;
+			return -LM_ENOMEM;
 	}
 	return 0;
 }
@@ -189,7 +190,7 @@ int lm_maps_parse(const char *text, struct lm_maps *out, struct lm_err *err)
 			cap *= 2;
 		}
 		r = parse_maps_line(p, len, &v[n]);
-		if (r == -2)
+		if (r == -LM_ENOMEM)
 			goto nomem;
 		if (r < 0) {
 			struct lm_maps tmp = { v, n };
@@ -346,7 +347,7 @@ int lm_proc_parse_stat(const char *text, struct lm_proc_status *st)
 	size_t clen;
 
 	if (!open || !close || close < open)
-		return -1;
+		return -LM_EINVAL;
 	clen = (size_t)(close - open - 1);
 	if (clen >= sizeof(st->comm))
 		clen = sizeof(st->comm) - 1;
@@ -356,7 +357,7 @@ int lm_proc_parse_stat(const char *text, struct lm_proc_status *st)
 	while (*p == ' ')
 		p++;
 	if (!*p)
-		return -1;
+		return -LM_EINVAL;
 	st->state = *p++;
 	/* Fields 4.. are numbers (some may be negative: read them as signed
 	 * text but keep the bits); we need up to field 22. */
@@ -368,7 +369,7 @@ int lm_proc_parse_stat(const char *text, struct lm_proc_status *st)
 		if (end == p) {
 			long long s = strtoll(p, &end, 10);
 			if (end == p)
-				return -1;
+				return -LM_EINVAL;
 			f[i - 4] = (unsigned long long)s;
 		}
 		p = end;
@@ -389,13 +390,13 @@ int lm_proc_parse_field(const char *text, const char *key, unsigned long long *v
 		if (strncmp(p, key, klen) == 0 && p[klen] == ':') {
 			char *end;
 			*val = strtoull(p + klen + 1, &end, 10);
-			return end == p + klen + 1 ? -1 : 0;
+			return end == p + klen + 1 ? -LM_EINVAL : 0;
 		}
 		p = strchr(p, '\n');
 		if (p)
 			p++;
 	}
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long long *val)
@@ -403,8 +404,9 @@ int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long lo
 	char *text;
 	int r;
 
-	if (proc_read_file(pid, file, &text, NULL, NULL) < 0)
-		return -1;
+	r = proc_read_file(pid, file, &text, NULL, NULL);
+	if (r < 0)
+		return r;
 	r = lm_proc_parse_field(text, key, val);
 	free(text);
 	return r;

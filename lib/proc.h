@@ -61,13 +61,15 @@ struct lm_proc_status {
 };
 int lm_proc_status(pid_t pid, struct lm_proc_status *st, struct lm_err *err);
 /* The number after "key:" in /proc/PID/FILE ("status", "smaps_rollup": kB
- * values are left in kB). 0, or -1 when the file or the key is missing. */
+ * values are left in kB). 0, or a negative LM_E* code: the file's read error,
+ * -LM_ENOTFOUND when the key is missing, -LM_EINVAL when it has no number. */
 int lm_proc_field(pid_t pid, const char *file, const char *key, unsigned long long *val);
 
 /* The parsers behind lm_proc_status and lm_proc_field, on text already
  * read (NUL-terminated): /proc/PID/stat into st's comm, state, ppid,
  * threads and start time; "key: number" lines of status-like files. 0, or
- * -1 when the text is malformed or the key missing. */
+ * -LM_EINVAL when the text is malformed, -LM_ENOTFOUND when the key is
+ * missing. */
 int lm_proc_parse_stat(const char *text, struct lm_proc_status *st);
 int lm_proc_parse_field(const char *text, const char *key, unsigned long long *val);
 

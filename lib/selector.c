@@ -50,7 +50,7 @@ static void add_id(struct idset *s, pid_t pid, uint64_t start, int traced)
 	s->n++;
 }
 
-/* Small /proc/PID file into buf; -1 if unreadable. */
+/* Small /proc/PID file into buf; -LM_EIO if unreadable. */
 static int read_small(pid_t pid, const char *name, char *buf, size_t len)
 {
 	char path[64];
@@ -60,11 +60,11 @@ static int read_small(pid_t pid, const char *name, char *buf, size_t len)
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -1;
+		return -LM_EIO;
 	r = read(fd, buf, len - 1);
 	close(fd);
 	if (r < 0)
-		return -1;
+		return -LM_EIO;
 	buf[r] = '\0';
 	return 0;
 }
@@ -95,20 +95,21 @@ static int traced_by_us(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-/* State and start time from /proc/PID/stat (fields counted after ')'). */
+/* State and start time from /proc/PID/stat (fields counted after ')');
+ * -LM_ENOPROC if it cannot be read, -LM_EINVAL if it is cut short. */
 static int stat_of(pid_t pid, char *state, uint64_t *start)
 {
 	char buf[1024], *p;
 	int field;
 
 	if (read_small(pid, "stat", buf, sizeof(buf)) < 0 || !(p = strrchr(buf, ')')))
-		return -1;
+		return -LM_ENOPROC;
 	p++;
 	for (field = 3; field <= 22; field++) {
 		while (*p == ' ')
 			p++;
 		if (!*p)
-			return -1;
+			return -LM_EINVAL;
 		if (field == 3)
 			*state = *p;
 		if (field == 22) {
@@ -117,7 +118,7 @@ static int stat_of(pid_t pid, char *state, uint64_t *start)
 		}
 		p += strcspn(p, " ");
 	}
-	return -1;
+	return -LM_EINVAL;
 }
 
 int lm_proc_start_ticks(pid_t pid, uint64_t *ticks, struct lm_err *err)
@@ -243,14 +244,16 @@ int lm_selector_resolve(enum lm_selector_kind kind, const char *value, pid_t pid
 }
 
 /* Real and effective uid from /proc/PID/status ("Uid: real effective
- * saved fs"); -1 if unreadable. */
+ * saved fs"); -LM_EIO if unreadable, -LM_EINVAL if it has no such line. */
 static int uids_of(pid_t pid, unsigned long *real, unsigned long *eff)
 {
 	char buf[4096], *p;
 
-	if (read_small(pid, "status", buf, sizeof(buf)) < 0 || !(p = strstr(buf, "\nUid:")))
-		return -1;
-	return sscanf(p + 5, "%lu %lu", real, eff) == 2 ? 0 : -1;
+	if (read_small(pid, "status", buf, sizeof(buf)) < 0)
+		return -LM_EIO;
+	if (!(p = strstr(buf, "\nUid:")))
+		return -LM_EINVAL;
+	return sscanf(p + 5, "%lu %lu", real, eff) == 2 ? 0 : -LM_EINVAL;
 }
 
 size_t lm_selector_keep_user(struct lm_proc_id *ids, size_t n, uid_t uid)
