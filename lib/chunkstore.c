@@ -207,7 +207,7 @@ static int permute(struct lm_chunkstore *s, const size_t *order)
 	size_t i;
 
 	if (!done)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < s->n; i++) {
 		uint64_t rec;
 		uint32_t type;

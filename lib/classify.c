@@ -174,7 +174,7 @@ static int grow_hash(struct lm_classifier *cls)
 	uint32_t *h = calloc(size, sizeof(*h));
 
 	if (!h)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < cls->ntypes; i++) {
 		size_t j = hash_type(cls->types[i].kind, cls->types[i].name) & (size - 1);
 		while (h[j])
@@ -250,7 +250,7 @@ static int build_spans(struct lm_classifier *cls)
 
 	cls->spans = malloc((n + 1) * sizeof(*cls->spans));
 	if (!cls->spans)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < n; i++) {
 		const struct lm_module *m = lm_symtab_module_at(cls->syms, i);
 		cls->spans[i].lo = m->lo;
@@ -625,7 +625,7 @@ static int grow_pytypes(struct lm_classifier *cls)
 	if (!a || !id) {
 		free(a);
 		free(id);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	for (i = 0; i < cls->pytype_size; i++) {
 		size_t j;

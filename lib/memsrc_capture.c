@@ -96,7 +96,7 @@ static int capture_add(struct lm_capture *c, uint64_t start, size_t len, uint8_t
 		size_t cap = c->cap ? c->cap * 2 : 32;
 		struct capbuf *nv = realloc(c->v, cap * sizeof(*nv));
 		if (!nv)
-			return -1;
+			return -LM_ENOMEM;
 		c->v = nv;
 		c->cap = cap;
 	}
@@ -452,7 +452,7 @@ static int holes_add(struct holes *h, uint64_t start, uint64_t end)
 		size_t cap = h->cap ? h->cap * 2 : 16;
 		struct hole *nv = realloc(h->v, cap * sizeof(*nv));
 		if (!nv)
-			return -1;
+			return -LM_ENOMEM;
 		h->v = nv;
 		h->cap = cap;
 	}

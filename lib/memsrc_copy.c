@@ -742,16 +742,20 @@ static int stop_watching(struct lm_memsrc *src, struct watcher *w, int r, uint64
 }
 
 /* Read the copy on demand instead of copying it: 0 when the window is
- * open. Any failure (no userfaultfd here) leaves src as it was. */
+ * open, -LM_EINVAL when none was asked for, or lm_window_open's code. Any
+ * failure (no userfaultfd here) leaves src as it was. */
 static int try_window(struct lm_memsrc *src, struct copy_impl *ci, pid_t child)
 {
+	int r;
+
 	if (!ci->window_bytes)
-		return -1;
-	if (lm_window_open(src, child, ci->window_bytes, &ci->win, NULL) == 0)
+		return -LM_EINVAL;
+	r = lm_window_open(src, child, ci->window_bytes, &ci->win, NULL);
+	if (r == 0)
 		return 0;
 	src->nregions = 0;
 	src->capture_bytes = 0;
-	return -1;
+	return r;
 }
 
 /* Steps 3 and 4: prepare the copy, watch it, capture it (or open a window

@@ -124,13 +124,13 @@ static int add_thread(struct lm_memsrc *src, pid_t tid, const void *regs)
 	struct lm_thread_regs *nv;
 
 	if (src->nthreads >= CORE_MAX_THREADS)
-		return -1;
+		return -LM_ELIMIT;
 	/* capacity doubles at each power of two: a core may hold a million
 	 * threads, one realloc each would copy the array a million times */
 	if ((src->nthreads & (src->nthreads - 1)) == 0) {
 		nv = realloc(src->threads, (src->nthreads ? 2 * src->nthreads : 1) * sizeof(*nv));
 		if (!nv)
-			return -1;
+			return -LM_ENOMEM;
 		src->threads = nv;
 	}
 	nv = src->threads;
@@ -285,7 +285,7 @@ static int push_mapping(struct lm_maps *maps, size_t *cap, uint64_t start, uint6
 		size_t nc = *cap ? *cap * 2 : 64;
 		struct lm_mapping *nv = realloc(maps->v, nc * sizeof(*nv));
 		if (!nv)
-			return -1;
+			return -LM_ENOMEM;
 		maps->v = nv;
 		*cap = nc;
 	}
@@ -296,7 +296,7 @@ static int push_mapping(struct lm_maps *maps, size_t *cap, uint64_t start, uint6
 	m->prot = prot;
 	m->offset = offset;
 	if (path && !(m->path = strdup(path)))
-		return -1;
+		return -LM_ENOMEM;
 	maps->n++;
 	return 0;
 }
@@ -366,7 +366,7 @@ static int map_segment(struct lm_maps *maps, size_t *cap, const Elf64_Phdr *ph,
 			continue;
 		if (push_mapping(maps, cap, cur, fs, prot, 0, NULL) < 0 ||
 		    push_mapping(maps, cap, fs, fe, prot, f->offset + (fs - f->start), f->path) < 0)
-			return -1;
+			return -LM_ENOMEM;
 		cur = fe;
 	}
 	return push_mapping(maps, cap, cur, e, prot, 0, NULL);
@@ -397,14 +397,14 @@ static int add_unloaded_files(struct lm_maps *maps, size_t *cap, const struct co
 			if (maps->v[lo].start > cur &&
 			    push_mapping(maps, cap, cur, maps->v[lo].start, LM_PROT_R,
 					 cf->offset + (cur - cf->start), cf->path) < 0)
-				return -1;
+				return -LM_ENOMEM;
 			if (maps->v[lo].end > cur)
 				cur = maps->v[lo].end;
 		}
 		if (cur < cf->end &&
 		    push_mapping(maps, cap, cur, cf->end, LM_PROT_R,
 				 cf->offset + (cur - cf->start), cf->path) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	}
 	return 0;
 }

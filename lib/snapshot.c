@@ -176,11 +176,11 @@ static int tally_grow(struct tally *t, size_t need)
 		cap *= 2;
 	c = realloc(t->count, cap * sizeof(*c));
 	if (!c)
-		return -1;
+		return -LM_ENOMEM;
 	t->count = c;
 	b = realloc(t->bytes, cap * sizeof(*b));
 	if (!b)
-		return -1;
+		return -LM_ENOMEM;
 	t->bytes = b;
 	memset(t->count + t->cap, 0, (cap - t->cap) * sizeof(*c));
 	memset(t->bytes + t->cap, 0, (cap - t->cap) * sizeof(*b));
@@ -252,7 +252,7 @@ static int walk_python(struct lm_memsrc *src, struct tally *t, struct lm_pymallo
 	}
 	if (lm_pymalloc_walk(src, py, t->keep, pi, count_pyblock, t, &perr) < 0) {
 		if (perr.code == LM_ENOMEM)
-			return -1;
+			return -LM_ENOMEM;
 		if (n + 3 < len)
 			snprintf(note + n, len - n, "%s%s: small Python objects not counted",
 				 n ? "; " : "", perr.msg);
@@ -283,7 +283,7 @@ static int build_types(struct lm_census *c, const struct tally *t)
 
 	c->types = calloc(ntypes ? ntypes : 1, sizeof(*c->types));
 	if (!c->types)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < ntypes && i < t->cap; i++) {
 		const struct lm_type *ty = lm_classifier_type(t->cls, (uint32_t)i);
 		if (!t->count[i] || !ty)
@@ -291,7 +291,7 @@ static int build_types(struct lm_census *c, const struct tally *t)
 		c->types[n].kind = ty->kind;
 		c->types[n].name = strdup(ty->name);
 		if (!c->types[n].name)
-			return -1;
+			return -LM_ENOMEM;
 		c->types[n].count = t->count[i];
 		c->types[n].bytes = t->bytes[i];
 		n++;
@@ -343,7 +343,7 @@ static int set_warning(struct lm_census *c, const char *a, const char *b, const 
 		return 0;
 	c->warning = malloc(len);
 	if (!c->warning)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < 3; i++)
 		if (*part[i])
 			at += (size_t)snprintf(c->warning + at, len - at, "%s%s", at ? "; " : "",
