@@ -258,7 +258,7 @@ static int mark_duplicates(struct tdata *td)
 	if (td->ntypes < 2)
 		return 0;
 	if (!(v = malloc(td->ntypes * sizeof(*v))))
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < td->ntypes; i++)
 		v[i] = &td->types[i];
 	qsort(v, td->ntypes, sizeof(*v), cmp_name);

@@ -98,7 +98,8 @@ int lm_outbox_queue_as(struct sqlite3 *db, const char *webhook, const char *even
 	return 0;
 }
 
-/* Merge fields into one waiting row's payload and make it sendable. */
+/* Merge fields into one waiting row's payload and make it sendable;
+ * -LM_EDB if the row cannot be read or written. */
 static int release_row(sqlite3 *db, int64_t id, const char *payload, json_t *fields,
 		       int64_t now_us)
 {
@@ -111,19 +112,19 @@ static int release_row(sqlite3 *db, int64_t id, const char *payload, json_t *fie
 	if (!j || json_object_update(j, fields) < 0 ||
 	    !(text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)))) {
 		json_decref(j);
-		return -1;
+		return -LM_EDB;
 	}
 	json_decref(j);
 	if (sqlite3_prepare_v2(db, "UPDATE webhook_deliveries SET payload = ?2, state = 'pending', "
 			       "next_attempt_us = ?3 WHERE id = ?1 AND state = 'waiting'", -1, &st,
 			       NULL) != SQLITE_OK) {
 		free(text);
-		return -1;
+		return -LM_EDB;
 	}
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, now_us);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -1;
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : -LM_EDB;
 	sqlite3_finalize(st);
 	free(text);
 	return rc;
@@ -138,18 +139,18 @@ static int release_all(sqlite3 *db, int64_t alert_row, int64_t created_before_us
 	if (sqlite3_prepare_v2(db, "SELECT id, payload FROM webhook_deliveries "
 			       "WHERE state = 'waiting' AND (?1 = 0 OR alert = ?1) "
 			       "AND created_at_us < ?2 ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return -1;
+		return -LM_EDB;
 	sqlite3_bind_int64(st, 1, alert_row);
 	sqlite3_bind_int64(st, 2, created_before_us);
 	while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
 		const char *payload = (const char *)sqlite3_column_text(st, 1);
 		rc = payload ? release_row(db, sqlite3_column_int64(st, 0), payload, fields, now_us)
-			     : -1;
+			     : -LM_EDB;
 		if (rc == 0 && released)
 			(*released)++;
 	}
 	if (rc == 0 && step != SQLITE_DONE)
-		rc = -1;
+		rc = -LM_EDB;
 	sqlite3_finalize(st);
 	return rc;
 }

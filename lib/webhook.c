@@ -518,7 +518,8 @@ static char *body_for(const struct lm_webhook_sender *s, const struct hook *h,
 }
 
 /* One POST. row 0: an Alertmanager resend, which no row records, whose
- * body (taken over) is given ready-made. */
+ * body (taken over) is given ready-made. -LM_ENOMEM when it cannot be
+ * started (a row stays pending and is tried again). */
 static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 			  int64_t row, const char *delivery_id, const char *event,
 			  const char *payload, int64_t created_at_us, int attempts,
@@ -531,7 +532,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 
 	if (!x) {
 		free(body);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	x->s = s;
 	x->row = row;
@@ -546,7 +547,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 	x->easy = curl_easy_init();
 	if (!x->body || !x->easy) {
 		xfer_free(x);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	x->hdrs = add_header(x->hdrs, &ok, "Content-Type: application/json");
 	x->hdrs = add_header(x->hdrs, &ok, "Expect:");
@@ -562,7 +563,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 		x->hdrs = add_header(x->hdrs, &ok, "%s", h->headers[i]);
 	if (!ok) {
 		xfer_free(x);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	curl_easy_setopt(x->easy, CURLOPT_URL, h->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -593,7 +594,7 @@ static int start_transfer(struct lm_webhook_sender *s, const struct hook *h,
 			    0, NULL);
 	if (curl_multi_add_handle(s->multi, x->easy) != CURLM_OK) {
 		xfer_free(x);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	x->next = s->xfers;
 	s->xfers = x;
