@@ -377,16 +377,40 @@ static inline ptrdiff_t find_any(const struct lm_refgraph *g, uint64_t p, int *h
 	return (ptrdiff_t)a;
 }
 
-/* The live chunk whose user bytes hold p. */
+/*
+ * p is in chunk i's first 16 bytes: whose are they? A pymalloc block's are
+ * its data. Otherwise they are malloc's header, except the first 8 (the
+ * prev_size field) while the chunk before is in use: malloc lends them to
+ * that allocation as its last usable word, so p points into it (a struct
+ * linked into a list by a member at its end is pointed to there). The
+ * chunk that owns p, or -1. No adjacency test is needed: a chunk before a
+ * gap, or mmapped (usable size - 16), ends its usable bytes before p.
+ */
+static inline ptrdiff_t header_owner(const struct lm_refgraph *g, ptrdiff_t i, uint64_t p)
+{
+	size_t k;
+
+	if (lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks, (size_t)i)))
+		return i;
+	if (i == 0 || p - lm_chunkstore_addr(g->chunks, (size_t)i) >= 8)
+		return -1;
+	k = (size_t)i - 1;
+	if (!(g->state[k] & (ST_NODE | ST_INTERNAL)) ||
+	    lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks, k)) ||
+	    p - lm_chunkstore_user(g->chunks, k) >= lm_chunkstore_usable(g->chunks, k))
+		return -1;
+	return (ptrdiff_t)k;
+}
+
+/* The live chunk whose usable bytes hold p. */
 static inline ptrdiff_t find_user(const struct lm_refgraph *g, uint64_t p)
 {
 	int header = 0;
 	ptrdiff_t i = find_any(g, p, &header);
 
+	if (i >= 0 && header)
+		i = header_owner(g, i, p);
 	if (i < 0 || !(g->state[i] & (ST_NODE | ST_INTERNAL)))
-		return -1;
-	/* a pymalloc block's first bytes are its data, not a header */
-	if (header && !lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks, (size_t)i)))
 		return -1;
 	return i;
 }
@@ -799,9 +823,9 @@ static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
 			if (v < g->lo || v >= g->hi)
 				continue;
 			i = find_any(g, v, &header);
-			/* a pymalloc block's first bytes are its data, not a header */
-			if (i < 0 || (header && !lm_chunk_is_pyblock(lm_chunkstore_state(g->chunks,
-										  (size_t)i))))
+			if (i >= 0 && header)
+				i = header_owner(g, i, v);
+			if (i < 0)
 				continue;
 			__builtin_prefetch(&g->state[i]);
 			cand[n++] = (uint32_t)i;
@@ -1291,7 +1315,7 @@ static int bfs_run(struct lm_refgraph *g, struct bfs *b)
 	return bfs_drain(g, b, q);
 }
 
-/* Offset in chunk `from` of the first word pointing into chunk `to`'s user
+/* Offset in chunk `from` of the first word pointing into chunk `to`'s usable
  * bytes; its value in *value. -1 when none. */
 static int64_t pointer_offset(struct lm_refgraph *g, size_t from, size_t to, uint64_t *value)
 {
@@ -1304,7 +1328,7 @@ static int64_t pointer_offset(struct lm_refgraph *g, size_t from, size_t to, uin
 		return -1;
 	for (k = 0; k < nwords; k++) {
 		uint64_t v = load64(p + k * 8);
-		if (v >= lm_chunk_user(t) && v < t->addr + t->size) {
+		if (v >= lm_chunk_user(t) && v - lm_chunk_user(t) < lm_chunk_readable(t)) {
 			*value = v;
 			return (int64_t)(k * 8);
 		}

@@ -38,8 +38,10 @@ int lm_refgraph_new(const struct lm_snapshot *snap, struct lm_refgraph **out,
 		    struct lm_err *err);
 void lm_refgraph_free(struct lm_refgraph *g);
 
-/* Index (into snap->chunks) of the live chunk whose user bytes
- * [addr + 16, addr + size) contain p, or -1. O(log runs) + a bitmap rank. */
+/* Index (into snap->chunks) of the live chunk whose usable bytes contain p
+ * ([addr + 16, addr + size + 8): the last 8 are the next chunk's prev_size
+ * field; an mmapped chunk's end at addr + size), or -1. O(log runs) + a
+ * bitmap rank. */
 ptrdiff_t lm_refgraph_find(const struct lm_refgraph *g, uint64_t p);
 
 /* ---- leaks ---- */
