@@ -33,8 +33,6 @@
 
 #include <time.h>
 
-#include <math.h>
-
 #include <sqlite3.h>
 
 #include "alert.h"
@@ -105,19 +103,6 @@ static void report(struct leakmond *d, const char *target, pid_t pid,
 		lm_webhook_sender_kick(a->sender);
 }
 
-/* "7h 50min", "2d 4h": the time to the limit as an operator reads it. */
-static void fmt_eta(double s, char *buf, size_t len)
-{
-	long long v = (long long)llround(s);
-
-	if (v >= 86400)
-		snprintf(buf, len, "in %lldd %lldh", v / 86400, v % 86400 / 3600);
-	else if (v >= 3600)
-		snprintf(buf, len, "in %lldh %lldmin", v / 3600, v % 3600 / 60);
-	else
-		snprintf(buf, len, "in %lldmin", v / 60);
-}
-
 /* One line per alert that opened or escalated at at_us: which type, how
  * loud, how fast it grows and how soon the limit comes - what an operator
  * watching the log or --demo needs without opening the database. */
@@ -125,7 +110,7 @@ static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_
 		       int64_t at_us)
 {
 	sqlite3_stmt *st;
-	char name[512], rate[32], eta[48];
+	char name[512], rate[32], span[40], eta[48];
 	const char *kind;
 	int bare;
 
@@ -142,8 +127,12 @@ static void log_events(struct leakmond *d, const char *target, pid_t pid, int64_
 		lm_format_bytes((uint64_t)(bph > 0 ? bph : 0), rate, sizeof(rate));
 		if (sqlite3_column_type(st, 5) == SQLITE_NULL)
 			snprintf(eta, sizeof(eta), "not in sight");
-		else
-			fmt_eta(sqlite3_column_double(st, 5), eta, sizeof(eta));
+		else {
+			/* "in 7h 50min", "in 2d 4h": as an operator reads it. */
+			lm_format_span(sqlite3_column_double(st, 5), LM_SPAN_MINUTES, span,
+				       sizeof(span));
+			snprintf(eta, sizeof(eta), "in %s", span);
+		}
 		/* "class Session", but "string" and "size 24" alone, like leakmon's tables. */
 		kind = (const char *)sqlite3_column_text(st, 2);
 		bare = !kind || !strcmp(kind, "string") || !strcmp(kind, "size");

@@ -13,6 +13,7 @@
 
 #include "conf.h"
 #include "fuzz.h"
+#include "units.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,6 @@
  */
 #include "config.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,21 +15,6 @@
 #include "units.h"
 
 static const char *const levels[] = { "info", "warning", "critical" };
-
-/* 187200 -> "2d 4h"; 3720 -> "1h 2min"; 50 -> "50s". */
-static void human_duration(double s, char *buf, size_t len)
-{
-	long long v = (long long)llround(s);
-
-	if (v >= 86400)
-		snprintf(buf, len, "%lldd %lldh", v / 86400, v % 86400 / 3600);
-	else if (v >= 3600)
-		snprintf(buf, len, "%lldh %lldmin", v / 3600, v % 3600 / 60);
-	else if (v >= 60)
-		snprintf(buf, len, "%lldmin", v / 60);
-	else
-		snprintf(buf, len, "%llds", v < 0 ? 0 : v);
-}
 
 static const char *str(json_t *o, const char *key)
 {
@@ -65,7 +49,7 @@ static json_t *annotations(json_t *p)
 	lm_format_bytes(bph, rate, sizeof(rate));
 	strcat(rate, "/h");
 	if (json_is_number(eta))
-		human_duration(json_number_value(eta), ttl, sizeof(ttl));
+		lm_format_span(json_number_value(eta), LM_SPAN_SECONDS, ttl, sizeof(ttl));
 	else
 		snprintf(ttl, sizeof(ttl), "no limit in sight");
 	snprintf(summary, sizeof(summary), "%s %s of %s on %s grows %s; memory limit in %s",

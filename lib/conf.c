@@ -309,22 +309,6 @@ static int parse_rate(const char *s, uint64_t *bytes_per_hour)
 	return lm_parse_size(buf, bytes_per_hour);
 }
 
-void lm_format_duration(uint64_t ms, char *buf, size_t len)
-{
-	static const struct { uint64_t ms; const char *u; } units[] = {
-		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "min" }, { 1000, "s" },
-	};
-	size_t i;
-
-	for (i = 0; i < NKEYS(units); i++)
-		if (ms && ms % units[i].ms == 0) {
-			snprintf(buf, len, "%llu%s", (unsigned long long)(ms / units[i].ms),
-				 units[i].u);
-			return;
-		}
-	snprintf(buf, len, "%llums", (unsigned long long)ms);
-}
-
 const char *lm_selector_kind_name(enum lm_selector_kind kind)
 {
 	switch (kind) {

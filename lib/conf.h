@@ -140,8 +140,7 @@ const struct lm_conf_webhook *lm_conf_find_webhook(const struct lm_conf *conf,
 /* Value syntax, shared with the command line. 0 or -LM_EINVAL. */
 int lm_parse_duration_ms(const char *s, uint64_t *ms);
 int lm_parse_size(const char *s, uint64_t *bytes);
-/* "12min", "250ms", "3h", "2d"...: the largest unit that divides exactly. */
-void lm_format_duration(uint64_t ms, char *buf, size_t len);
+/* The way back, lm_format_duration(), is in units.h. */
 
 const char *lm_selector_kind_name(enum lm_selector_kind kind);
 

@@ -79,18 +79,13 @@ static void fmt_time(int64_t us, char *buf, size_t len)
 		strftime(buf, len, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* The time-to-limit column reads in minutes and up. */
 static void fmt_duration(double s, char *buf, size_t len)
 {
-	long long v = (long long)llround(s);
-
 	if (!isfinite(s))
 		snprintf(buf, len, "no limit in sight");
-	else if (v >= 86400)
-		snprintf(buf, len, "%lldd %lldh", v / 86400, v % 86400 / 3600);
-	else if (v >= 3600)
-		snprintf(buf, len, "%lldh %lldmin", v / 3600, v % 3600 / 60);
 	else
-		snprintf(buf, len, "%lldmin", v / 60);
+		lm_format_span(s, LM_SPAN_MINUTES, buf, len);
 }
 
 /* ---- charts ---- */

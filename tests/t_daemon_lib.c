@@ -30,6 +30,7 @@
 #include "cgroup.h"
 #include "conf.h"
 #include "selector.h"
+#include "units.h"
 
 static void print_detect(const char *who, const struct lm_conf_detect *d)
 {
@@ -231,6 +232,14 @@ int main(int argc, char **argv)
 			return 1;
 		lm_format_duration(u, buf, sizeof(buf));
 		printf("%llu %s\n", (unsigned long long)u, buf);
+		return 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "span") == 0) {
+		char secs[64];
+
+		lm_format_span(strtod(argv[2], NULL), LM_SPAN_MINUTES, buf, sizeof(buf));
+		lm_format_span(strtod(argv[2], NULL), LM_SPAN_SECONDS, secs, sizeof(secs));
+		printf("%s|%s\n", buf, secs);
 		return 0;
 	}
 	if (argc == 3 && strcmp(argv[1], "size") == 0) {
