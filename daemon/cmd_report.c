@@ -48,6 +48,7 @@ struct report_args {
 	size_t types;
 };
 
+/* 0: go on; 1: --help was printed; -LM_EINVAL: a usage error (printed). */
 static int parse_args(int argc, char **argv, struct report_args *a)
 {
 	static const struct option longopts[] = {
@@ -77,7 +78,7 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			if (lm_parse_duration_ms(optarg, &a->since_ms) < 0 || !a->since_ms) {
 				lm_cli_usage_error("report", "--since wants a duration like 12h or 7d, "
 						   "not '%s'", optarg);
-				return LM_EXIT_USAGE;
+				return -LM_EINVAL;
 			}
 			break;
 		case 'n':
@@ -85,25 +86,25 @@ static int parse_args(int argc, char **argv, struct report_args *a)
 			if (*end || end == optarg || v < 1 || v > 10) {
 				lm_cli_usage_error("report", "--types wants a number from 1 to 10, not '%s'",
 						   optarg);
-				return LM_EXIT_USAGE;
+				return -LM_EINVAL;
 			}
 			a->types = (size_t)v;
 			break;
 		case 'h':
 			report_usage(stdout);
-			return -1;
+			return 1;
 		default:
 			lm_cli_usage_error("report", "unknown option");
-			return LM_EXIT_USAGE;
+			return -LM_EINVAL;
 		}
 	}
 	if (optind < argc) {
 		lm_cli_usage_error("report", "unexpected argument '%s'", argv[optind]);
-		return LM_EXIT_USAGE;
+		return -LM_EINVAL;
 	}
 	if (!a->output) {
 		lm_cli_usage_error("report", "say where to write the page: -o FILE.html");
-		return LM_EXIT_USAGE;
+		return -LM_EINVAL;
 	}
 	return 0;
 }
@@ -155,7 +156,7 @@ int cmd_report(int argc, char **argv)
 	int rc = parse_args(argc, argv, &a);
 
 	if (rc)
-		return rc < 0 ? LM_EXIT_OK : rc;
+		return rc < 0 ? lm_exit_code(rc) : LM_EXIT_OK;
 	rc = lm_store_open(a.db, LM_STORE_READONLY, &st, &err);
 	if (rc < 0) {
 		if (-rc == LM_ENOTFOUND) {
@@ -165,7 +166,7 @@ int cmd_report(int argc, char **argv)
 			return LM_EXIT_IO;
 		}
 		lm_cli_error(&err);
-		return -rc == LM_EDB ? LM_EXIT_FAILURE : lm_exit_code(rc);
+		return lm_exit_code(rc);	/* LM_EDB: LM_EXIT_FAILURE */
 	}
 	rc = write_page(st, &a);
 	lm_store_close(st);

@@ -89,11 +89,11 @@ static int print_json(const struct lm_census *c)
 	int rc;
 
 	if (!o)
-		return -1;
+		return -LM_ENOMEM;
 	rc = json_dumpf(o, stdout, JSON_COMPACT);
 	json_decref(o);
 	putchar('\n');
-	return rc;
+	return rc < 0 ? -LM_EIO : 0;
 }
 
 static int parse_count(const char *arg, size_t *out)
@@ -102,7 +102,7 @@ static int parse_count(const char *arg, size_t *out)
 	long long v = strtoll(arg, &end, 10);
 
 	if (*arg == '\0' || *end || v < 0)
-		return -1;
+		return -LM_EINVAL;
 	*out = (size_t)v;
 	return 0;
 }

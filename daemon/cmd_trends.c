@@ -356,6 +356,7 @@ struct trends_opts {
 	int json;
 };
 
+/* 0: go on; 1: --help was printed; -LM_EINVAL: a usage error (printed). */
 static int parse_args(int argc, char **argv, struct trends_opts *o)
 {
 	static const struct option longopts[] = {
@@ -384,21 +385,21 @@ static int parse_args(int argc, char **argv, struct trends_opts *o)
 			v = strtol(optarg, &end, 10);
 			if (*end || end == optarg || v < 0) {
 				lm_cli_usage_error("trends", "--limit wants a number >= 0, not '%s'", optarg);
-				return LM_EXIT_USAGE;
+				return -LM_EINVAL;
 			}
 			o->limit = (size_t)v;
 			break;
 		case 'h':
 			trends_usage(stdout);
-			return -1;
+			return 1;
 		default:
 			lm_cli_usage_error("trends", "unknown option");
-			return LM_EXIT_USAGE;
+			return -LM_EINVAL;
 		}
 	}
 	if (optind < argc) {
 		lm_cli_usage_error("trends", "unexpected argument '%s'", argv[optind]);
-		return LM_EXIT_USAGE;
+		return -LM_EINVAL;
 	}
 	return 0;
 }
@@ -418,7 +419,7 @@ static int open_db(const char *path, struct lm_store **st)
 		return LM_EXIT_IO;
 	}
 	lm_cli_error(&err);
-	return -r == LM_EDB ? LM_EXIT_FAILURE : lm_exit_code(r);
+	return lm_exit_code(r);	/* LM_EDB: LM_EXIT_FAILURE */
 }
 
 static int report(struct lm_store *st, const struct trends_opts *o,
@@ -469,7 +470,7 @@ int cmd_trends(int argc, char **argv)
 
 	rc = parse_args(argc, argv, &o);
 	if (rc)
-		return rc < 0 ? LM_EXIT_OK : rc;
+		return rc < 0 ? lm_exit_code(rc) : LM_EXIT_OK;
 	rc = open_db(o.db, &st);
 	if (rc)
 		return rc;

@@ -32,12 +32,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "error.h"
 #include "seccomp_wire.h"
 
 #define STOP_WAIT_MS 100
 
 static struct sock_filter prog[LM_SF_INSNS_MAX];
 
+/* All of buf to the connection; -LM_EIO when the reader has gone. */
 static int write_all(const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -47,13 +49,14 @@ static int write_all(const void *buf, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
+			return -LM_EIO;
 		p += n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
+/* Answer errno e to the reader; main's exit status. */
 static int fail(int e)
 {
 	struct lm_sf_head h = { LM_SF_MAGIC, e, 0, 0 };
@@ -110,7 +113,9 @@ static unsigned long long start_ticks(pid_t pid, pid_t tid)
 	return v;
 }
 
-/* Hold tid until it reaches its interrupt stop; -1 when it does not in time. */
+/* Hold tid until it reaches its interrupt stop; -LM_EPERM when it cannot be
+ * seized, -LM_EIO when waiting for it fails (one that does not stop in
+ * time ends the helper). */
 static int hold(pid_t tid)
 {
 	/* Poll every 50 us: the stop comes within microseconds, and each
@@ -121,14 +126,14 @@ static int hold(pid_t tid)
 	if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) < 0 ||
 	    ptrace(PTRACE_INTERRUPT, tid, NULL, NULL) < 0) {
 		fprintf(stderr, "leakmon-filters: cannot hold thread %d: %m\n", (int)tid);
-		return -1;
+		return -LM_EPERM;
 	}
 	for (i = 0; i < STOP_WAIT_MS * 20; i++) {
 		pid_t r = waitpid(tid, &status, __WALL | WNOHANG);
 		if (r == tid && WIFSTOPPED(status))
 			return 0;
 		if (r < 0 && errno != EINTR)
-			return -1;
+			return -LM_EIO;
 		nanosleep(&tick, NULL);
 	}
 	/* The header is sent: the reader sees a short answer. Our exit lets
@@ -138,7 +143,8 @@ static int hold(pid_t tid)
 	exit(1);
 }
 
-/* Read and send the filters of one held thread. */
+/* Read and send the filters of one held thread: -LM_ELIMIT for more
+ * filters than the answer holds, -LM_EIO when one cannot be read or sent. */
 static int send_thread(pid_t pid, pid_t tid)
 {
 	struct lm_sf_thread t = { tid, 0, 0 };
@@ -153,20 +159,20 @@ static int send_thread(pid_t pid, pid_t tid)
 		if (n <= 0 || n > LM_SF_INSNS_MAX) {
 			fprintf(stderr, "leakmon-filters: cannot read filter %lu of thread %d: %s\n",
 				idx, (int)tid, n < 0 ? strerror(errno) : "bad length");
-			return -1;
+			return -LM_EIO;
 		}
 		counts[idx] = n;
 	}
 	if (idx == LM_SF_FILTERS_MAX)
-		return -1;
+		return -LM_ELIMIT;
 	t.nfilters = (uint32_t)idx;
 	if (write_all(&t, sizeof(t)) < 0)
-		return -1;
+		return -LM_EIO;
 	for (idx = 0; idx < t.nfilters; idx++) {
 		uint32_t n = (uint32_t)counts[idx];
 		if (ptrace(PTRACE_SECCOMP_GET_FILTER, tid, (void *)idx, prog) != counts[idx] ||
 		    write_all(&n, sizeof(n)) < 0 || write_all(prog, n * sizeof(prog[0])) < 0)
-			return -1;
+			return -LM_EIO;
 	}
 	return 0;
 }

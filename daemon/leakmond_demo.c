@@ -58,7 +58,8 @@ struct lmd_demo {
 	unsigned shown;
 };
 
-/* leakmon-demo next to our own binary (build tree, same bin dir), else PATH. */
+/* leakmon-demo next to our own binary (build tree, same bin dir), else PATH;
+ * -LM_ENOTFOUND when it is nowhere. */
 static int find_demo(char *out, size_t len)
 {
 	char self[PATH_MAX], *slash, *path, *dir, *save = NULL;
@@ -88,13 +89,15 @@ static int find_demo(char *out, size_t len)
 		}
 	}
 	free(path);
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 /* The Python demo service: in the source tree (a build tree's leakmond),
  * else where make install put it (pkgdatadir, the schema directory's
- * parent); and python3: Debian's, else the first in PATH. */
-static int find_python_demo(char *script, size_t slen, char *python, size_t plen)
+ * parent); and python3: Debian's, else the first in PATH. -LM_ENOTFOUND
+ * (said in err) when either is missing. */
+static int find_python_demo(char *script, size_t slen, char *python, size_t plen,
+			    struct lm_err *err)
 {
 	char *path, *dir, *save = NULL;
 
@@ -102,7 +105,9 @@ static int find_python_demo(char *script, size_t slen, char *python, size_t plen
 	if (access(script, R_OK) != 0) {
 		snprintf(script, slen, "%s/../%s", LM_SCHEMA_DIR, DEMO_SCRIPT);
 		if (access(script, R_OK) != 0)
-			return -1;
+			return lm_err_set(err, LM_ENOTFOUND, "cannot find %s in the source "
+					  "tree or in %s/..: install leakmon completely "
+					  "(make install)", DEMO_SCRIPT, LM_SCHEMA_DIR);
 	}
 	snprintf(python, plen, "/usr/bin/python3");
 	if (access(python, X_OK) == 0)
@@ -116,7 +121,8 @@ static int find_python_demo(char *script, size_t slen, char *python, size_t plen
 		}
 	}
 	free(path);
-	return -2;
+	return lm_err_set(err, LM_ENOTFOUND, "no python3 in /usr/bin or PATH: "
+			  "install python3 (apt-get install python3)");
 }
 
 static int spawn_demo(struct lmd_demo *demo, char *const argv[], struct lm_err *err)
@@ -154,15 +160,10 @@ int lmd_demo_prepare(struct leakmond *d, uint64_t interval_ms, int python, char 
 	if (!demo)
 		return lm_err_set(err, LM_ENOMEM, "out of memory");
 	if (python) {
-		r = find_python_demo(script, sizeof(script), prog, sizeof(prog));
+		r = find_python_demo(script, sizeof(script), prog, sizeof(prog), err);
 		if (r < 0) {
 			free(demo);
-			if (r == -1)
-				return lm_err_set(err, LM_ENOTFOUND, "cannot find %s in the source "
-						  "tree or in %s/..: install leakmon completely "
-						  "(make install)", DEMO_SCRIPT, LM_SCHEMA_DIR);
-			return lm_err_set(err, LM_ENOTFOUND, "no python3 in /usr/bin or PATH: "
-					  "install python3 (apt-get install python3)");
+			return r;
 		}
 		argv[1] = script;
 		snprintf(what, sizeof(what), "%s run by %s", script, prog);

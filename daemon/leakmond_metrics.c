@@ -208,7 +208,7 @@ static int build_targets(struct leakmond *d, struct lm_metrics_target **out,
 	if (!tv || !pv) {
 		free(tv);
 		free(pv);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	for (i = 0; i < d->ntargets; i++) {
 		struct lmd_target *t = d->targets[i];

@@ -15,8 +15,9 @@
  *     caller, which knows the input, writes the sentence.
  *   - A caller passes a code on unchanged (`if (rc < 0) return rc;`) or
  *     replaces it deliberately; it tests `rc < 0`, never `rc == -1`.
- *   - A search that can succeed without finding anything returns 1 (found),
- *     0 (not found) or a negative LM_E* code; its comment says so.
+ *   - A function with two kinds of success returns 1 or 0 besides the
+ *     negative codes, and its comment says which is which: a search 1 found,
+ *     0 not found; an option parser 1 "handled" or "--help printed, stop".
  *
  * Other results are not "did it work" returns and keep their natural type:
  * a predicate (is_*, has_*, *_valid: 1 or 0), a count, size or length
@@ -27,9 +28,10 @@
  * to another library (libcurl, libdw, inih, qsort), which returns what that
  * library expects.
  *
- * Only daemon/ decides whether to print, retry or exit, and the CLI turns
- * codes into exit statuses in one place, lm_exit_code() in daemon/cli.c;
- * nothing else computes an exit status from a code.
+ * Only daemon/ decides whether to print, retry or exit. The table from
+ * codes to the CLI's exit statuses is lm_exit_code() in daemon/cli.c:
+ * helpers below a command return codes, and the command turns them into its
+ * exit status there.
  */
 #ifndef LM_ERROR_H
 #define LM_ERROR_H
