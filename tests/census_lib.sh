@@ -23,9 +23,11 @@
 #   json     the first census has the fields operators' scripts rely on,
 #            this host's glibc, types that add up to the in-use totals, and
 #            as many mmapped chunks as the target's own mallinfo2() hblks
+#   split_heap  the target's [heap] is at least three mappings (a flag
+#            change on part of it), so the census did read a split heap
 
 CENSUS_WAYS="live copy nodebug core core?"
-CENSUS_CHECKS="exact table json"
+CENSUS_CHECKS="exact table json split_heap"
 
 census_test() {
 	local ways=$1 checks=$2 target=$3 way check
@@ -113,4 +115,10 @@ census_check_json() {
 	# mallinfo2 of the target itself: hblks/hblkhd are the mmapped chunks
 	assert_eq "mmapped count vs mallinfo2.hblks" "$(target_info hblks)" \
 		"$(json_get "$j" "j['totals']['mmapped_count']")"
+}
+
+census_check_split_heap() {
+	local n
+	n=$(grep -c ' \[heap\]$' "/proc/$TARGET_PID/maps")
+	[ "$n" -ge 3 ] || fail "$CENSUS_TARGET: $n [heap] mappings, expected at least 3"
 }

@@ -3,15 +3,19 @@
 # tests/gen_tests.sh TABLE OUTPUT [NAME...] - write the test OUTPUT
 # (tests/NAME.gen.test) from its line of TABLE (tests/gen_tests.in). The
 # NAMEs, when given, are every test the Makefile lists: a table line not
-# among them is an error (it would never run), as is a word the runner
-# (tests/census_lib.sh) does not know, so a typo fails the build rather
-# than a test.
+# among them is an error (it would never run), as is a way or a check the
+# runner (tests/census_lib.sh, beside this script) does not know, so a typo
+# fails the build rather than a test.
 set -eu
 table=$1 output=$2
 shift 2
 name=$(basename "$output" .gen.test)
+lib=$(dirname "$0")/census_lib.sh
+ways=$(sed -n 's/^CENSUS_WAYS="\(.*\)"$/\1/p' "$lib")
+checks=$(sed -n 's/^CENSUS_CHECKS="\(.*\)"$/\1/p' "$lib")
+[ -n "$ways" ] && [ -n "$checks" ] || { echo "$lib: no CENSUS_WAYS or CENSUS_CHECKS" >&2; exit 1; }
 
-awk -v name="$name" -v listed=" $* " -v table="$table" '
+awk -v name="$name" -v listed=" $* " -v table="$table" -v known_ways="$ways" -v known_checks="$checks" '
 function die(msg) { printf "%s:%d: %s\n", table, NR, msg > "/dev/stderr"; bad = 1; exit 1 }
 function known(words, set,    n, w, i) {
 	n = split(words, w, " ")
@@ -32,8 +36,8 @@ function known(words, set,    n, w, i) {
 	ways = col[2]; checks = col[3]
 	gsub(/^[ \t]+|[ \t]+$/, "", ways); gsub(/[ \t]+/, " ", ways)
 	gsub(/^[ \t]+|[ \t]+$/, "", checks); gsub(/[ \t]+/, " ", checks)
-	if (!known(ways, "live copy nodebug core core?")) die("unknown way in '\''" ways "'\''")
-	if (!known(checks, "exact table json")) die("unknown check in '\''" checks "'\''")
+	if (!known(ways, known_ways)) die("unknown way in '\''" ways "'\'' (known: " known_ways ")")
+	if (!known(checks, known_checks)) die("unknown check in '\''" checks "'\'' (known: " known_checks ")")
 	args = head[2]
 	for (i = 3; i <= n; i++) args = args " " head[i]
 	line = $0
