@@ -15,6 +15,9 @@
  *     caller, which knows the input, writes the sentence.
  *   - A caller passes a code on unchanged (`if (rc < 0) return rc;`) or
  *     replaces it deliberately; it tests `rc < 0`, never `rc == -1`.
+ *   - A function whose success is a non-negative number (a type id, a file
+ *     descriptor it opened for its caller) returns it, or a negative LM_E*
+ *     code on failure; its comment says so.
  *   - A function with two kinds of success returns 1 or 0 besides the
  *     negative codes, and its comment says which is which: a search 1 found,
  *     0 not found; an option parser 1 "handled" or "--help printed, stop".

@@ -84,13 +84,14 @@
 
 /* ---------------------------------------------------------------- gadget */
 
+/* len bytes at addr of pid; -LM_EFAULT when not all of them are readable. */
 static int read_target(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
 	struct iovec l = { buf, len };
 	struct iovec r = { (void *)(uintptr_t)addr, len };
 	ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
 
-	return n == (ssize_t)len ? 0 : -1;
+	return n == (ssize_t)len ? 0 : -LM_EFAULT;
 }
 
 /* Register number of `[rex] 89 modrm` (mov eax, r32) at p, or -1. */
@@ -452,7 +453,7 @@ static int build_stub(const struct user_regs_struct *saved, uint64_t mask, int i
 
 	data = (s->n + 7) & ~(size_t)7;
 	if (data + sizeof(slots) > sizeof(s->b))
-		return -1;
+		return -LM_ELIMIT;
 	died_regs(saved, &v);
 	slots[SLOT_MASK] = mask;
 	slots[SLOT_TMPSP] = (v.rsp - 256) & ~(uint64_t)15;
@@ -488,11 +489,11 @@ static int poke_words(pid_t tid, uint64_t addr, const uint8_t *buf, size_t len)
 			errno = 0;
 			word = ptrace(PTRACE_PEEKDATA, tid, (void *)(uintptr_t)(addr + off), NULL);
 			if (errno)
-				return -1;
+				return -LM_EIO;
 		}
 		memcpy(&word, buf + off, n);
 		if (ptrace(PTRACE_POKEDATA, tid, (void *)(uintptr_t)(addr + off), (void *)word) < 0)
-			return -1;
+			return -LM_EIO;
 	}
 	return 0;
 }
@@ -510,10 +511,10 @@ static int poke(pid_t tid, uint64_t addr, const void *buf, size_t len)
 	if (fd < 0 && errno == EACCES)
 		return poke_words(tid, addr, buf, len);
 	if (fd < 0)
-		return -1;
+		return -LM_EIO;
 	ok = pwrite(fd, buf, len, (off_t)addr) == (ssize_t)len;
 	close(fd);
-	return ok ? 0 : -1;
+	return ok ? 0 : -LM_EIO;
 }
 
 /* Does the padding hold one of our stubs (a census died before erasing)? */
@@ -536,21 +537,22 @@ int lm_inject_pad_in_use(const struct lm_stopped *st, const struct lm_gadget *g)
 	return 0;
 }
 
-/* Write the stub if the padding is free. */
+/* Write the stub if the padding is free: -LM_EBUSY when it is not (or
+ * cannot be read, or is too small), -LM_EIO when the write fails. */
 static int stub_write(pid_t tid, const struct lm_gadget *g, const struct stub *s)
 {
 	uint8_t cur[LM_INJECT_STUB_MAX];
 	size_t i;
 
 	if (s->n > g->pad_len || read_target(tid, g->pad, cur, g->pad_len) < 0)
-		return -1;
+		return -LM_EBUSY;
 	for (i = 0; i < g->pad_len; i++)
 		if (cur[i])
 			break;
 	/* All zero, or a stub a killed census left behind (no thread runs
 	 * in it: the caller checked with lm_inject_pad_in_use). */
 	if (i < g->pad_len && !stub_is_ours(cur))
-		return -1;
+		return -LM_EBUSY;
 	return poke(tid, g->pad, s->b, s->n);
 }
 
@@ -581,8 +583,8 @@ static int seccomp_mode(pid_t tid)
 }
 
 /* Run a classic BPF seccomp program on d. Returns 0 and the action in *ret,
- * or -1 for a program we do not understand (treated as a refusal). Jumps
- * only go forward, so the loop is bounded by n. */
+ * or -LM_EINVAL for a program we do not understand (treated as a refusal).
+ * Jumps only go forward, so the loop is bounded by n. */
 int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct seccomp_data *d,
 		       uint32_t *ret)
 {
@@ -602,17 +604,17 @@ int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct sec
 			case BPF_ABS:
 				/* k > size - 4, not k + 4 > size: k + 4 wraps */
 				if (BPF_SIZE(in->code) != BPF_W || k % 4 || k > sizeof(*d) - 4)
-					return -1;
+					return -LM_EINVAL;
 				memcpy(&val, (const uint8_t *)d + k, 4);
 				break;
 			case BPF_IMM: val = k; break;
 			case BPF_LEN: val = sizeof(*d); break;
 			case BPF_MEM:
 				if (k >= BPF_MEMWORDS)
-					return -1;
+					return -LM_EINVAL;
 				val = M[k];
 				break;
-			default: return -1;
+			default: return -LM_EINVAL;
 			}
 			if (BPF_CLASS(in->code) == BPF_LD)
 				A = val;
@@ -623,7 +625,7 @@ int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct sec
 		case BPF_ST:
 		case BPF_STX:
 			if (k >= BPF_MEMWORDS)
-				return -1;
+				return -LM_EINVAL;
 			M[k] = BPF_CLASS(in->code) == BPF_ST ? A : X;
 			break;
 		case BPF_ALU:
@@ -631,21 +633,21 @@ int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct sec
 			case BPF_ADD: A += v; break;
 			case BPF_SUB: A -= v; break;
 			case BPF_MUL: A *= v; break;
-			case BPF_DIV: if (!v) return -1; A /= v; break;
-			case BPF_MOD: if (!v) return -1; A %= v; break;
+			case BPF_DIV: if (!v) return -LM_EINVAL; A /= v; break;
+			case BPF_MOD: if (!v) return -LM_EINVAL; A %= v; break;
 			case BPF_OR: A |= v; break;
 			case BPF_AND: A &= v; break;
 			case BPF_XOR: A ^= v; break;
 			case BPF_LSH: A = v < 32 ? A << v : 0; break;
 			case BPF_RSH: A = v < 32 ? A >> v : 0; break;
 			case BPF_NEG: A = -A; break;
-			default: return -1;
+			default: return -LM_EINVAL;
 			}
 			break;
 		case BPF_JMP:
 			if (BPF_OP(in->code) == BPF_JA) {
 				if ((uint64_t)pc + 1 + k >= n)
-					return -1;
+					return -LM_EINVAL;
 				pc += k;
 				break;
 			}
@@ -654,11 +656,11 @@ int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct sec
 			case BPF_JGT: cond = A > v; break;
 			case BPF_JGE: cond = A >= v; break;
 			case BPF_JSET: cond = (A & v) != 0; break;
-			default: return -1;
+			default: return -LM_EINVAL;
 			}
 			pc += cond ? in->jt : in->jf;
 			if (pc + 1 >= n)
-				return -1;
+				return -LM_EINVAL;
 			break;
 		case BPF_RET:
 			*ret = BPF_RVAL(in->code) == BPF_A ? A : k;
@@ -670,10 +672,10 @@ int lm_seccomp_bpf_run(const struct sock_filter *f, unsigned n, const struct sec
 				A = X;
 			break;
 		default:
-			return -1;
+			return -LM_EINVAL;
 		}
 	}
-	return -1;	/* fell off the end: the kernel rejects such programs */
+	return -LM_EINVAL;	/* fell off the end: the kernel rejects such programs */
 }
 
 static const char *seccomp_action_name(uint32_t action)
@@ -692,8 +694,8 @@ static const char *seccomp_action_name(uint32_t action)
 
 /* The combined action of the filters the helper read for tid (while the
  * target ran; seccomp_fetch.h says why they are still its filters). 1 when
- * evaluated, 0 when the set in use does not cover tid, -1 when a filter is
- * one we cannot evaluate. */
+ * evaluated, 0 when the set in use does not cover tid, -LM_EINVAL when a
+ * filter is one we cannot evaluate. */
 static int seccomp_eval_fetched(pid_t tid, const struct seccomp_data *d, uint32_t *action)
 {
 	const struct sock_filter *const *progs;
@@ -705,7 +707,7 @@ static int seccomp_eval_fetched(pid_t tid, const struct seccomp_data *d, uint32_
 	for (i = 0; i < n; i++) {
 		uint32_t r;
 		if (lm_seccomp_bpf_run(progs[i], lens[i], d, &r) < 0)
-			return -1;
+			return -LM_EINVAL;
 		if ((int32_t)(r & SECCOMP_RET_ACTION_FULL) <
 		    (int32_t)(best & SECCOMP_RET_ACTION_FULL))
 			best = r;
@@ -811,6 +813,7 @@ int lm_inject_thread_usable(pid_t tid)
 	return si.si_signo == SIGTRAP && si.si_code == (SIGTRAP | (PTRACE_EVENT_STOP << 8));
 }
 
+/* -LM_EEXITED when tid cannot be waited for (it is gone). */
 static int wait_tid(pid_t tid, int *status)
 {
 	for (;;) {
@@ -819,7 +822,7 @@ static int wait_tid(pid_t tid, int *status)
 			return 0;
 		if (r < 0 && errno == EINTR)
 			continue;
-		return -1;
+		return -LM_EEXITED;
 	}
 }
 

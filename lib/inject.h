@@ -97,8 +97,8 @@ int lm_inject_seccomp_allows(pid_t tid, const struct user_regs_struct *regs,
 			     struct lm_err *err);
 
 /* Run the classic BPF seccomp program f[0..n) on d, as the kernel would.
- * 0 and the filter's return value in *ret, or -1 for a program we do not
- * understand (callers treat it as a refusal). The program is hostile input
+ * 0 and the filter's return value in *ret, or -LM_EINVAL for a program we
+ * do not understand (callers treat it as a refusal). The program is hostile input
  * (read from the target): every access is checked. */
 struct sock_filter;
 struct seccomp_data;

@@ -306,8 +306,8 @@ int lm_mapfile_open_debug(const char *dir, const char *rel, struct lm_err *err)
  * another (an upgrade since, or a container's file whose path leads to
  * something else on this host). Where the core holds the file's first page
  * (the kernel dumps it for ELF files, gdb's gcore does too), compare it
- * with the file's: 0 when they match or the core has no copy to compare,
- * else -1. */
+ * with the file's: 1 when they differ, 0 when they match or the core has
+ * no copy to compare. */
 static int core_first_page_differs(const struct lm_memsrc *src, const struct lm_mapping *map,
 				   int fd)
 {
@@ -335,8 +335,8 @@ static int core_first_page_differs(const struct lm_memsrc *src, const struct lm_
 	/* a file shorter than the page: the rest of the mapped page is zeros */
 	for (i = (size_t)n; i < len; i++)
 		if (mem[i])
-			return -1;
-	return memcmp(mem, file, (size_t)n) != 0 ? -1 : 0;
+			return 1;
+	return memcmp(mem, file, (size_t)n) != 0;
 }
 
 int lm_memsrc_open_mapping_file(const struct lm_memsrc *src,

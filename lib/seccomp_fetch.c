@@ -57,19 +57,21 @@ void lm_seccomp_set_free(struct lm_seccomp_set *s)
 	free(s);
 }
 
+/* len bytes from fd, within the answer's budget: -LM_ELIMIT beyond it,
+ * -LM_EIO when the answer is cut short. */
 static int read_all(int fd, void *buf, size_t len, size_t *budget)
 {
 	char *p = buf;
 
 	if (len > *budget)
-		return -1;
+		return -LM_ELIMIT;
 	*budget -= len;
 	while (len) {
 		ssize_t n = read(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
-			return -1;
+			return -LM_EIO;
 		p += n;
 		len -= (size_t)n;
 	}
@@ -99,6 +101,8 @@ static int connect_helper(const char *path, struct lm_err *err)
 	return fd;
 }
 
+/* One thread's filters: -LM_EIO when the answer is cut short or out of
+ * bounds, -LM_ENOMEM. */
 static int read_thread(int fd, struct sf_thread *t, size_t *budget)
 {
 	struct lm_sf_thread w;
@@ -106,7 +110,7 @@ static int read_thread(int fd, struct sf_thread *t, size_t *budget)
 
 	if (read_all(fd, &w, sizeof(w), budget) < 0 || w.tid <= 0 ||
 	    w.nfilters > LM_SF_FILTERS_MAX)
-		return -1;
+		return -LM_EIO;
 	t->tid = w.tid;
 	t->start_ticks = w.start_ticks;
 	if (!w.nfilters)
@@ -114,16 +118,17 @@ static int read_thread(int fd, struct sf_thread *t, size_t *budget)
 	t->progs = calloc(w.nfilters, sizeof(*t->progs));
 	t->lens = calloc(w.nfilters, sizeof(*t->lens));
 	if (!t->progs || !t->lens)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < w.nfilters; i++) {
 		uint32_t len;
 		if (read_all(fd, &len, sizeof(len), budget) < 0 || !len || len > LM_SF_INSNS_MAX)
-			return -1;
+			return -LM_EIO;
 		t->progs[i] = malloc(len * sizeof(struct sock_filter));
 		t->n = i + 1;	/* freed with the set from here on */
-		if (!t->progs[i] ||
-		    read_all(fd, t->progs[i], len * sizeof(struct sock_filter), budget) < 0)
-			return -1;
+		if (!t->progs[i])
+			return -LM_ENOMEM;
+		if (read_all(fd, t->progs[i], len * sizeof(struct sock_filter), budget) < 0)
+			return -LM_EIO;
 		t->lens[i] = len;
 	}
 	return 0;
@@ -204,19 +209,19 @@ int lm_seccomp_set_lookup(pid_t tid, const struct sock_filter *const **progs,
 	size_t i;
 
 	if (!s)
-		return -1;
+		return -LM_ENOTFOUND;
 	if (s->alias_tid && tid == s->alias_tid)
 		want = s->alias_parent;
 	for (i = 0; i < s->n && s->t[i].tid != want; i++)
 		;
 	if (i == s->n)
-		return -1;
+		return -LM_ENOTFOUND;
 	/* Same thread, same number of filters: the same filters. */
 	if (lm_proc_field(tid, "status", "Seccomp_filters", &count) < 0 || count != s->t[i].n)
-		return -1;
+		return -LM_ENOTFOUND;
 	if (want == tid && (lm_proc_status(tid, &ps, NULL) < 0 ||
 			    ps.start_time_ticks != s->t[i].start_ticks))
-		return -1;
+		return -LM_ENOTFOUND;
 	*progs = (const struct sock_filter *const *)s->t[i].progs;
 	*lens = s->t[i].lens;
 	*n = s->t[i].n;

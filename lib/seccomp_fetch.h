@@ -38,9 +38,9 @@ void lm_seccomp_set_alias(struct lm_seccomp_set *s, pid_t tid, pid_t parent);
 void lm_seccomp_set_use(struct lm_seccomp_set *s);
 
 /* The filters of tid from the set in use, if they are provably still its
- * filters (see above): 0 with *progs[i], *lens[i] for i < *n; -1 when the
- * set does not cover tid or tid's filters changed. The arrays belong to
- * the set. */
+ * filters (see above): 0 with *progs[i], *lens[i] for i < *n;
+ * -LM_ENOTFOUND when the set does not cover tid or tid's filters changed.
+ * The arrays belong to the set. */
 int lm_seccomp_set_lookup(pid_t tid, const struct sock_filter *const **progs,
 			  const uint32_t **lens, uint32_t *n);
 
