@@ -423,37 +423,55 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 	return 0;
 }
 
-static void begin_target(struct parser *p, const char *name, int line)
+/* What a [target NAME] and a [webhook NAME] header share: a valid name,
+ * not one given before (first_line: the header that gave it, 0 if none),
+ * one more zeroed element in the section's array *v (n in use, of elem
+ * bytes) and in the parser's seen array. The name's copy for the new
+ * element, or NULL with the error recorded. */
+static char *add_named_section(struct parser *p, const char *kind, const char *name, int line,
+			       int first_line, void **v, size_t n, size_t elem,
+			       struct seen **seen, size_t *seen_cap)
 {
-	struct lm_conf *c = p->conf;
-	size_t cap = c->ntargets, i;
+	size_t cap = n;
+	char *copy;
 
 	p->sec = SEC_BAD;
 	if (!valid_name(name)) {
-		parse_error(p, line, "[target %s]: a target name is 1 to %d letters, digits or _.@:-",
-			    name, LM_CONF_NAME_MAX);
-		return;
+		parse_error(p, line, "[%s %s]: a %s name is 1 to %d letters, digits or _.@:-",
+			    kind, name, kind, LM_CONF_NAME_MAX);
+		return NULL;
 	}
-	for (i = 0; i < c->ntargets; i++)
-		if (strcmp(c->targets[i].name, name) == 0) {
-			parse_error(p, line, "duplicate target '%s' (first defined at line %d)",
-				    name, c->targets[i].line);
-			return;
-		}
-	if (grow((void **)&c->targets, &cap, c->ntargets + 1, sizeof(*c->targets)) < 0 ||
-	    grow((void **)&p->target_seen, &p->target_seen_cap, c->ntargets + 1,
-		 sizeof(*p->target_seen)) < 0) {
+	if (first_line) {
+		parse_error(p, line, "duplicate %s '%s' (first defined at line %d)", kind, name,
+			    first_line);
+		return NULL;
+	}
+	if (grow(v, &cap, n + 1, elem) < 0 || grow((void **)seen, seen_cap, n + 1, sizeof(**seen)) < 0) {
 		p->oom = 1;
-		return;
+		return NULL;
 	}
-	memset(&c->targets[c->ntargets], 0, sizeof(c->targets[0]));
-	c->targets[c->ntargets].name = strdup(name);
-	if (!c->targets[c->ntargets].name) {
+	memset((char *)*v + n * elem, 0, elem);
+	copy = strdup(name);
+	if (!copy)
 		p->oom = 1;
+	return copy;
+}
+
+static void begin_target(struct parser *p, const char *name, int line)
+{
+	struct lm_conf *c = p->conf;
+	const struct lm_conf_target *first = lm_conf_find_target(c, name);
+	char *copy = add_named_section(p, "target", name, line, first ? first->line : 0,
+				       (void **)&c->targets, c->ntargets, sizeof(*c->targets),
+				       &p->target_seen, &p->target_seen_cap);
+	struct lm_conf_target *t;
+
+	if (!copy)
 		return;
-	}
-	c->targets[c->ntargets].line = line;
-	c->targets[c->ntargets].kind = -1;
+	t = &c->targets[c->ntargets];
+	t->name = copy;
+	t->line = line;
+	t->kind = -1;
 	p->index = c->ntargets++;
 	p->sec = SEC_TARGET;
 }
@@ -461,35 +479,19 @@ static void begin_target(struct parser *p, const char *name, int line)
 static void begin_webhook(struct parser *p, const char *name, int line)
 {
 	struct lm_conf *c = p->conf;
-	size_t cap = c->nwebhooks, i;
+	const struct lm_conf_webhook *first = lm_conf_find_webhook(c, name);
+	char *copy = add_named_section(p, "webhook", name, line, first ? first->line : 0,
+				       (void **)&c->webhooks, c->nwebhooks, sizeof(*c->webhooks),
+				       &p->webhook_seen, &p->webhook_seen_cap);
+	struct lm_conf_webhook *w;
 
-	p->sec = SEC_BAD;
-	if (!valid_name(name)) {
-		parse_error(p, line, "[webhook %s]: a webhook name is 1 to %d letters, digits or _.@:-",
-			    name, LM_CONF_NAME_MAX);
+	if (!copy)
 		return;
-	}
-	for (i = 0; i < c->nwebhooks; i++)
-		if (strcmp(c->webhooks[i].name, name) == 0) {
-			parse_error(p, line, "duplicate webhook '%s' (first defined at line %d)",
-				    name, c->webhooks[i].line);
-			return;
-		}
-	if (grow((void **)&c->webhooks, &cap, c->nwebhooks + 1, sizeof(*c->webhooks)) < 0 ||
-	    grow((void **)&p->webhook_seen, &p->webhook_seen_cap, c->nwebhooks + 1,
-		 sizeof(*p->webhook_seen)) < 0) {
-		p->oom = 1;
-		return;
-	}
-	memset(&c->webhooks[c->nwebhooks], 0, sizeof(c->webhooks[0]));
-	c->webhooks[c->nwebhooks].name = strdup(name);
-	if (!c->webhooks[c->nwebhooks].name) {
-		p->oom = 1;
-		return;
-	}
-	c->webhooks[c->nwebhooks].line = line;
-	c->webhooks[c->nwebhooks].timeout_ms = LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS;
-	c->webhooks[c->nwebhooks].max_age_ms = LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS;
+	w = &c->webhooks[c->nwebhooks];
+	w->name = copy;
+	w->line = line;
+	w->timeout_ms = LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS;
+	w->max_age_ms = LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS;
 	p->index = c->nwebhooks++;
 	p->sec = SEC_WEBHOOK;
 }
