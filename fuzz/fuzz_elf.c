@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	map.end = BASE + ((size + 4095) & ~4095ULL) + 4096;
 	span = (struct lm_modspan){ .low = &map, .lo = map.start, .hi = map.end };
-	if (lm_modpart_load(fd, &map, "", &part) == 1 &&
+	if (lm_modpart_load(fd, &map, &(struct lm_symtab_opts){ .debug_root = "" }, &part) == 1 &&
 	    lm_symtab_assemble(&part, &span, 1, &tab) == 0) {
 		n = lm_symtab_nsymbols(tab);
 		for (i = 0; i < n && i < 64; i++) {

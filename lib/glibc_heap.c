@@ -352,6 +352,12 @@ static const char *linked_allocator(const struct lm_symtab *syms, const struct l
 	return NULL;
 }
 
+/* Every function linked_allocator() and malloc_definer() look for. */
+const char *const lm_glibc_heap_funcs[] = {
+	"je_malloc", "je_mallocx", "mallocx", "tc_malloc", "mi_malloc", "__bin_chunk",
+	"__init_libc", "malloc", NULL
+};
+
 /* A module other than glibc's own that defines malloc, or NULL: an
  * allocator linked in and stripped of the names above. The executable
  * exports its malloc to the libraries that call it (the linker puts it in

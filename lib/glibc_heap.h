@@ -162,6 +162,10 @@ struct lm_walk_opts {
  * -LM_EVERSION an unknown version. */
 int lm_glibc_detect(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		    struct lm_heap_info *info, struct lm_err *err);
+/* The functions lm_glibc_detect() looks up by name (allocators linked in,
+ * a malloc defined outside libc), NULL-terminated: a table without
+ * functions (lm_symtab_opts.data_only) keeps these for it. */
+extern const char *const lm_glibc_heap_funcs[];
 
 /* Detect, then walk. syms may be NULL (then no symbol cross-checks). */
 int lm_glibc_walk(const struct lm_memsrc *src, const struct lm_symtab *syms,

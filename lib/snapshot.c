@@ -388,7 +388,10 @@ static int analyse(struct run *r, struct lm_err *err)
 	const struct lm_snapshot_opts *opts = r->opts;
 	struct lm_heap_info *heap = r->heap;
 	struct tally *t = r->t;
-	struct lm_symtab_opts so = { .debug_root = opts->debug_root };
+	/* A census classifies by data symbols alone; the drill-down names
+	 * stack frames and function pointers too. */
+	struct lm_symtab_opts so = { .debug_root = opts->debug_root, .data_only = !t->keep,
+				     .keep_funcs = lm_glibc_heap_funcs };
 	/* The last attempt walks a locked arena anyway: a process deadlocked
 	 * inside malloc still gets a census, flagged partial. */
 	struct lm_walk_opts wo = {

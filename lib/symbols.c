@@ -22,7 +22,11 @@
  *     deduplicated (same address and name), their names copied (and C++
  *     names demangled) into the part's string arena, and sorted. A file
  *     without .symtab (stripped) also gets VTABLE symbols for the vtables
- *     its C++ RTTI names (rtti.h), so its classes keep their names.
+ *     its C++ RTTI names (rtti.h), so its classes keep their names. A part
+ *     for a census's table (lm_symtab_opts.data_only) leaves out the
+ *     functions but the few the heap's checks look up by name; every symbol
+ *     read still counts against the module's bounds, so both kinds of part
+ *     agree on which modules are over them.
  *  4. The table puts the parts' symbols into one array sorted by address
  *     (modules are disjoint, so the parts' sorted runs usually are sorted
  *     already). Lookups use a second, dense index with one entry per
@@ -114,8 +118,10 @@ struct lm_modpart {
 	struct lm_symbol *syms;		/* sorted like a table's, module 0 */
 	size_t nsyms;
 	char *names;			/* the string arena */
+	size_t names_len;
 	struct lm_file_id debug_id;
 	char *why;			/* its symbols were dropped: why (a warning) */
+	uint64_t bytes;			/* counted in held_parts */
 };
 
 struct lm_symtab {
@@ -133,7 +139,12 @@ struct lm_symtab {
 	/* modules whose file was not opened: how many, the first few reasons */
 	size_t nunread;
 	char *unread;			/* "why; why; ...", or NULL */
+	uint64_t bytes;			/* counted in held_tables */
 };
+
+/* What every part and table of the process holds now (lm_symbols_held):
+ * updated atomically, parts and tables live on several threads. */
+static uint64_t held_parts, held_tables;
 
 /* Reasons kept word for word in a warning; the rest are counted. */
 #define LM_UNREAD_KEPT 3
@@ -370,9 +381,25 @@ static int is_vtable_name(const char *raw)
 	return strncmp(raw, "_ZTV", 4) == 0;
 }
 
-/* Append the FUNC and OBJECT symbols of every symbol table of elf, within
- * the budget b (b->over set, and reading stopped, when it runs out). */
-static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab, struct sym_budget *b)
+/* Is a function of this name kept in a table of opts's kind? */
+static int func_kept(const struct lm_symtab_opts *opts, const char *name)
+{
+	const char *const *k;
+
+	if (!opts || !opts->data_only)
+		return 1;
+	for (k = opts->keep_funcs; k && *k; k++)
+		if (strcmp(*k, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Append the FUNC and OBJECT symbols of every symbol table of elf (the
+ * functions opts keeps), within the budget b (b->over set, and reading
+ * stopped, when it runs out). Symbols left out count against the budget
+ * too: whether a module is over it does not depend on the kind of table. */
+static int read_symbols(Elf *elf, const struct lm_symtab_opts *opts, struct raw_vec *rv,
+			int *has_symtab, struct sym_budget *b)
 {
 	Elf_Scn *scn = NULL;
 	size_t shnum = 0;
@@ -428,6 +455,8 @@ static int read_symbols(Elf *elf, struct raw_vec *rv, int *has_symtab, struct sy
 				r.kind = is_vtable_name(name) ? LM_SYM_VTABLE : LM_SYM_OBJECT;
 			else
 				r.kind = LM_SYM_FUNC;
+			if (r.kind == LM_SYM_FUNC && !func_kept(opts, name))
+				continue;
 			r.local = GELF_ST_BIND(s.st_info) == STB_LOCAL;
 			if (raw_push(rv, &r) != 0)
 				return -1;
@@ -623,6 +652,11 @@ static const char *root_or_default(const char *debug_root)
 	return debug_root ? debug_root : LM_DEFAULT_DEBUG_ROOT;
 }
 
+static const char *opts_root(const struct lm_symtab_opts *opts)
+{
+	return opts ? opts->debug_root : NULL;
+}
+
 /* The debug file of a module with this build-id: ".build-id/xx/rest.debug"
  * below the debug root, opened as lm_mapfile_open_debug() does (nothing
  * below the root followed, regular files of bounded size only; the name is
@@ -702,6 +736,7 @@ static int part_symbols(struct lm_modpart *p, const struct raw_vec *rv)
 	p->names = ar.len ? realloc(ar.p, ar.len) : ar.p;
 	if (!p->names && ar.len)
 		goto nomem;
+	p->names_len = ar.len;
 	for (i = 0; i < rv->n; i++) {
 		struct lm_symbol *s = &p->syms[i];
 		s->addr = rv->v[i].addr + p->mod.bias;
@@ -733,13 +768,13 @@ static void budget_add_file(struct sym_budget *b, int fd)
 
 /* Symbols of the separate debug file, when there is one. The names point
  * into *dbg, which the caller ends after copying them (and closes *dfd). */
-static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct raw_vec *rv,
-			   Elf **dbg, int *dfd, struct sym_budget *b)
+static int read_debug_file(struct lm_modpart *p, const struct lm_symtab_opts *opts,
+			   struct raw_vec *rv, Elf **dbg, int *dfd, struct sym_budget *b)
 {
 	int dbg_symtab = 0;
-	size_t before = rv->n;
+	size_t left = b->syms_left;	/* what it reads, kept or not, is spent */
 
-	*dfd = open_debug_file(debug_root, p->mod.build_id);
+	*dfd = open_debug_file(opts_root(opts), p->mod.build_id);
 	if (*dfd < 0)
 		return 0;
 	lm_file_id_of(*dfd, &p->debug_id);
@@ -747,9 +782,9 @@ static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct 
 	if (!*dbg)
 		return 0;
 	budget_add_file(b, *dfd);
-	if (read_symbols(*dbg, rv, &dbg_symtab, b) != 0)
+	if (read_symbols(*dbg, opts, rv, &dbg_symtab, b) != 0)
 		return -1;
-	if (dbg_symtab && rv->n > before) {
+	if (dbg_symtab && b->syms_left < left) {
 		p->mod.debug_file = 1;
 		p->mod.has_symtab = 1;
 	}
@@ -758,7 +793,7 @@ static int read_debug_file(struct lm_modpart *p, const char *debug_root, struct 
 
 /* Layout, build-id and symbols of an ELF file open on fd. */
 static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_mapping *low,
-		     const char *debug_root)
+		     const struct lm_symtab_opts *opts)
 {
 	struct sym_budget b = { LM_MAX_SYMS_PER_MODULE, LM_NAME_BYTES_SLACK, 0 };
 	struct raw_vec rv = { 0 };
@@ -771,9 +806,9 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 		return 0;	/* an ELF file we cannot place: no symbols */
 	read_build_id(elf, &p->mod);
 	budget_add_file(&b, fd);
-	if (read_symbols(elf, &rv, &p->mod.has_symtab, &b) != 0 ||
+	if (read_symbols(elf, opts, &rv, &p->mod.has_symtab, &b) != 0 ||
 	    (!b.over && p->mod.build_id[0] &&
-	     read_debug_file(p, debug_root, &rv, &dbg, &dfd, &b) != 0))
+	     read_debug_file(p, opts, &rv, &dbg, &dfd, &b) != 0))
 		rc = -1;
 	if (rc == 0 && !b.over && !p->mod.has_symtab &&
 	    add_rtti_vtables(elf, &rv, &b, &vt, &nvt) != 0)
@@ -802,7 +837,7 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 	return rc;
 }
 
-int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root,
+int lm_modpart_load(int fd, const struct lm_mapping *low, const struct lm_symtab_opts *opts,
 		    struct lm_modpart **out)
 {
 	Elf *elf = open_elf(fd);
@@ -820,12 +855,15 @@ int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root
 	}
 	p->refs = 1;
 	p->mod.name = base_name(p->mod.path);
-	rc = part_fill(p, elf, fd, low, debug_root);
+	rc = part_fill(p, elf, fd, low, opts);
 	elf_end(elf);
 	if (rc != 0) {
 		lm_modpart_put(p);
 		return -1;
 	}
+	p->bytes = sizeof(*p) + strlen(p->mod.path) + 1 + p->nsyms * sizeof(*p->syms) +
+		   p->names_len;
+	__atomic_add_fetch(&held_parts, p->bytes, __ATOMIC_RELAXED);
 	*out = p;
 	return 1;
 }
@@ -847,6 +885,7 @@ void lm_modpart_put(struct lm_modpart *p)
 {
 	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
+	__atomic_sub_fetch(&held_parts, p->bytes, __ATOMIC_RELAXED);
 	free(p->mod.path);
 	free(p->syms);
 	free(p->names);
@@ -868,6 +907,7 @@ void lm_symtab_free(struct lm_symtab *tab)
 
 	if (!tab || --tab->refs > 0)
 		return;
+	__atomic_sub_fetch(&held_tables, tab->bytes, __ATOMIC_RELAXED);
 	for (i = 0; i < tab->nmods; i++)
 		lm_modpart_put(tab->parts[i]);
 	free(tab->parts);
@@ -981,14 +1021,24 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 			lm_symtab_free(tab);
 			return -1;
 		}
+	tab->bytes = sizeof(*tab) + (tab->nmods + 1) * (sizeof(*tab->parts) + sizeof(*tab->mods)) +
+		     (tab->nsyms + 1) * (sizeof(*tab->syms) + 2 * sizeof(uint64_t) +
+					 sizeof(uint32_t) + sizeof(int32_t));
+	__atomic_add_fetch(&held_tables, tab->bytes, __ATOMIC_RELAXED);
 	*out = tab;
 	return 0;
+}
+
+void lm_symbols_held(uint64_t *parts, uint64_t *tables)
+{
+	*parts = __atomic_load_n(&held_parts, __ATOMIC_RELAXED);
+	*tables = __atomic_load_n(&held_tables, __ATOMIC_RELAXED);
 }
 
 /* The part of one module, or NULL when its file cannot be opened or is not
  * ELF. Returns 0, or -1 when out of memory. */
 static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
-		     const char *debug_root, struct lm_modpart **part, char **why)
+		     const struct lm_symtab_opts *opts, struct lm_modpart **part, char **why)
 {
 	struct lm_err err;
 	int fd = lm_memsrc_open_mapping_file(src, span->low, &err), rc;
@@ -998,7 +1048,7 @@ static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
 		*why = strdup(err.msg);	/* not readable: skipped, said in a warning */
 		return *why ? 0 : -1;
 	}
-	rc = lm_modpart_load(fd, span->low, debug_root, part);
+	rc = lm_modpart_load(fd, span->low, opts, part);
 	close(fd);
 	return rc < 0 ? -1 : 0;
 }
@@ -1006,7 +1056,6 @@ static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
 int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opts,
 		   struct lm_symtab **out, struct lm_err *err)
 {
-	const char *debug_root = opts ? opts->debug_root : NULL;
 	struct lm_modspan *spans = NULL;
 	struct lm_modpart **parts = NULL;
 	char **why = NULL;
@@ -1020,7 +1069,7 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 	why = calloc(n + 1, sizeof(*why));
 	rc = parts && why ? 0 : -1;
 	for (i = 0; i < n && rc == 0; i++)
-		rc = load_span(src, &spans[i], debug_root, &parts[i], &why[i]);
+		rc = load_span(src, &spans[i], opts, &parts[i], &why[i]);
 	if (rc == 0)
 		rc = lm_symtab_assemble(parts, spans, n, out);
 	for (i = 0; rc == 0 && i < n; i++)

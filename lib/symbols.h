@@ -43,6 +43,14 @@ struct lm_symbol {
 
 struct lm_symtab_opts {
 	const char *debug_root;	/* default "/usr/lib/debug"; "" disables */
+	/* 1: a table for a census: data objects and vtables only, and of the
+	 * functions only those named in keep_funcs (NULL-terminated; NULL:
+	 * none). A census classifies by data symbols alone, and functions
+	 * are most of a module's symbols (nine in ten of a server's): leaving
+	 * them out is most of the memory a table costs. Stack frames and
+	 * function pointers need the full table (data_only 0). */
+	int data_only;
+	const char *const *keep_funcs;
 };
 
 struct lm_symtab;
@@ -80,5 +88,10 @@ const struct lm_symbol *lm_symtab_by_name(const struct lm_symtab *tab, const cha
  * not opened: why; ..." (the first few word for word). 0 and buf "" when
  * every module's file was opened. */
 size_t lm_symtab_unreadable(const struct lm_symtab *tab, char *buf, size_t len);
+
+/* Bytes held now by all parsed module files (shared between tables) and
+ * by all tables (their own symbol arrays and lookup indexes), across
+ * threads: what symbols cost a daemon, for its account of its memory. */
+void lm_symbols_held(uint64_t *parts, uint64_t *tables);
 
 #endif

@@ -49,10 +49,11 @@ int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n,
 		struct lm_err *err);
 
 /* Parse the module file open on fd (not closed) whose lowest mapping is
- * low, with its debug file under debug_root (NULL: the default; "": none).
- * Returns 1 (*out holds one reference), 0 (not an ELF file) or -1 (out of
- * memory). */
-int lm_modpart_load(int fd, const struct lm_mapping *low, const char *debug_root,
+ * low, with its debug file under opts->debug_root (NULL: the default; "":
+ * none), keeping the symbols a table of opts's kind holds (opts NULL: the
+ * defaults, every symbol). Returns 1 (*out holds one reference), 0 (not
+ * an ELF file) or -1 (out of memory). */
+int lm_modpart_load(int fd, const struct lm_mapping *low, const struct lm_symtab_opts *opts,
 		    struct lm_modpart **out);
 struct lm_modpart *lm_modpart_hold(struct lm_modpart *p);
 void lm_modpart_put(struct lm_modpart *p);

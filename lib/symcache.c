@@ -44,6 +44,9 @@ struct lm_symcache {
 	unsigned refs;
 	int have_root;			/* debug_root below is the one loaded with */
 	char *debug_root;		/* NULL: the default */
+	int have_kind;			/* the kind below is that of the first load */
+	int data_only;			/* the kind of table it keeps (symbols.h) */
+	const char *const *keep_funcs;
 	struct entry *v;		/* by start */
 	size_t n;
 	struct lm_symtab *last;		/* built from v; held */
@@ -110,6 +113,8 @@ struct pooled {
 	uint64_t start, offset;
 	char *path;
 	char *debug_root;	/* NULL: the default */
+	int data_only;		/* the kind of part (symbols.h) */
+	const char *const *keep_funcs;
 	struct lm_modpart *part;
 };
 
@@ -163,7 +168,8 @@ static struct lm_modpart *pool_find(const struct lm_symcache *c, const struct en
 		const struct pooled *x = &pool[i];
 		if (x->start == e->start && x->offset == e->offset &&
 		    strcmp(x->path, e->path) == 0 && lm_file_id_equal(&x->file, &e->file) &&
-		    same_root(x->debug_root, c->debug_root) && debug_unchanged(c, x->part))
+		    same_root(x->debug_root, c->debug_root) && x->data_only == c->data_only &&
+		    x->keep_funcs == c->keep_funcs && debug_unchanged(c, x->part))
 			p = lm_modpart_hold(x->part);
 	}
 	pthread_mutex_unlock(&pool_lock);
@@ -174,7 +180,8 @@ static struct lm_modpart *pool_find(const struct lm_symcache *c, const struct en
  * when memory is short: it is only not shared). */
 static void pool_add(const struct lm_symcache *c, const struct entry *e)
 {
-	struct pooled x = { e->file, e->start, e->offset, NULL, NULL, e->part };
+	struct pooled x = { e->file, e->start, e->offset, NULL, NULL, c->data_only,
+			    c->keep_funcs, e->part };
 
 	if (!e->file.present || !pool_enabled())
 		return;
@@ -217,6 +224,21 @@ static int use_root(struct lm_symcache *c, const char *root)
 	c->debug_root = copy;
 	c->have_root = 1;
 	return 0;
+}
+
+/* 1 when a load with opts wants the kind of table the cache keeps (the
+ * kind of its first load), 0 when it wants the other kind. */
+static int same_kind(struct lm_symcache *c, const struct lm_symtab_opts *opts)
+{
+	int data_only = opts && opts->data_only;
+	const char *const *keep = data_only ? opts->keep_funcs : NULL;
+
+	if (!c->have_kind) {
+		c->have_kind = 1;
+		c->data_only = data_only;
+		c->keep_funcs = keep;
+	}
+	return c->data_only == data_only && c->keep_funcs == keep;
 }
 
 /* The entry of the last load whose module started at start, or NULL. */
@@ -287,7 +309,8 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 		c->stats.modules_shared++;
 		return 0;
 	}
-	rc = lm_modpart_load(fd, span->low, c->debug_root, &e->part);
+	rc = lm_modpart_load(fd, span->low, &(struct lm_symtab_opts){ c->debug_root,
+			     c->data_only, c->keep_funcs }, &e->part);
 	close(fd);
 	if (rc < 0)
 		return -1;
@@ -374,6 +397,8 @@ int lm_symcache_load(struct lm_symcache *c, const struct lm_memsrc *src,
 	int rc, same;
 
 	*out = NULL;
+	if (!same_kind(c, opts))
+		return lm_symtab_load(src, opts, out, err);
 	if ((rc = lm_symbols_init(err)) < 0)
 		return rc;
 	if (use_root(c, opts ? opts->debug_root : NULL) != 0)

@@ -56,7 +56,11 @@ struct lm_symcache *lm_symcache_hold(struct lm_symcache *c);
 void lm_symcache_free(struct lm_symcache *c);
 
 /* As lm_symtab_load(src, opts, out, err), through the cache. A change of
- * opts->debug_root empties the cache first. */
+ * opts->debug_root empties the cache first. A cache keeps tables of one
+ * kind (opts->data_only and keep_funcs, the list compared by address), that
+ * of its first load: a load of the other kind is loaded afresh, the cache
+ * untouched (a daemon's censuses want data symbols every interval, a search
+ * for holders wants functions once in a while). */
 int lm_symcache_load(struct lm_symcache *c, const struct lm_memsrc *src,
 		     const struct lm_symtab_opts *opts, struct lm_symtab **out,
 		     struct lm_err *err);

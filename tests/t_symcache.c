@@ -7,9 +7,11 @@
  *   t_symcache [-d DIR] PID OUTDIR
  *
  * Reads one step name per line on stdin; for each, writes
- *   OUTDIR/NAME.cached.syms   the symbol table the cached snapshot used
- *   OUTDIR/NAME.plain.syms    the one loaded afresh (one line per module,
+ *   OUTDIR/NAME.cached.syms   the symbol table of a census (data symbols)
+ *                             through the cache
+ *   OUTDIR/NAME.plain.syms    the same loaded afresh (one line per module,
  *                             one per symbol, every field)
+ *   OUTDIR/NAME.full.syms     the full table of a drill-down snapshot
  *   OUTDIR/NAME.cached.json   the census through the cache (lm_snapshot_census)
  *   OUTDIR/NAME.plain.json    the census without it
  * (census JSON without its timings and the target's RSS, which differ from
@@ -31,6 +33,7 @@
 #include <string.h>
 
 #include "census_json.h"
+#include "glibc_heap.h"
 #include "snapshot.h"
 #include "symcache.h"
 
@@ -107,6 +110,40 @@ static void snapshot_dump(struct lm_snapshot_opts *opts, const char *dir, const 
 	lm_snapshot_close(snap);
 }
 
+/* A census's table of the process (data symbols; the cache's kind) loaded
+ * through cache or afresh (NULL) from a drill-down snapshot's memory, into
+ * NAME.SUFFIX; afresh, the snapshot's own full table into NAME.full.syms. */
+static void census_syms_dump(const struct lm_snapshot_opts *opts, struct lm_symcache *cache,
+			     const char *dir, const char *step, const char *suffix)
+{
+	struct lm_symtab_opts so = { .debug_root = opts->debug_root, .data_only = 1,
+				     .keep_funcs = lm_glibc_heap_funcs };
+	struct lm_snapshot_opts o = *opts;
+	struct lm_snapshot *snap;
+	struct lm_symtab *tab;
+	struct lm_err err = { 0 };
+	FILE *f;
+	int rc;
+
+	o.symcache = NULL;
+	if (lm_snapshot_open(&o, &snap, &err) < 0)
+		die("snapshot", &err);
+	rc = cache ? lm_symcache_load(cache, lm_snapshot_source(snap), &so, &tab, &err)
+		   : lm_symtab_load(lm_snapshot_source(snap), &so, &tab, &err);
+	if (rc < 0)
+		die("census symbols", &err);
+	f = out_file(dir, step, suffix);
+	dump_symtab(tab, f);
+	fclose(f);
+	lm_symtab_free(tab);
+	if (!cache) {
+		f = out_file(dir, step, "full.syms");
+		dump_symtab(lm_snapshot_symtab(snap), f);
+		fclose(f);
+	}
+	lm_snapshot_close(snap);
+}
+
 static void census(struct lm_snapshot_opts *opts, const char *dir, const char *step,
 		   const char *suffix)
 {
@@ -128,10 +165,10 @@ static void step(struct lm_snapshot_opts *opts, struct lm_symcache *cache, const
 	opts->symcache = cache;
 	census(opts, dir, name, "cached.json");
 	lm_symcache_stats(cache, &b);
-	snapshot_dump(opts, dir, name, "cached.syms");
+	census_syms_dump(opts, cache, dir, name, "cached.syms");
 	opts->symcache = NULL;
 	census(opts, dir, name, "plain.json");
-	snapshot_dump(opts, dir, name, "plain.syms");
+	census_syms_dump(opts, NULL, dir, name, "plain.syms");
 	printf("%s loads %" PRIu64 " tables_reused %" PRIu64 " parsed %" PRIu64 " reused %"
 	       PRIu64 " dropped %" PRIu64 "\n", name, b.loads - a.loads,
 	       b.tables_reused - a.tables_reused, b.modules_parsed - a.modules_parsed,
