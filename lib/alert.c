@@ -66,19 +66,6 @@ void lm_alert_settings_from_conf(const struct lm_conf_target *t,
 	s->holders = t->detect.holders;
 }
 
-static int level_from_name(const char *s)
-{
-	if (!s)
-		return LM_ALERT_NONE;
-	if (!strcmp(s, "critical"))
-		return LM_ALERT_CRITICAL;
-	if (!strcmp(s, "warning"))
-		return LM_ALERT_WARNING;
-	if (!strcmp(s, "info"))
-		return LM_ALERT_INFO;
-	return LM_ALERT_NONE;
-}
-
 /* ---- the stored part ---------------------------------------------------- */
 
 struct instance_info {
@@ -367,7 +354,7 @@ static int load_open_alerts(struct eval *e)
 		snprintf(a->kind, sizeof(a->kind), "%s", (const char *)sqlite3_column_text(st, 2));
 		a->name = col_strdup(st, 3);
 		a->track.open = 1;
-		a->track.level = level_from_name((const char *)sqlite3_column_text(st, 4));
+		a->track.level = lm_alert_level_from_name((const char *)sqlite3_column_text(st, 4));
 		a->track.opened_at_us = sqlite3_column_int64(st, 5);
 		a->track.quiet_since_us = sqlite3_column_int64(st, 6);
 		/* Alerts open together share one incident; the oldest names it

@@ -36,17 +36,6 @@ struct incident {
 	int level_all;		/* highest level of any */
 };
 
-static int level_of(const char *s)
-{
-	if (!s)
-		return LM_ALERT_NONE;
-	if (!strcmp(s, "critical"))
-		return LM_ALERT_CRITICAL;
-	if (!strcmp(s, "warning"))
-		return LM_ALERT_WARNING;
-	return !strcmp(s, "info") ? LM_ALERT_INFO : LM_ALERT_NONE;
-}
-
 static void incident_free(struct incident *in)
 {
 	size_t i;
@@ -65,7 +54,7 @@ static void read_member(sqlite3_stmt *st, struct member *m)
 	snprintf(m->alert_id, sizeof(m->alert_id), "%s", (const char *)sqlite3_column_text(st, 1));
 	snprintf(m->kind, sizeof(m->kind), "%s", (const char *)sqlite3_column_text(st, 2));
 	m->name = strdup(name ? name : "");
-	m->level = level_of((const char *)sqlite3_column_text(st, 4));
+	m->level = lm_alert_level_from_name((const char *)sqlite3_column_text(st, 4));
 	m->firing = !strcmp((const char *)sqlite3_column_text(st, 5), "firing");
 	m->count = sqlite3_column_int64(st, 6);
 	m->bytes = sqlite3_column_int64(st, 7);

@@ -153,3 +153,13 @@ const char *lm_alert_level_name(int level)
 	}
 	return "none";
 }
+
+int lm_alert_level_from_name(const char *name)
+{
+	int level;
+
+	for (level = LM_ALERT_INFO; name && level <= LM_ALERT_CRITICAL; level++)
+		if (!strcmp(name, lm_alert_level_name(level)))
+			return level;
+	return LM_ALERT_NONE;
+}

@@ -94,6 +94,9 @@ int lm_alert_step(struct lm_alert_track *tr, int growing, int level,
 		  int64_t now_us, const struct lm_alert_settings *s);
 
 const char *lm_alert_level_name(int level);	/* "info", "warning", "critical" */
+/* The way back, from the database's text: LM_ALERT_NONE for NULL or any
+ * other text. */
+int lm_alert_level_from_name(const char *name);
 
 /* ---- what an evaluation did (lib/alert fills it, lib/incident adds to it) ---- */
 
