@@ -10,30 +10,12 @@ builddir=${LM_BUILDDIR:-$(pwd)}
 srcdir=${LM_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 count=${1:-10000000}
 runs=${RUNS:-3}
+. "$srcdir/bench/stall.sh"
 tmp=$(mktemp -d /tmp/leakmon-bench.XXXXXX)
 out=$tmp/target.out
-"$builddir/bench/bigheap" "$count" >"$out" &
-target=$!
-trap 'kill -KILL $target 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 1 1200); do grep -q '^ready' "$out" && break; sleep 0.1; done
-grep -q '^ready' "$out" || { echo "bench target did not start" >&2; exit 1; }
-
-# stall OUTFILE CMD...: run CMD (stdout to OUTFILE, stderr to $tmp/err),
-# print the target's longest stall (us) during it.
-stall() {
-	local file=$1 before
-	shift
-	kill -USR1 $target; sleep 0.2
-	before=$(grep -c '^stall' "$out")
-	"$@" >"$file" 2>"$tmp/err"
-	sleep 0.2; kill -USR1 $target
-	for _ in $(seq 1 50); do
-		[ "$(grep -c '^stall' "$out")" -gt "$before" ] && break
-		sleep 0.05
-	done
-	grep '^stall' "$out" | tail -1 | awk '{print $2}'
-}
-median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+pids=()
+trap 'for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; rm -rf "$tmp"' EXIT
+bigheap_start "$builddir/bench/bigheap" "$count"
 
 echo "# bench/census.sh: $count chunks, $runs runs each, $(date -u +%FT%TZ), $(nproc) cpus"
 rss=$(awk '/VmRSS/ {print $2}' /proc/$target/status)
@@ -41,7 +23,7 @@ echo "target RSS: $((rss / 1024)) MiB"
 for mode in live ${MODES:-copy}; do
 	: >"$tmp/$mode.txt"
 	for r in $(seq 1 "$runs"); do
-		s=$(stall "$tmp/census.json" /usr/bin/time -f '%M' -o "$tmp/time" \
+		s=$(stall "$tmp/census.json" "$tmp/err" /usr/bin/time -f '%M' -o "$tmp/time" \
 			"$builddir/leakmon" stat --json --mode "$mode" $target)
 		python3 - "$tmp/census.json" "$s" "$(cat "$tmp/time" | tail -1)" >>"$tmp/$mode.txt" <<'PY' || { echo "$mode: leakmon failed: $(cat "$tmp/err")"; break; }
 import json, sys
@@ -60,7 +42,7 @@ done
 if command -v gdb >/dev/null; then
 	: >"$tmp/gcore.txt"
 	for r in $(seq 1 "$runs"); do
-		stall /dev/null gdb -q -batch -p $target -ex "gcore $tmp/core" >>"$tmp/gcore.txt"
+		stall /dev/null "$tmp/err" gdb -q -batch -p $target -ex "gcore $tmp/core" >>"$tmp/gcore.txt"
 		rm -f "$tmp/core"
 	done
 	printf '%-6s stall %7s us\n' gcore "$(median <"$tmp/gcore.txt")"

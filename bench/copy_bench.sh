@@ -14,6 +14,7 @@
 # Medians of RUNS runs (default 5; gcore: GCORE_RUNS, default 2).
 set -u
 builddir=${LM_BUILDDIR:-$(pwd)}
+srcdir=${LM_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
 count=${1:-10000000}
 runs=${RUNS:-5}
 gruns=${GCORE_RUNS:-2}
@@ -24,7 +25,7 @@ tcopy=$builddir/tests/t_copy
 	make -C "$builddir" tests/t_copy bench/fault_cost >/dev/null || exit 1
 pids=()
 trap 'for p in "${pids[@]}"; do kill -KILL $p 2>/dev/null; done; rm -rf "$tmp"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+. "$srcdir/bench/stall.sh"
 
 # ---- 1. stalls (SKIP_STALL=1: only part 2)
 # stall_bench LABEL [VAR=VALUE...]: part 1 on a bigheap started with that
@@ -34,37 +35,18 @@ local label=$1 t=$tmp/$1
 shift
 mkdir -p "$t"
 out=$t/bigheap.out
-env "$@" "$builddir/bench/bigheap" "$count" >"$out" &
-target=$!
-pids+=($target)
-for _ in $(seq 1 1200); do grep -q '^ready' "$out" && break; sleep 0.1; done
-grep -q '^ready' "$out" || { echo "bench target did not start" >&2; exit 1; }
-
-# stall CMD...: run CMD (stdout to $t/cmd.out), print the target's
-# longest stall (us) meanwhile.
-stall() {
-	local before
-	kill -USR1 $target; sleep 0.2
-	before=$(grep -c '^stall' "$out")
-	"$@" >"$t/cmd.out" 2>"$t/err"
-	sleep 0.2; kill -USR1 $target
-	for _ in $(seq 1 50); do
-		[ "$(grep -c '^stall' "$out")" -gt "$before" ] && break
-		sleep 0.05
-	done
-	grep '^stall' "$out" | tail -1 | awk '{print $2}'
-}
+bigheap_start "$builddir/bench/bigheap" "$count" "$@"
 
 echo "# bench/copy_bench.sh ($label): $count chunks, $runs runs ($gruns for gcore), $(date -u +%FT%TZ), $(nproc) cpus, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB, of which in huge pages: $(( $(awk '/AnonHugePages/ {print $2}' /proc/$target/smaps_rollup) / 1024 )) MiB"
 # The noise floor: the longest gap the meter sees with nothing attached
 # (a loaded machine delays its wake-ups too).
 for r in $(seq 1 "$runs"); do
-	stall sleep 0.5 >>"$t/idle.txt"
+	stall "$t/cmd.out" "$t/err" sleep 0.5 >>"$t/idle.txt"
 done
 for r in $(seq 1 "$runs"); do
 	for mode in copy live; do
-		s=$(T_COPY_NOWALK=1 stall "$tcopy" census $target $mode 1)
+		s=$(T_COPY_NOWALK=1 stall "$t/cmd.out" "$t/err" "$tcopy" census $target $mode 1)
 		if ! grep -q '^census' "$t/cmd.out"; then
 			echo "$mode census failed: $(cat "$t/err")" >&2
 			continue
@@ -74,7 +56,7 @@ for r in $(seq 1 "$runs"); do
 done
 if command -v gdb >/dev/null; then
 	for r in $(seq 1 "$gruns"); do
-		stall gdb -q -batch -p $target -ex "gcore $t/core" >>"$t/gcore.txt"
+		stall "$t/cmd.out" "$t/err" gdb -q -batch -p $target -ex "gcore $t/core" >>"$t/gcore.txt"
 		rm -f "$t/core"
 	done
 fi
@@ -110,10 +92,8 @@ fi
 # ---- 2. throughput: windows alone and with a census every second,
 # alternated (A B A B ...) so that the machine's drift hits both alike.
 out=$tmp/churn.out
-"$builddir/bench/copy_bench" 256 >"$out" &
-churn=$!
-pids+=($churn)
-for _ in $(seq 1 600); do grep -q '^ready' "$out" && break; sleep 0.1; done
+start_ready "$out" "$builddir/bench/copy_bench" 256
+churn=$started
 sleep 2
 rates() { grep '^rate' "$out" | tail -n +$(($1 + 1)) | head -n $(($2 - $1)); }
 # minor page faults the target has taken so far (/proc/PID/stat field 10)
