@@ -606,6 +606,22 @@ static int find_allocation(const struct lm_snapshot *snap, const char *cmd, uint
 	return -LM_ENOTFOUND;
 }
 
+/* What show and roots do after their options: read the TARGET ADDR
+ * operands, open the snapshot and find the allocation at ADDR. An exit
+ * code; *snap is left for the caller to close (NULL if never opened). */
+static int open_at_address(struct drill_opts *o, int argc, char **argv,
+			   struct lm_snapshot **snap, uint64_t *addr, size_t *idx)
+{
+	int rc;
+
+	if (parse_target_and_addr(o, argc, argv, addr) < 0)
+		return LM_EXIT_USAGE;
+	rc = lm_exit_code(open_snapshot(o, snap));
+	if (rc)
+		return rc;
+	return lm_exit_code(find_allocation(*snap, o->cmd, *addr, idx));
+}
+
 static void hexdump(const uint8_t *p, size_t n, uint64_t addr)
 {
 	size_t i, j;
@@ -831,12 +847,7 @@ int cmd_show(int argc, char **argv)
 		default: show_usage(stderr); return LM_EXIT_USAGE;
 		}
 	}
-	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
-		return LM_EXIT_USAGE;
-	rc = lm_exit_code(open_snapshot(&o, &snap));
-	if (rc)
-		return rc;
-	rc = lm_exit_code(find_allocation(snap, "show", addr, &idx));
+	rc = open_at_address(&o, argc, argv, &snap, &addr, &idx);
 	if (rc == 0)
 		rc = show_print(snap, idx, addr, nbytes, o.json) < 0 ? LM_EXIT_FAILURE : finish(snap);
 	lm_snapshot_close(snap);
@@ -988,12 +999,7 @@ int cmd_roots(int argc, char **argv)
 		default: roots_usage(stderr); return LM_EXIT_USAGE;
 		}
 	}
-	if (parse_target_and_addr(&o, argc, argv, &addr) < 0)
-		return LM_EXIT_USAGE;
-	rc = lm_exit_code(open_snapshot(&o, &snap));
-	if (rc)
-		return rc;
-	rc = lm_exit_code(find_allocation(snap, "roots", addr, &idx));
+	rc = open_at_address(&o, argc, argv, &snap, &addr, &idx);
 	if (rc == 0 && !lm_chunk_is_live(lm_snapshot_chunk_state(snap, (size_t)idx))) {
 		fprintf(stderr, "leakmon roots: 0x%" PRIx64 " is in a free chunk (on the %s list): "
 			"free memory has no roots\n", addr, lm_chunk_state_name(lm_snapshot_chunk_state(snap, (size_t)idx)));
