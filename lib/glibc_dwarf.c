@@ -20,10 +20,11 @@ struct dw_ctx {
 	size_t len;
 };
 
+/* Say in why which structure or field is missing. */
 static int fail(struct dw_ctx *c, const char *what)
 {
 	snprintf(c->why, c->len, "%s", what);
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 /* The type a DIE's DW_AT_type names, through typedefs and qualifiers. */
@@ -33,16 +34,16 @@ static int type_of(Dwarf_Die *die, Dwarf_Die *out)
 	int hops;
 
 	if (!dwarf_attr(die, DW_AT_type, &a) || !dwarf_formref_die(&a, out))
-		return -1;
+		return -LM_ENOTFOUND;
 	for (hops = 0; hops < 16; hops++) {
 		int tag = dwarf_tag(out);
 		if (tag != DW_TAG_typedef && tag != DW_TAG_const_type &&
 		    tag != DW_TAG_volatile_type)
 			return 0;
 		if (!dwarf_attr(out, DW_AT_type, &a) || !dwarf_formref_die(&a, out))
-			return -1;
+			return -LM_ENOTFOUND;
 	}
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 /* A complete struct named name among the unit's top-level DIEs. */
@@ -51,7 +52,7 @@ static int find_struct(Dwarf_Die *cu, const char *name, Dwarf_Die *out)
 	Dwarf_Die d;
 
 	if (dwarf_child(cu, &d) != 0)
-		return -1;
+		return -LM_ENOTFOUND;
 	do {
 		const char *n;
 		if (dwarf_tag(&d) != DW_TAG_structure_type || dwarf_hasattr(&d, DW_AT_declaration))
@@ -62,7 +63,7 @@ static int find_struct(Dwarf_Die *cu, const char *name, Dwarf_Die *out)
 			return 0;
 		}
 	} while (dwarf_siblingof(&d, &d) == 0);
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 /* Member name of struct s: its offset, and its DIE in *m. */
@@ -71,7 +72,7 @@ static int member(Dwarf_Die *s, const char *name, unsigned *off, Dwarf_Die *m)
 	Dwarf_Die d;
 
 	if (dwarf_child(s, &d) != 0)
-		return -1;
+		return -LM_ENOTFOUND;
 	do {
 		const char *n = dwarf_diename(&d);
 		Dwarf_Attribute a;
@@ -80,13 +81,13 @@ static int member(Dwarf_Die *s, const char *name, unsigned *off, Dwarf_Die *m)
 			continue;
 		if (!dwarf_attr(&d, DW_AT_data_member_location, &a) || dwarf_formudata(&a, &w) != 0 ||
 		    w > 1u << 20)
-			return -1;
+			return -LM_ENOTFOUND;
 		*off = (unsigned)w;
 		if (m)
 			*m = d;
 		return 0;
 	} while (dwarf_siblingof(&d, &d) == 0);
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 /* An array member's element count and element size. */
@@ -97,19 +98,19 @@ static int array_shape(Dwarf_Die *m, unsigned *count, unsigned *elem)
 	Dwarf_Word n;
 
 	if (type_of(m, &t) != 0 || dwarf_tag(&t) != DW_TAG_array_type || dwarf_child(&t, &sub) != 0)
-		return -1;
+		return -LM_ENOTFOUND;
 	if (dwarf_attr(&sub, DW_AT_count, &a) && dwarf_formudata(&a, &n) == 0)
 		;
 	else if (dwarf_attr(&sub, DW_AT_upper_bound, &a) && dwarf_formudata(&a, &n) == 0)
 		n++;
 	else
-		return -1;
+		return -LM_ENOTFOUND;
 	if (type_of(&t, &e) != 0 || n == 0 || n > 4096)
-		return -1;
+		return -LM_ENOTFOUND;
 	{
 		Dwarf_Word sz;
 		if (dwarf_aggregate_size(&e, &sz) != 0 || sz == 0 || sz > 64)
-			return -1;
+			return -LM_ENOTFOUND;
 		*elem = (unsigned)sz;
 	}
 	*count = (unsigned)n;
@@ -121,7 +122,7 @@ static int struct_size(Dwarf_Die *s, unsigned *size)
 	int n = dwarf_bytesize(s);
 
 	if (n <= 0 || n > 1 << 20)
-		return -1;
+		return -LM_ENOTFOUND;
 	*size = (unsigned)n;
 	return 0;
 }
@@ -237,7 +238,7 @@ static int malloc_unit(Dwarf *dbg, Dwarf_Die *out)
 		}
 		off = next;
 	}
-	return -1;
+	return -LM_ENOTFOUND;
 }
 
 int lm_glibc_layout_dwarf(int fd, const struct lm_glibc_layout *base,
@@ -246,7 +247,7 @@ int lm_glibc_layout_dwarf(int fd, const struct lm_glibc_layout *base,
 	struct dw_ctx c = { why, len };
 	Dwarf *dbg = dwarf_begin(fd, DWARF_C_READ);
 	Dwarf_Die cu;
-	int rc = -1;
+	int rc = -LM_ENOTFOUND;
 
 	*out = *base;
 	if (!dbg)

@@ -16,13 +16,15 @@
 
 #include <stddef.h>
 
+#include "error.h"
 #include "glibc_layout.h"
 
 /*
  * Fill *out from the DWARF in the ELF file open on fd (a libc debug file, or
  * a libc that carries its own debug info): *base with every structure field
  * replaced by what the DWARF says. 0 when every structure and field was
- * found; -1 when not, with the reason (which structure or field) in why.
+ * found; -LM_ENOTFOUND when not, with the reason (which structure or field)
+ * in why.
  * The file is the host's, chosen by build-id; its DWARF is still bounded:
  * one compilation unit (malloc.c's) is searched, member lists are walked
  * once.

@@ -241,7 +241,7 @@ static int add_chain(struct lm_holders_type *t, size_t *counts, const char *line
 			return 0;
 		}
 	if (!(dup = strdup(line)))
-		return -1;
+		return -LM_ENOMEM;
 	t->chains[t->nchains] = dup;
 	counts[t->nchains++] = 1;
 	return 0;

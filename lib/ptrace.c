@@ -227,7 +227,7 @@ static int held_add(struct stop_state *s, pid_t tid)
 		size_t cap = s->cap ? s->cap * 2 : 16;
 		struct held *nv = realloc(s->v, cap * sizeof(*nv));
 		if (!nv)
-			return -1;
+			return -LM_ENOMEM;
 		s->v = nv;
 		s->cap = cap;
 	}
@@ -412,10 +412,10 @@ static void detach_all(struct stop_state *s)
 }
 
 /* PTRACE_SEIZE one thread: 0 when seized, 1 when the thread is gone or
- * exiting (skip it), or -errno. A thread between exit_mm() and becoming a
- * zombie still shows as running in /proc but refuses to be seized with
- * EPERM, like a zombie does: retry a little before calling EPERM a
- * permission problem. */
+ * exiting (skip it), -LM_EPERM, or -LM_EIO with errno set by the refusal.
+ * A thread between exit_mm() and becoming a zombie still shows as running
+ * in /proc but refuses to be seized with EPERM, like a zombie does: retry a
+ * little before calling EPERM a permission problem. */
 static int seize_thread(pid_t pid, pid_t tid)
 {
 	int attempt;
@@ -427,13 +427,13 @@ static int seize_thread(pid_t pid, pid_t tid)
 		if (errno == ESRCH)
 			return 1;	/* exited since the listing */
 		if (errno != EPERM)
-			return -errno;
+			return -LM_EIO;
 		state = thread_state(pid, tid);
 		if (state == 0 || state == 'Z' || state == 'X')
 			return 1;	/* gone, or a zombie (leader) */
 		usleep(200);
 	}
-	return -EPERM;
+	return -LM_EPERM;
 }
 
 /* LM_ETIMEDOUT for a thread that did not stop within budget_ns, or (0)
@@ -532,11 +532,12 @@ static int stop_round(pid_t pid, struct stop_state *s, struct lm_stopped *st,
 			continue;
 		}
 		if (r < 0) {
+			int e = errno;	/* the refusal's, for -LM_EIO */
 			s->n--;
 			free(tids);
-			if (r == -EPERM)
+			if (r == -LM_EPERM)
 				return eperm_error(err, pid, tid);
-			return lm_err_errno(err, LM_EIO, -r,
+			return lm_err_errno(err, LM_EIO, e,
 					    "cannot attach to thread %d of pid %d", (int)tid, (int)pid);
 		}
 		added++;

@@ -148,7 +148,7 @@ int lm_python_find(const struct lm_memsrc *src, const struct lm_symtab *syms,
 	}
 	py = calloc(1, sizeof(*py));
 	if (!py)
-		return -1;
+		return -LM_ENOMEM;
 	py->src = src;
 	py->L = &layouts[i];
 	py->module = m;
@@ -288,7 +288,7 @@ int lm_python_dead_object_type(struct lm_python *py, uint64_t addr, const uint8_
 
 /* Up to len - 1 bytes of NUL-terminated text at addr into buf: from the
  * captured memory, else (read-only data such as a C type's tp_name is not
- * captured) from the file mapped there. -1 when neither has it. */
+ * captured) from the file mapped there. -LM_EFAULT when neither has it. */
 static int read_cstr(struct lm_python *py, uint64_t addr, char *buf, size_t len)
 {
 	const struct lm_mapping *m = NULL;
@@ -314,17 +314,17 @@ static int read_cstr(struct lm_python *py, uint64_t addr, char *buf, size_t len)
 			break;
 		}
 	if (!m || !m->path || m->path[0] != '/')
-		return -1;
+		return -LM_EFAULT;
 	fd = lm_memsrc_open_mapping_file(py->src, m, NULL);
 	if (fd < 0)
-		return -1;
+		return -LM_EFAULT;
 	n = len - 1;
 	if (n > m->end - addr)
 		n = m->end - addr;
 	got = pread(fd, buf, n, (off_t)(m->offset + (addr - m->start)));
 	close(fd);
 	if (got <= 0)
-		return -1;
+		return -LM_EFAULT;
 	buf[got] = '\0';
 	return 0;
 }
@@ -339,7 +339,7 @@ int lm_python_str_text(struct lm_python *py, uint64_t obj, char *buf, size_t len
 	if (len == 0 || word(py, obj + 8, &t) < 0 || (py->unicode_type && t != py->unicode_type) ||
 	    word(py, obj + L->str_length, &length) < 0 ||
 	    word(py, obj + L->str_state, &state) < 0)
-		return -1;
+		return -LM_ENOTFOUND;
 	/* state bits: interned 2, kind 3, compact 1, ascii 1 */
 	if ((state >> 5 & 3) == 3) {
 		data = obj + L->str_ascii_data;
@@ -347,7 +347,7 @@ int lm_python_str_text(struct lm_python *py, uint64_t obj, char *buf, size_t len
 		   word(py, obj + L->str_utf8_length, &length) == 0) {
 		/* compact, not ASCII: its UTF-8 form, when cached */
 	} else {
-		return -1;
+		return -LM_ENOTFOUND;
 	}
 	if (length >= len) {
 		length = len - 1;
@@ -355,10 +355,10 @@ int lm_python_str_text(struct lm_python *py, uint64_t obj, char *buf, size_t len
 	}
 	p = lm_mem_view(py->src, data, length);
 	if (!p && length)
-		return -1;
+		return -LM_ENOTFOUND;
 	memcpy(buf, p, length);
 	buf[length] = '\0';
-	return strlen(buf) == length ? 0 : -1;
+	return strlen(buf) == length ? 0 : -LM_ENOTFOUND;
 }
 
 /* The str value of key `key` in the dict at d, or 0. */
@@ -416,7 +416,7 @@ int lm_python_type_name(struct lm_python *py, uint64_t type, char *buf, size_t l
 	int cut;
 
 	if (ti->ok != 1)
-		return -1;
+		return -LM_ENOTFOUND;
 	if ((ti->flags & TPFLAGS_HEAPTYPE) && word(py, type + L->ht_qualname, &q) == 0 &&
 	    lm_python_str_text(py, q, qual, sizeof(qual), &cut) == 0) {
 		if (word(py, type + L->tp_dict, &dict) == 0 && dict &&
@@ -430,7 +430,7 @@ int lm_python_type_name(struct lm_python *py, uint64_t type, char *buf, size_t l
 	}
 	if (word(py, type + L->tp_name, &name) < 0 ||
 	    read_cstr(py, name, qual, sizeof(qual)) < 0 || !qual[0])
-		return -1;
+		return -LM_ENOTFOUND;
 	snprintf(buf, len, "%s", qual);
 	return 0;
 }
@@ -443,10 +443,10 @@ int lm_python_module_dict(struct lm_python *py, uint64_t obj, uint64_t *dict, ch
 
 	/* PyModuleObject: {refcount, type, md_dict, ...} on 3.9-3.13 */
 	if (word(py, obj + 16, &d) < 0 || !d || (d & 7))
-		return -1;
+		return -LM_ENOTFOUND;
 	if (name && (!(n = dict_str_value(py, d, "__name__")) ||
 		     lm_python_str_text(py, n, name, len, &cut) < 0))
-		return -1;
+		return -LM_ENOTFOUND;
 	*dict = d;
 	return 0;
 }

@@ -57,7 +57,7 @@ struct lm_python;
 /* 1 and *out when the target runs a supported CPython; 0 and *out NULL
  * otherwise, with why "" when there is no CPython at all, or the reason a
  * CPython found is not read ("CPython 3.9 in python3.9: layout not
- * supported"). Negative on out of memory. */
+ * supported"). -LM_ENOMEM on out of memory. */
 int lm_python_find(const struct lm_memsrc *src, const struct lm_symtab *syms,
 		   struct lm_python **out, char *why, size_t whylen);
 void lm_python_free(struct lm_python *py);
@@ -84,16 +84,16 @@ int lm_python_dead_object_type(struct lm_python *py, uint64_t addr, const uint8_
 
 /* The name of type object `type` into buf: built-in and C types by their
  * tp_name ("dict", "collections.deque"), classes defined in Python as
- * module.qualname ("app.Session"). -1 when it cannot be read. */
+ * module.qualname ("app.Session"). -LM_ENOTFOUND when it cannot be read. */
 int lm_python_type_name(struct lm_python *py, uint64_t type, char *buf, size_t len);
 
 /* The text of str object `obj` (ASCII or with its UTF-8 cached), at most
- * len - 1 bytes, into buf; *cut set when it was longer. -1 when obj is no
- * readable str. */
+ * len - 1 bytes, into buf; *cut set when it was longer. -LM_ENOTFOUND when
+ * obj is no readable str. */
 int lm_python_str_text(struct lm_python *py, uint64_t obj, char *buf, size_t len, int *cut);
 
 /* Module object `obj`: its namespace dict in *dict and, unless name is
- * NULL, its __name__ in name. -1 when either cannot be read. */
+ * NULL, its __name__ in name. -LM_ENOTFOUND when either cannot be read. */
 int lm_python_module_dict(struct lm_python *py, uint64_t obj, uint64_t *dict, char *name,
 			  size_t len);
 

@@ -165,7 +165,7 @@ static int u32_push(struct u32vec *s, uint32_t x)
 		size_t cap = s->cap ? s->cap * 2 : 4096;
 		uint32_t *v = realloc(s->v, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		s->v = v;
 		s->cap = cap;
 	}
@@ -209,7 +209,7 @@ static int add_run(struct lm_refgraph *g, size_t *cap, const struct run *r)
 		size_t c = *cap ? *cap * 2 : 64;
 		struct run *v = realloc(g->runs, c * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		g->runs = v;
 		*cap = c;
 	}
@@ -236,7 +236,7 @@ static int build_runs(struct lm_refgraph *g)
 			continue;
 		}
 		if (i > 0 && add_run(g, &cap, &r) < 0)
-			return -1;
+			return -LM_ENOMEM;
 		memset(&r, 0, sizeof(r));
 		r.lo = addr;
 		r.hi = end;
@@ -244,7 +244,7 @@ static int build_runs(struct lm_refgraph *g)
 		r.end = i + 1;
 	}
 	if (g->nchunks && add_run(g, &cap, &r) < 0)
-		return -1;
+		return -LM_ENOMEM;
 	if (g->nruns) {
 		g->lo = g->runs[0].lo;
 		g->hi = g->runs[g->nruns - 1].hi;
@@ -453,7 +453,7 @@ static int add_span(struct lm_refgraph *g, size_t *cap, const struct span *s)
 		size_t c = *cap ? *cap * 2 : 64;
 		struct span *v = realloc(g->spans, c * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		g->spans = v;
 		*cap = c;
 	}
@@ -532,7 +532,7 @@ static int add_region_spans(struct lm_refgraph *g, size_t *cap, const struct lm_
 			s.hi = ex[i].lo & ~7ULL;
 			s.data = r->data + (s.lo - r->start);
 			if (add_span(g, cap, &s) < 0)
-				return -1;
+				return -LM_ENOMEM;
 		}
 		if (ex[i].hi > UINT64_MAX - 7)
 			return 0;
@@ -543,7 +543,7 @@ static int add_region_spans(struct lm_refgraph *g, size_t *cap, const struct lm_
 		s.hi = hi;
 		s.data = r->data + (s.lo - r->start);
 		if (add_span(g, cap, &s) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	}
 	return 0;
 }
@@ -555,7 +555,7 @@ static int build_exclusions(struct lm_refgraph *g, struct excl **out, size_t *n)
 	size_t i, k = 0;
 
 	if (!ex)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < g->nruns; i++) {
 		struct lm_chunk fbuf;
 		const struct lm_chunk *first = lm_chunkstore_get(g->chunks, g->runs[i].first, &fbuf);
@@ -591,10 +591,10 @@ static int build_spans(struct lm_refgraph *g)
 	int rc = 0;
 
 	if (build_exclusions(g, &ex, &nex) < 0)
-		return -1;
+		return -LM_ENOMEM;
 	if (!(sps = sorted_sps(src))) {
 		free(ex);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	for (i = 0; i < src->nregions && rc == 0; i++) {
 		const struct lm_region *r = &src->regions[i];
@@ -836,7 +836,7 @@ static int mark_words(struct lm_refgraph *g, const uint8_t *p, size_t nwords)
 				continue;
 			g->state[cand[j]] = st | ST_REACHED;
 			if (u32_push(&g->stack, cand[j]) < 0)
-				return -1;
+				return -LM_ENOMEM;
 		}
 	}
 	return 0;
@@ -855,7 +855,7 @@ static int push_resume(struct lm_refgraph *g, uint32_t chunk, size_t word)
 		size_t cap = g->resume_cap ? g->resume_cap * 2 : 64;
 		struct resume *v = realloc(g->resume, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		g->resume = v;
 		g->resume_cap = cap;
 	}
@@ -876,7 +876,7 @@ static int mark_chunk(struct lm_refgraph *g, uint32_t n, size_t from)
 	if (k > MARK_SLICE_WORDS) {
 		k = MARK_SLICE_WORDS;
 		if (push_resume(g, n, from + k) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	}
 	g->totals.scanned_bytes += k * 8;
 	return mark_words(g, p + from * 8, k);
@@ -891,10 +891,10 @@ static int mark_from_roots(struct lm_refgraph *g)
 	for (i = 0; i < g->src->nthreads; i++)
 		for (r = 0; r < NREGS; r++)
 			if (reach(g, find_node(g, reg_value(&g->src->threads[i].regs, r))) < 0)
-				return -1;
+				return -LM_ENOMEM;
 	for (i = 0; i < g->nspans; i++)
 		if (mark_words(g, g->spans[i].data, (size_t)((g->spans[i].hi - g->spans[i].lo) / 8)) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	while (g->stack.n > 0 || g->nresume > 0) {
 		int rc;
 		if (g->stack.n > 0) {
@@ -906,7 +906,7 @@ static int mark_from_roots(struct lm_refgraph *g)
 			rc = mark_chunk(g, x.chunk, x.word);
 		}
 		if (rc < 0)
-			return -1;
+			return -LM_ENOMEM;
 	}
 	g->marked = 1;
 	return 0;
@@ -922,7 +922,7 @@ static int claim_clique(struct lm_refgraph *g, uint32_t leader)
 
 	g->stack.n = 0;
 	if (u32_push(&g->stack, leader) < 0)
-		return -1;
+		return -LM_ENOMEM;
 	while (g->stack.n > 0) {
 		uint32_t n = g->stack.v[--g->stack.n];
 		const uint8_t *p = chunk_bytes(g, n, &nwords);
@@ -939,7 +939,7 @@ static int claim_clique(struct lm_refgraph *g, uint32_t leader)
 				continue;
 			g->state[c] |= ST_INDIRECT;
 			if (u32_push(&g->stack, (uint32_t)c) < 0)
-				return -1;
+				return -LM_ENOMEM;
 		}
 	}
 	return 0;
@@ -952,7 +952,7 @@ static int classify_unreached(struct lm_refgraph *g)
 	for (i = 0; i < g->nchunks; i++)
 		if ((g->state[i] & (ST_NODE | ST_REACHED | ST_INDIRECT)) == ST_NODE &&
 		    claim_clique(g, (uint32_t)i) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	return 0;
 }
 
@@ -1001,7 +1001,7 @@ static int tally_leaks(struct lm_refgraph *g, struct lm_leaks *l)
 	struct lm_leak_totals *t = &l->totals;
 
 	if (!rows)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i <= ntypes; i++)
 		rows[i].type = i < ntypes ? (uint32_t)i : UINT32_MAX;
 	*t = g->totals;
@@ -1184,7 +1184,7 @@ static int bfs_root_word(struct lm_refgraph *g, struct bfs *b, uint64_t ref, uin
 		size_t cap = b->refs_cap ? b->refs_cap * 2 : 1024;
 		struct root_ref *r = realloc(b->refs, cap * sizeof(*r));
 		if (!r)
-			return -1;
+			return -LM_ENOMEM;
 		b->refs = r;
 		b->refs_cap = cap;
 	}
@@ -1231,7 +1231,7 @@ static int find_python_modules(struct lm_refgraph *g)
 			uint64_t *v;
 			cap = cap ? cap * 2 : 64;
 			if (!(v = realloc(g->py_modules, cap * sizeof(*v))))
-				return -1;
+				return -LM_ENOMEM;
 			g->py_modules = v;
 		}
 		g->py_modules[g->npy_modules++] = obj + 16;
@@ -1260,7 +1260,7 @@ static int bfs_drain(struct lm_refgraph *g, struct bfs *b, size_t q)
 				continue;
 			b->parent[c] = n;
 			if (u32_push(&b->queue, (uint32_t)c) < 0)
-				return -1;
+				return -LM_ENOMEM;
 		}
 	}
 	return 0;
@@ -1281,11 +1281,11 @@ static int bfs_python_modules(struct lm_refgraph *g, struct bfs *b)
 	uint64_t dict;
 
 	if (find_python_modules(g) < 0)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < g->npy_modules; i++)
 		if (lm_mem_word(g->src, g->py_modules[i], &dict) == 0 &&
 		    bfs_root_word(g, b, g->py_modules[i], dict) < 0)
-			return -1;
+			return -LM_ENOMEM;
 	return bfs_drain(g, b, 0);
 }
 
@@ -1294,14 +1294,14 @@ static int bfs_run(struct lm_refgraph *g, struct bfs *b)
 	size_t i, r, k, q;
 
 	if (bfs_python_modules(g, b) < 0)
-		return -1;
+		return -LM_ENOMEM;
 	q = b->queue.n;
 
 	for (i = 0; i < g->src->nthreads; i++)
 		for (r = 0; r < NREGS; r++)
 			if (bfs_root_word(g, b, REG_REF(i, r),
 					  reg_value(&g->src->threads[i].regs, r)) < 0)
-				return -1;
+				return -LM_ENOMEM;
 	for (i = 0; i < g->nspans; i++) {
 		const struct span *s = &g->spans[i];
 		size_t n = (size_t)((s->hi - s->lo) / 8);
@@ -1309,7 +1309,7 @@ static int bfs_run(struct lm_refgraph *g, struct bfs *b)
 			uint64_t v = load64(s->data + k * 8);
 			if (v >= g->lo && v < g->hi && !python_stale_freelist_slot(g, s, k, v) &&
 			    bfs_root_word(g, b, s->lo + k * 8, v) < 0)
-				return -1;
+				return -LM_ENOMEM;
 		}
 	}
 	return bfs_drain(g, b, q);
@@ -1531,7 +1531,7 @@ int lm_refgraph_symbolize(const struct lm_refgraph *g, uint64_t addr, char *buf,
 	const struct lm_module *m;
 
 	if (!s || !s->name || !s->name[0])
-		return -1;
+		return -LM_ENOTFOUND;
 	m = lm_symtab_module_at(syms, s->module);
 	if (addr == s->addr)
 		snprintf(buf, len, "%s!%s", m ? m->name : "?", s->name);
@@ -1558,16 +1558,16 @@ static int make_path(struct lm_refgraph *g, const struct bfs *b, uint32_t holder
 	} else {
 		for (n = holder; b->parent[n] != ROOT_PARENT; n = b->parent[n])
 			if (++depth > g->nchunks)
-				return -1;
+				return -LM_ECORRUPT;	/* a cycle in the parents */
 		rr = find_root_ref(b, n);
 		depth++;
 		if (!rr)
-			return -1;
+			return -LM_ENOTFOUND;
 	}
 	path->nsteps = depth + 1;
 	path->steps = calloc(path->nsteps, sizeof(*path->steps));
 	if (!path->steps)
-		return -1;
+		return -LM_ENOMEM;
 	/* fill from the target backwards */
 	path->steps[depth].chunk = b->target;
 	n = holder;
@@ -1605,7 +1605,7 @@ static int collect_paths(struct lm_refgraph *g, struct bfs *b, size_t max,
 
 	res->paths = calloc(max ? max : 1, sizeof(*res->paths));
 	if (!res->paths)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < b->ndirect && res->npaths < max; i++)
 		if (make_path(g, b, NO_PARENT, 0, &b->direct[i], &res->paths[res->npaths]) == 0)
 			res->npaths++;
@@ -1753,7 +1753,7 @@ static int tree_path(struct lm_refgraph *g, const struct lm_reach_tree *t, uint3
 
 	b.target = target;
 	if (!(res->paths = calloc(1, sizeof(*res->paths))))
-		return -1;
+		return -LM_ENOMEM;
 	if (holder == ROOT_PARENT) {
 		const struct root_ref *rr = find_root_ref(&b, target);
 		if (rr && make_path(g, &b, NO_PARENT, 0, rr, &res->paths[0]) == 0)

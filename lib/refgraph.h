@@ -154,7 +154,8 @@ int lm_reach_tree_path(struct lm_refgraph *g, const struct lm_reach_tree *t, siz
 		       struct lm_root_paths **out, struct lm_err *err);
 
 /* Describe a target address that is not in a chunk: "libc.so.6!main_arena+0x60"
- * into buf when a symbol covers it; returns 0, or -1 (buf untouched). */
+ * into buf when a symbol covers it; returns 0, or -LM_ENOTFOUND (buf
+ * untouched). */
 int lm_refgraph_symbolize(const struct lm_refgraph *g, uint64_t addr, char *buf, size_t len);
 
 #endif

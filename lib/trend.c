@@ -207,7 +207,7 @@ static int reduce(const double *t, const double *y, size_t n, size_t max,
 	if (!bt || !by || k > LM_TREND_HARD_MAX) {
 		free(bt);
 		free(by);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	for (b = 0; b < nb; b++) {
 		size_t s = b * k, e = s + k < n ? s + k : n, i;

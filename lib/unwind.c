@@ -230,11 +230,11 @@ static int push_frame(struct thread_frames *t, uint64_t pc, uint64_t sp, int exa
 	struct lm_frame *v;
 
 	if (t->n >= LM_UNWIND_MAX_FRAMES)
-		return -1;
+		return -LM_ELIMIT;
 	if (t->n % 16 == 0) {
 		v = realloc(t->v, (t->n + 16) * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		t->v = v;
 	}
 	t->v[t->n].pc = pc;
