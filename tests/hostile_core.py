@@ -78,7 +78,8 @@ def tls0(src, dst):
 
 
 def nt_files(data, phs):
-    """(start, end, path) of each NT_FILE entry."""
+    """(offset of its start, end, file offset triple; start, end, path) of
+    each NT_FILE entry."""
     for ph in phs:
         if ph[0] != PT_NOTE:
             continue
@@ -88,13 +89,14 @@ def nt_files(data, phs):
             count, _ = struct.unpack_from('<QQ', data, desc)
             names = data[desc + 16 + 24 * count:desc + descsz].split(b'\0')
             for i in range(count):
-                start, end, _ = struct.unpack_from('<QQQ', data, desc + 16 + 24 * i)
-                yield start, end, names[i].decode('utf-8', 'replace')
+                at = desc + 16 + 24 * i
+                start, end, _ = struct.unpack_from('<QQQ', data, at)
+                yield at, start, end, names[i].decode('utf-8', 'replace')
 
 
 def hugedata(src, dst):
     data, eh, phs = read_core(src)
-    libc_ends = {end for start, end, path in nt_files(data, phs)
+    libc_ends = {end for _, start, end, path in nt_files(data, phs)
                  if path.endswith('/libc.so.6')}
     grown = 0
     for ph in phs:
@@ -104,18 +106,9 @@ def hugedata(src, dst):
     if not grown:
         sys.exit('hostile_core.py: no anonymous segment after libc in ' + src)
     above = max(libc_ends)
-    for ph in phs:
-        if ph[0] != PT_NOTE:
-            continue
-        for ntype, desc, descsz in notes(data, ph):
-            if ntype != NT_FILE:
-                continue
-            count, _ = struct.unpack_from('<QQ', data, desc)
-            for i in range(count):
-                at = desc + 16 + 24 * i
-                start, end, off = struct.unpack_from('<QQQ', data, at)
-                if start >= above:
-                    struct.pack_into('<QQQ', data, at, 0, 0, 0)
+    for at, start, _, _ in nt_files(data, phs):
+        if start >= above:
+            struct.pack_into('<QQQ', data, at, 0, 0, 0)
     write_core(dst, data, eh, phs)
 
 
