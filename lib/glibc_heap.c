@@ -398,7 +398,7 @@ static const char *module_path(const struct lm_symtab *syms, const struct lm_sym
 }
 
 /* Copy the version after "release version " at p (bounded by end) into out:
- * "2.36" from "... stable release version 2.36.". */
+ * "2.36" from "... stable release version 2.36."; -LM_EINVAL if none is. */
 static int parse_version(const char *p, const char *end, char *out, size_t len)
 {
 	size_t n = 0;
@@ -413,11 +413,12 @@ static int parse_version(const char *p, const char *end, char *out, size_t len)
 		out[n++] = *p++;
 	}
 	out[n] = '\0';
-	return n > 0 && dots >= 1 ? 0 : -1;
+	return n > 0 && dots >= 1 ? 0 : -LM_EINVAL;
 }
 
 /* Search libc's file for the banner "GNU C Library ... release version X.Y".
- * *opened: whether the file could be opened (else err says why not). */
+ * *opened: whether the file could be opened (else err says why not).
+ * -LM_ENOTFOUND, err untouched, when the file has no banner. */
 static int read_libc_version(const struct lm_memsrc *src, const struct lm_mapping *m,
 			     char *out, size_t len, int *opened, struct lm_err *err)
 {
@@ -425,7 +426,7 @@ static int read_libc_version(const struct lm_memsrc *src, const struct lm_mappin
 	const size_t block = 1 << 20, keep = 64, limit = 64 << 20;
 	char *buf;
 	size_t have = 0, total = 0;
-	int fd, rc = -1;
+	int fd, rc = -LM_ENOTFOUND;
 
 	fd = lm_memsrc_open_mapping_file(src, m, err);
 	*opened = fd >= 0;

@@ -540,7 +540,7 @@ static int find_exe(struct lm_memsrc *src, const struct core_notes *cn)
 	if (i == cn->nfiles)
 		i = 0;
 	src->exe = strdup(cn->files[i].path);
-	return src->exe ? 0 : -1;
+	return src->exe ? 0 : -LM_ENOMEM;
 }
 
 static void core_free(struct lm_memsrc *src)

@@ -109,7 +109,7 @@ static int line_alloc(struct line *l, size_t n)
 {
 	l->t = calloc(n ? n : 1, sizeof(*l->t));
 	l->v = calloc(n ? n : 1, sizeof(*l->v));
-	return l->t && l->v ? 0 : -1;
+	return l->t && l->v ? 0 : -LM_ENOMEM;
 }
 
 enum unit { U_BYTES, U_MS };

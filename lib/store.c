@@ -569,7 +569,7 @@ static int read_instance(sqlite3_stmt *s, struct lm_store_instance *in)
 	in->started_at_us = sqlite3_column_int64(s, 6);
 	in->ended_at_us = sqlite3_column_int64(s, 7);
 	in->last_taken_at_us = sqlite3_column_int64(s, 8);
-	return in->target ? 0 : -1;
+	return in->target ? 0 : -LM_ENOMEM;
 }
 
 /* Run an instance query (?1 = target name or NULL) into a new array. */
@@ -951,7 +951,7 @@ static int read_growth(sqlite3_stmt *s, struct lm_store_growth *g)
 	g->last_count = from_db(sqlite3_column_int64(s, 7));
 	g->bytes_per_hour = sqlite3_column_double(s, 8);
 	g->count_per_hour = sqlite3_column_double(s, 9);
-	return g->name ? 0 : -1;
+	return g->name ? 0 : -LM_ENOMEM;
 }
 
 int lm_store_growth(struct lm_store *store, int64_t instance_id, size_t limit,
