@@ -189,8 +189,9 @@ static void parse_error(struct parser *p, int line, const char *fmt, ...)
 /* ---- value syntax ---- */
 
 /* A decimal number (with an optional fraction) followed by a unit word;
- * the unit is returned as a pointer into s, blanks skipped. */
-static int split_number(const char *s, double *num, const char **unit)
+ * the unit is returned as a pointer into s and a length, blanks around it
+ * skipped. */
+static int split_number(const char *s, double *num, const char **unit, size_t *ulen)
 {
 	char *end;
 
@@ -205,6 +206,9 @@ static int split_number(const char *s, double *num, const char **unit)
 	while (isspace((unsigned char)*end))
 		end++;
 	*unit = end;
+	*ulen = strlen(end);
+	while (*ulen && isspace((unsigned char)end[*ulen - 1]))
+		(*ulen)--;
 	return 0;
 }
 
@@ -228,11 +232,8 @@ int lm_parse_duration_ms(const char *s, uint64_t *ms)
 	double num, scale;
 	size_t ulen;
 
-	if (split_number(s, &num, &unit) < 0)
+	if (split_number(s, &num, &unit, &ulen) < 0)
 		return -LM_EINVAL;
-	ulen = strlen(unit);
-	while (ulen && isspace((unsigned char)unit[ulen - 1]))
-		ulen--;
 	if (unit_is(unit, ulen, u_ms))
 		scale = 1;
 	else if (unit_is(unit, ulen, u_s))
@@ -262,11 +263,8 @@ int lm_parse_size(const char *s, uint64_t *bytes)
 	double num, scale = 1;
 	size_t ulen;
 
-	if (split_number(s, &num, &unit) < 0)
+	if (split_number(s, &num, &unit, &ulen) < 0)
 		return -LM_EINVAL;
-	ulen = strlen(unit);
-	while (ulen && isspace((unsigned char)unit[ulen - 1]))
-		ulen--;
 	if (ulen > 0 && (p = strchr(sfx, toupper((unsigned char)unit[0])))) {
 		scale = ldexp(1.0, 10 * (int)(p - sfx + 1));
 		unit++;
