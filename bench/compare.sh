@@ -4,8 +4,9 @@
 # by side on the same target, to show that a change moved no figure.
 #
 # One bench/bigheap target (COUNT chunks, default 10 million: about 1 GiB),
-# then RUNS rounds (default 5), each running A's tools then B's on it, so
-# that a busy machine's drift hits both alike:
+# then RUNS rounds (default 5), each running A's tools and B's on it (A
+# first in odd rounds, B first in even ones), so that a busy machine's drift
+# and whatever the first run leaves warm hit both alike:
 #   - leakmon stat --json, live and --mode copy (what census.sh measures):
 #     the pause and the walk leakmon recorded, the chunks walked per second,
 #     our peak RSS, and the target's longest stall as its own meter saw it;
@@ -16,8 +17,8 @@
 #   - with CHURN=1, bench/copy_bench (copy_bench.sh, part 2): the rate of a
 #     malloc-heavy target while each build takes a copy census every second,
 #     as a share of its rate alone in the window before (SECS seconds each).
-# Each figure: A's median, B's median, and the median of the per-round
-# ratios B/A (the figure to read: 1.00 is no change).
+# Each figure: A's median, B's median, the median of the per-round ratios
+# B/A (the figure to read: 1.00 is no change) and their range (how noisy).
 # A build whose leakmon has --max-memory and --max-pause runs with both 0
 # (no bound), as a build before them did; LIMITS=1 keeps its defaults
 # (then a live census of a big target is refused).
@@ -44,6 +45,8 @@ limits() {
 out=$tmp/bigheap.out
 # One target for both builds: A's bigheap (the target is not what changes).
 bigheap_start "$A/bench/bigheap" "$count"
+# sides ROUND: the order of the builds in that round.
+sides() { [ $(($1 % 2)) = 1 ] && echo A B || echo B A; }
 # put ROUND SIDE METRIC VALUE: one measurement, for the summary.
 put() { echo "$1 $2 $3 $4" >>"$tmp/figures"; }
 
@@ -91,7 +94,7 @@ echo "# leakmon options: A: $(limits "$A")${LIMITS:+ (LIMITS=$LIMITS)}; B: $(lim
 echo "target RSS: $(( $(awk '/VmRSS/ {print $2}' /proc/$target/status) / 1024 )) MiB"
 : >"$tmp/figures"
 for r in $(seq 1 "$runs"); do
-	for side in A B; do
+	for side in $(sides "$r"); do
 		[ $side = A ] && build=$A || build=$B
 		census "$r" $side "$build" live
 		census "$r" $side "$build" copy
@@ -109,7 +112,7 @@ if [ "${CHURN:-0}" = 1 ]; then
 	# rate FROM: median ops/s the target printed since line FROM.
 	rate() { grep '^rate' "$churn_out" | tail -n +$(($1 + 1)) | awk '{print $2}' | median; }
 	for r in $(seq 1 "$runs"); do
-		for side in A B; do
+		for side in $(sides "$r"); do
 			[ $side = A ] && build=$A || build=$B
 			n0=$(grep -c '^rate' "$churn_out")
 			sleep "$secs"
@@ -137,13 +140,15 @@ for line in open(sys.argv[1]):
 	if metric not in v:
 		order.append(metric)
 	v[metric][(r, side)] = float(value)
-print("%-26s %14s %14s %8s %8s" % ("figure", "A median", "B median", "B/A", "rounds"))
+print("%-26s %12s %12s %7s %6s  %s" % ("figure", "A median", "B median", "B/A", "rounds",
+					 "B/A range"))
 for m in order:
 	a = [x for (r, s), x in v[m].items() if s == "A"]
 	b = [x for (r, s), x in v[m].items() if s == "B"]
 	ratios = [v[m][(r, "B")] / v[m][(r, "A")] for (r, s) in v[m]
 		  if s == "A" and (r, "B") in v[m] and v[m][(r, "A")]]
-	print("%-26s %14.6g %14.6g %8s %8d" % (m, statistics.median(a) if a else float("nan"),
+	print("%-26s %12.6g %12.6g %7s %6d  %s" % (m, statistics.median(a) if a else float("nan"),
 		statistics.median(b) if b else float("nan"),
-		"%.3f" % statistics.median(ratios) if ratios else "-", len(ratios)))
+		"%.3f" % statistics.median(ratios) if ratios else "-", len(ratios),
+		"%.2f-%.2f" % (min(ratios), max(ratios)) if ratios else "-"))
 PY
