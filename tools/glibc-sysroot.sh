@@ -38,24 +38,16 @@ arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 
 cache=${LM_CACHE:-/var/cache/leakmon-test}/glibc/$suite
 sysroot=$cache/sysroot
-if [ -f "$sysroot/.leakmon-sysroot" ]; then
-	echo "$sysroot"
-	exit 0
-fi
+. "$(dirname "$0")/cache-once.sh"
+cache_ready "$sysroot" .leakmon-sysroot
 
 skip() { echo "$0: $suite: $*" >&2; exit 77; }
 
-# Tests run in parallel: one download per suite at a time; whoever waited
-# finds the sysroot ready.
-mkdir -p "$cache" 2>/dev/null || skip "cannot create the cache $cache (set LM_CACHE)"
-exec 9>"$cache/.lock"
-flock -w 900 9 || skip "another download into $cache did not finish in 15 minutes"
-if [ -f "$sysroot/.leakmon-sysroot" ]; then
-	echo "$sysroot"
-	exit 0
-fi
+# One download per suite at a time; whoever waited finds the sysroot ready.
+cache_lock "$cache" .lock 900 "another download into $cache did not finish in 15 minutes"
+cache_ready "$sysroot" .leakmon-sysroot
 
-mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+mirror=$(cache_mirror)
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 [ -r "$keyring" ] || skip "$keyring missing (install debian-archive-keyring)"
 

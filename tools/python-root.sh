@@ -30,22 +30,15 @@ trixie) python=python3.13 ;;
 esac
 cache=${LM_CACHE:-/var/cache/leakmon-test}/python/$suite
 root=$cache/root
-if [ -f "$root/.leakmon-python" ]; then
-	echo "$root"
-	exit 0
-fi
+. "$(dirname "$0")/cache-once.sh"
+cache_ready "$root" .leakmon-python
 skip() { echo "$0: $suite: $*" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || skip "debootstrap needs root"
 command -v debootstrap >/dev/null || skip "debootstrap is not installed (apt-get install debootstrap)"
-mkdir -p "$cache" 2>/dev/null || skip "cannot create the cache $cache (set LM_CACHE)"
-# Tests run in parallel: one debootstrap per suite at a time.
-exec 9>"$cache/.lock"
-flock -w 1200 9 || skip "another debootstrap into $cache did not finish in 20 minutes"
-if [ -f "$root/.leakmon-python" ]; then
-	echo "$root"
-	exit 0
-fi
-mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+# One debootstrap per suite at a time.
+cache_lock "$cache" .lock 1200 "another debootstrap into $cache did not finish in 20 minutes"
+cache_ready "$root" .leakmon-python
+mirror=$(cache_mirror)
 tmp=$(mktemp -d "$cache/root.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 debootstrap --variant=minbase --include="$python-minimal" "$suite" "$tmp" "$mirror" \

@@ -19,22 +19,15 @@ set -euo pipefail
 cache=${LM_CACHE:-/var/cache/leakmon-test}
 tree=$cache/bookworm
 skip() { echo "$0: $*" >&2; exit 77; }
+. "$(dirname "$0")/cache-once.sh"
 
-if [ -f "$tree/.leakmon-tree" ]; then
-	echo "$tree"
-	exit 0
-fi
+cache_ready "$tree" .leakmon-tree
 [ "$(id -u)" = 0 ] || skip "building the container tree needs root"
 command -v debootstrap >/dev/null || skip "debootstrap is not installed (apt-get install debootstrap)"
-mkdir -p "$cache" 2>/dev/null || skip "cannot create the cache $cache (set LM_CACHE)"
-exec 9>"$cache/.bookworm.lock"
-flock -w 1800 9 || skip "another build of $tree did not finish in 30 minutes"
-if [ -f "$tree/.leakmon-tree" ]; then
-	echo "$tree"
-	exit 0
-fi
+cache_lock "$cache" .bookworm.lock 1800 "another build of $tree did not finish in 30 minutes"
+cache_ready "$tree" .leakmon-tree
 
-mirror=$("$(dirname "$0")/debian-mirror.sh") || skip "no Debian mirror in /etc/apt/sources.list(.d); set LM_DEBIAN_MIRROR"
+mirror=$(cache_mirror)
 
 # systemd as PID 1, and what leakmond and leakmon need at run time.
 pkgs=systemd,systemd-sysv,dbus,libpam-systemd,procps,sqlite3
