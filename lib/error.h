@@ -25,16 +25,19 @@
  * Other results are not "did it work" returns and keep their natural type:
  * a predicate (is_*, has_*, *_valid: 1 or 0), a count, size or length
  * (size_t, or ssize_t with -1 for "could not read"), an index or a parsed
- * enum value (-1 for "none" or "not a name", like strchr's NULL), a file
+ * enum value (-1 for "none" or "not a name"), a file
  * descriptor (-1 with errno set, like open()), a pointer (NULL on failure,
  * with a struct lm_err if the caller must say why), and a callback handed
  * to another library (libcurl, libdw, inih, qsort), which returns what that
  * library expects.
  *
- * Only daemon/ decides whether to print, retry or exit. The table from
- * codes to the CLI's exit statuses is lm_exit_code() in daemon/cli.c:
- * helpers below a command return codes, and the command turns them into its
- * exit status there.
+ * Only daemon/ decides whether to print, retry or exit. A leakmon command
+ * (cmd_* in daemon/) and the steps it is split into return exit statuses
+ * (enum lm_exit); the helpers below them return codes, and the one table
+ * from codes to exit statuses is lm_exit_code() in daemon/cli.c.
+ *
+ * tools/check-returns.sh (make check-returns, tests/return_convention.test)
+ * finds the forms this convention replaced.
  */
 #ifndef LM_ERROR_H
 #define LM_ERROR_H
