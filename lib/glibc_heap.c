@@ -1392,6 +1392,23 @@ out:
 	return rc;
 }
 
+/* Chunk p, reached on list i of the kind named list ("fastbin", "bin") of
+ * arena ai, is free in that state: 0, or 1 when it was reached before (noted
+ * as corruption: that list stops there), or a negative error. */
+static int mark_listed(struct walker *w, unsigned ai, const char *list, unsigned i, uint64_t p,
+		       uint8_t state)
+{
+	uint8_t old;
+	int r = cs_add(&w->freeset, p, state, &old);
+
+	if (r < 0)
+		return freeset_error(w, r);
+	if (r == 1)
+		note_corrupt(w, ai, "%s %u of arena 0x%" PRIx64 " reaches chunk 0x%" PRIx64
+			     " twice or also from another list", list, i, w->arenas[ai].addr, p);
+	return r;
+}
+
 static int walk_fastbins(struct walker *w, unsigned ai)
 {
 	const struct lm_glibc_layout *L = w->L;
@@ -1404,21 +1421,17 @@ static int walk_fastbins(struct walker *w, unsigned ai)
 			return 0;
 		while (p) {
 			const uint8_t *ch = lm_mem_view(w->src, p, 32);
-			uint8_t old;
 			int r;
 			if (!ch || (p & 15) || (ld64(ch + 8) & SIZE_MASK) != want || ++n > w->list_limit) {
 				note_corrupt(w, ai, "fastbin %u of arena 0x%" PRIx64 " holds a bad chunk "
 					     "at 0x%" PRIx64, i, a, p);
 				break;
 			}
-			r = cs_add(&w->freeset, p, LM_CHUNK_FREE_FAST, &old);
+			r = mark_listed(w, ai, "fastbin", i, p, LM_CHUNK_FREE_FAST);
 			if (r < 0)
-				return freeset_error(w, r);
-			if (r == 1) {
-				note_corrupt(w, ai, "fastbin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
-					     PRIx64 " twice or also from another list", i, a, p);
+				return r;
+			if (r == 1)
 				break;
-			}
 			/* safe-linking: the key is the address of the fd field */
 			p = L->safe_linking ? ld64(ch + 16) ^ ((p + 16) >> 12) : ld64(ch + 16);
 		}
@@ -1442,21 +1455,17 @@ static int walk_bins(struct walker *w, unsigned ai)
 			return 0;
 		while (p != hdr) {
 			const uint8_t *ch = lm_mem_view(w->src, p, 32);
-			uint8_t old;
 			int r;
 			if (!ch || (p & 15) || ld64(ch + 24) != prev || ++n > w->list_limit) {
 				note_corrupt(w, ai, "bin %u of arena 0x%" PRIx64 " has a bad link to "
 					     "0x%" PRIx64 " after 0x%" PRIx64, i, a, p, prev);
 				break;
 			}
-			r = cs_add(&w->freeset, p, state, &old);
+			r = mark_listed(w, ai, "bin", i, p, state);
 			if (r < 0)
-				return freeset_error(w, r);
-			if (r == 1) {
-				note_corrupt(w, ai, "bin %u of arena 0x%" PRIx64 " reaches chunk 0x%"
-					     PRIx64 " twice or also from another list", i, a, p);
+				return r;
+			if (r == 1)
 				break;
-			}
 			prev = p;
 			p = ld64(ch + 16);
 		}
