@@ -628,9 +628,15 @@ ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr)
 	if (lo == 0)
 		return -1;
 	lo--;
-	if (addr - lm_chunkstore_addr(&snap->chunks, lo) < lm_chunkstore_size(&snap->chunks, lo))
-		return (ptrdiff_t)lo;
-	return -1;
+	if (addr - lm_chunkstore_addr(&snap->chunks, lo) >= lm_chunkstore_size(&snap->chunks, lo))
+		return -1;
+	/* a chunk's prev_size field is the last usable word of the live
+	 * allocation before it */
+	if (lo > 0 && addr - lm_chunkstore_addr(&snap->chunks, lo) < 8 &&
+	    lm_chunk_is_live(lm_chunkstore_state(&snap->chunks, lo - 1)) &&
+	    addr - lm_chunkstore_user(&snap->chunks, lo - 1) < lm_chunkstore_usable(&snap->chunks, lo - 1))
+		return (ptrdiff_t)(lo - 1);
+	return (ptrdiff_t)lo;
 }
 
 const struct lm_chunk *lm_snapshot_chunk(const struct lm_snapshot *snap, size_t i,

@@ -109,7 +109,9 @@ struct lm_classifier *lm_snapshot_classifier(const struct lm_snapshot *snap);
 const struct lm_heap_info *lm_snapshot_heap(const struct lm_snapshot *snap);
 const struct lm_census *lm_snapshot_result(const struct lm_snapshot *snap);	/* or NULL */
 
-/* Index of the chunk containing addr (header or user bytes), or -1. */
+/* Index of the chunk containing addr (header or user bytes), or -1. A
+ * chunk's first 8 bytes (prev_size) while the chunk before is live are that
+ * allocation's last usable word: its index then. */
 ptrdiff_t lm_snapshot_find_chunk(const struct lm_snapshot *snap, uint64_t addr);
 
 #endif
