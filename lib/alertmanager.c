@@ -46,8 +46,7 @@ static json_t *annotations(json_t *p)
 
 	if (!a)
 		return NULL;
-	lm_format_bytes(bph, rate, sizeof(rate));
-	strcat(rate, "/h");
+	lm_format_rate(bph, rate, sizeof(rate));
 	if (json_is_number(eta))
 		lm_format_span(json_number_value(eta), LM_SPAN_SECONDS, ttl, sizeof(ttl));
 	else
@@ -99,9 +98,9 @@ static json_t *types_text(json_t *p)
 		json_t *t = json_array_get(types, i);
 		size_t ll;
 		char *n;
-		lm_format_bytes(json_number_value(json_object_get(t, "bytes_per_hour")), rate,
-				sizeof(rate));
-		ll = (size_t)snprintf(line, sizeof(line), "%s%s %s %s/h (%s)", len ? "\n" : "",
+		lm_format_rate(json_number_value(json_object_get(t, "bytes_per_hour")), rate,
+			       sizeof(rate));
+		ll = (size_t)snprintf(line, sizeof(line), "%s%s %s %s (%s)", len ? "\n" : "",
 				      str(t, "kind"), str(t, "name"), rate, str(t, "state"));
 		if (ll >= sizeof(line))
 			ll = sizeof(line) - 1;

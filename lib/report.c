@@ -248,8 +248,7 @@ static void growth_chart(FILE *f, struct lm_store *st, const struct proc *p,
 			 !strcmp(g[i].kind, "string") ? "" : g[i].kind,
 			 !strcmp(g[i].kind, "size") || !strcmp(g[i].kind, "string") ? "" : " ",
 			 g[i].name);
-		lm_format_bytes(g[i].bytes_per_hour, label + strlen(label), sizeof(label) - strlen(label));
-		strncat(label, "/h", sizeof(label) - strlen(label) - 1);
+		lm_format_rate(g[i].bytes_per_hour, label + strlen(label), sizeof(label) - strlen(label));
 		if (series_line(st, p->id, g[i].kind, g[i].name, o->since_us, label, &lines[n], err) == 0)
 			n++;
 	}
@@ -375,8 +374,7 @@ static void alerts_table(FILE *f, struct lm_store *st, const struct proc *p)
 				"<th>growth</th><th>time to limit</th><th>holder chains</th></tr>\n");
 		fmt_time(sqlite3_column_int64(s, 4), a, sizeof(a));
 		fmt_time(sqlite3_column_int64(s, 5), b, sizeof(b));
-		lm_format_bytes(sqlite3_column_double(s, 6), rate, sizeof(rate));
-		strncat(rate, "/h", sizeof(rate) - strlen(rate) - 1);
+		lm_format_rate(sqlite3_column_double(s, 6), rate, sizeof(rate));
 		fmt_duration(sqlite3_column_type(s, 7) == SQLITE_NULL ? INFINITY :
 			     sqlite3_column_double(s, 7), eta, sizeof(eta));
 		fprintf(f, "<tr class=\"%s %s\"><td>", (const char *)sqlite3_column_text(s, 2),

@@ -18,6 +18,14 @@ void lm_format_bytes(double bytes, char *buf, size_t len)
 	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
+void lm_format_rate(double bytes_per_hour, char *buf, size_t len)
+{
+	char b[32];
+
+	lm_format_bytes(bytes_per_hour, b, sizeof(b));
+	snprintf(buf, len, "%s/h", b);
+}
+
 void lm_format_utc(int64_t us, char *buf, size_t len)
 {
 	time_t secs = (time_t)(us / 1000000);

@@ -19,6 +19,9 @@
 /* bytes (may be negative: a shrinking rate) into buf: "1.1 MB". */
 void lm_format_bytes(double bytes, char *buf, size_t len);
 
+/* A growth rate, bytes per hour, in the same style: "1.1 MB/h", "-800 B/h". */
+void lm_format_rate(double bytes_per_hour, char *buf, size_t len);
+
 /* Microseconds since the epoch as ISO-8601 UTC, the form of the database
  * views, JSON and payloads: "2026-11-24T22:00:00Z". */
 void lm_format_utc(int64_t us, char *buf, size_t len);
