@@ -462,16 +462,14 @@ static void begin_target(struct parser *p, const char *name, int line)
 	char *copy = add_named_section(p, "target", name, line, first ? first->line : 0,
 				       (void **)&c->targets, c->ntargets, sizeof(*c->targets),
 				       &p->target_seen, &p->target_seen_cap);
-	struct lm_conf_target *t;
 
-	if (!copy)
-		return;
-	t = &c->targets[c->ntargets];
-	t->name = copy;
-	t->line = line;
-	t->kind = -1;
-	p->index = c->ntargets++;
-	p->sec = SEC_TARGET;
+	if (copy) {
+		c->targets[c->ntargets] = (struct lm_conf_target){
+			.name = copy, .line = line, .kind = -1,
+		};
+		p->index = c->ntargets++;
+		p->sec = SEC_TARGET;
+	}
 }
 
 static void begin_webhook(struct parser *p, const char *name, int line)
@@ -481,17 +479,16 @@ static void begin_webhook(struct parser *p, const char *name, int line)
 	char *copy = add_named_section(p, "webhook", name, line, first ? first->line : 0,
 				       (void **)&c->webhooks, c->nwebhooks, sizeof(*c->webhooks),
 				       &p->webhook_seen, &p->webhook_seen_cap);
-	struct lm_conf_webhook *w;
 
-	if (!copy)
-		return;
-	w = &c->webhooks[c->nwebhooks];
-	w->name = copy;
-	w->line = line;
-	w->timeout_ms = LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS;
-	w->max_age_ms = LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS;
-	p->index = c->nwebhooks++;
-	p->sec = SEC_WEBHOOK;
+	if (copy) {
+		c->webhooks[c->nwebhooks] = (struct lm_conf_webhook){
+			.name = copy, .line = line,
+			.timeout_ms = LM_CONF_DEFAULT_WEBHOOK_TIMEOUT_MS,
+			.max_age_ms = LM_CONF_DEFAULT_WEBHOOK_MAX_AGE_MS,
+		};
+		p->index = c->nwebhooks++;
+		p->sec = SEC_WEBHOOK;
+	}
 }
 
 /* A "[...]" line (already stripped of leading blanks). */
