@@ -895,17 +895,24 @@ void lm_modpart_put(struct lm_modpart *p)
 
 /* ---------- the table ---------- */
 
+/* Atomic: lib/symcache.c shares tables between the caches of processes
+ * laid out alike, which different threads use and free. */
 struct lm_symtab *lm_symtab_hold(struct lm_symtab *tab)
 {
-	tab->refs++;
+	__atomic_add_fetch(&tab->refs, 1, __ATOMIC_RELAXED);
 	return tab;
+}
+
+unsigned lm_symtab_refs(const struct lm_symtab *tab)
+{
+	return __atomic_load_n(&tab->refs, __ATOMIC_ACQUIRE);
 }
 
 void lm_symtab_free(struct lm_symtab *tab)
 {
 	size_t i;
 
-	if (!tab || --tab->refs > 0)
+	if (!tab || __atomic_sub_fetch(&tab->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	__atomic_sub_fetch(&held_tables, tab->bytes, __ATOMIC_RELAXED);
 	for (i = 0; i < tab->nmods; i++)
@@ -951,8 +958,16 @@ size_t lm_symtab_unreadable(const struct lm_symtab *tab, char *buf, size_t len)
 	return tab->nunread;
 }
 
-/* The modules with a part, in span order; a module's span reaches over its
- * .bss beyond the file, which lives in an anonymous mapping. */
+/* The end of a module: its span reaches over its .bss beyond the file,
+ * which lives in an anonymous mapping. */
+static uint64_t module_hi(const struct lm_modpart *p, const struct lm_modspan *span)
+{
+	if (p->mod.data_hi > span->hi)
+		return (p->mod.data_hi + LM_PAGE_MASK) & ~LM_PAGE_MASK;
+	return span->hi;
+}
+
+/* The modules with a part, in span order. */
 static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
 			 const struct lm_modspan *spans, size_t n)
 {
@@ -969,9 +984,7 @@ static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
 		tab->parts[tab->nmods++] = lm_modpart_hold(parts[i]);
 		*m = parts[i]->mod;
 		m->lo = spans[i].lo;
-		m->hi = spans[i].hi;
-		if (m->data_hi > m->hi)
-			m->hi = (m->data_hi + LM_PAGE_MASK) & ~LM_PAGE_MASK;
+		m->hi = module_hi(parts[i], &spans[i]);
 		tab->nsyms += parts[i]->nsyms;
 	}
 	return 0;
@@ -1027,6 +1040,25 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 	__atomic_add_fetch(&held_tables, tab->bytes, __ATOMIC_RELAXED);
 	*out = tab;
 	return 0;
+}
+
+int lm_symtab_built_from(const struct lm_symtab *tab, struct lm_modpart *const *parts,
+			 const struct lm_modspan *spans, size_t n)
+{
+	size_t i, k = 0;
+
+	if (tab->nunread)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!parts[i])
+			continue;
+		if (k == tab->nmods || tab->parts[k] != parts[i] || tab->mods[k].lo != spans[i].lo)
+			return 0;
+		if (tab->mods[k].hi != module_hi(parts[i], &spans[i]))
+			return 0;
+		k++;
+	}
+	return k == tab->nmods;
 }
 
 void lm_symbols_held(uint64_t *parts, uint64_t *tables)

@@ -8,10 +8,8 @@
  * addresses, names in its own arena. A table is assembled from the parts of
  * the modules mapped now. Parts and tables are reference counted so that a
  * cache can keep them across censuses while tables built from them are
- * still in use. A part's count is atomic (parts are shared between the
- * caches of several processes, which different threads use); a table's is
- * a plain integer: whoever holds a cache uses it and its tables from one
- * thread at a time.
+ * still in use. Both counts are atomic: parts and tables are shared
+ * between the caches of several processes, which different threads use.
  */
 #ifndef LM_SYMBOLS_PART_H
 #define LM_SYMBOLS_PART_H
@@ -82,5 +80,12 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 int lm_symtab_note_unreadable(struct lm_symtab *tab, const char *why);
 /* One more reference: lm_symtab_free() drops one, the last frees it. */
 struct lm_symtab *lm_symtab_hold(struct lm_symtab *tab);
+/* Its references now (1: only the caller's). */
+unsigned lm_symtab_refs(const struct lm_symtab *tab);
+/* 1 when lm_symtab_assemble(parts, spans, n) would build a table the same
+ * as tab, with no module noted unreadable: the same parts (the same
+ * pointers) at the same places. */
+int lm_symtab_built_from(const struct lm_symtab *tab, struct lm_modpart *const *parts,
+			 const struct lm_modspan *spans, size_t n);
 
 #endif

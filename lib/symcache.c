@@ -121,6 +121,11 @@ struct pooled {
 static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pooled *pool;
 static size_t npool, cap_pool;
+/* Tables built from pooled parts, under pool_lock too: processes laid out
+ * alike (a server's forked workers) get the same table, not one copy each.
+ * Each holds one reference, dropped at a load when nobody else holds it. */
+static struct lm_symtab **tpool;
+static size_t ntpool, cap_tpool;
 
 static int pool_enabled(void)
 {
@@ -138,6 +143,14 @@ static void pool_prune(void)
 	size_t i, o = 0;
 
 	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < ntpool; i++) {	/* first: they hold parts */
+		if (lm_symtab_refs(tpool[i]) == 1)
+			lm_symtab_free(tpool[i]);
+		else
+			tpool[o++] = tpool[i];
+	}
+	ntpool = o;
+	o = 0;
 	for (i = 0; i < npool; i++) {
 		/* 1: only the pool holds it, and only the pool (under the lock)
 		 * could hand it out again */
@@ -207,6 +220,44 @@ static void pool_add(const struct lm_symcache *c, const struct entry *e)
 fail:
 	free(x.path);
 	free(x.debug_root);
+}
+
+/* A table some cache built from these parts at these places, held, or NULL. */
+static struct lm_symtab *tpool_find(struct lm_modpart *const *parts,
+				    const struct lm_modspan *spans, size_t n)
+{
+	struct lm_symtab *t = NULL;
+	size_t i;
+
+	if (!pool_enabled())
+		return NULL;
+	pthread_mutex_lock(&pool_lock);
+	for (i = 0; i < ntpool && !t; i++)
+		if (lm_symtab_built_from(tpool[i], parts, spans, n))
+			t = lm_symtab_hold(tpool[i]);
+	pthread_mutex_unlock(&pool_lock);
+	return t;
+}
+
+/* Offer a table just built to the other caches (when memory is short it is
+ * only not shared). */
+static void tpool_add(struct lm_symtab *t)
+{
+	if (!pool_enabled())
+		return;
+	pthread_mutex_lock(&pool_lock);
+	if (ntpool == cap_tpool) {
+		size_t cap = cap_tpool ? 2 * cap_tpool : 16;
+		struct lm_symtab **v = realloc(tpool, cap * sizeof(*v));
+		if (!v) {
+			pthread_mutex_unlock(&pool_lock);
+			return;
+		}
+		tpool = v;
+		cap_tpool = cap;
+	}
+	tpool[ntpool++] = lm_symtab_hold(t);
+	pthread_mutex_unlock(&pool_lock);
 }
 
 /* Parts read with another debug root may hold other debug files' symbols. */
@@ -347,7 +398,7 @@ static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, stru
 {
 	struct lm_modpart **parts;
 	size_t i;
-	int rc;
+	int rc = 0, unread = 0;
 
 	if (same) {
 		c->stats.tables_reused++;
@@ -357,13 +408,21 @@ static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, stru
 	parts = calloc(n + 1, sizeof(*parts));
 	if (!parts)
 		return -1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		parts[i] = v[i].part;
-	rc = lm_symtab_assemble(parts, spans, n, out);
+		unread |= v[i].why != NULL;
+	}
+	if (!unread && (*out = tpool_find(parts, spans, n)) != NULL) {
+		c->stats.tables_shared++;
+	} else {
+		rc = lm_symtab_assemble(parts, spans, n, out);
+		for (i = 0; rc == 0 && i < n; i++)
+			if (v[i].why)
+				rc = lm_symtab_note_unreadable(*out, v[i].why);
+		if (rc == 0 && !unread)
+			tpool_add(*out);
+	}
 	free(parts);
-	for (i = 0; rc == 0 && i < n; i++)
-		if (v[i].why)
-			rc = lm_symtab_note_unreadable(*out, v[i].why);
 	if (rc != 0) {
 		lm_symtab_free(*out);
 		*out = NULL;

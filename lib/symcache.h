@@ -23,8 +23,12 @@
  * path, with the same debug root and debug file, is not parsed again but
  * held (a server's forked workers map their files where their parent did:
  * one copy of each module's symbols for all of them). A shared parsed file
- * lives while a cache or a table holds it. LEAKMON_SHARED_SYMBOLS=0 in the
- * environment turns the sharing off (to measure what it saves).
+ * lives while a cache or a table holds it. So are tables: a table built
+ * from the same shared parts at the same places (no module unreadable) is
+ * the same table, held by every cache that would build it. Parts and
+ * tables are shared only between loads of the same kind (data_only,
+ * keep_funcs). LEAKMON_SHARED_SYMBOLS=0 in the environment turns the
+ * sharing off (to measure what it saves).
  *
  * One thread at a time uses a cache and the tables it returns; different
  * caches may be used by different threads at once. lm_symtab_free() releases a returned table as usual.
@@ -44,6 +48,7 @@ struct lm_symcache;
 struct lm_symcache_stats {
 	uint64_t loads;
 	uint64_t tables_reused;		/* loads that returned the last table */
+	uint64_t tables_shared;		/* loads that returned another cache's table */
 	uint64_t modules_reused;	/* modules whose parsed file was kept */
 	uint64_t modules_parsed;	/* modules read from their files */
 	uint64_t modules_shared;	/* modules another cache had parsed */

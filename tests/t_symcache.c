@@ -23,8 +23,8 @@
  * Two processes, two caches: loads PID1's symbols through the first, then
  * PID2's through the second (which may use what the first parsed), and
  * writes OUTDIR/second.cached.syms and OUTDIR/second.plain.syms (loaded
- * afresh, no cache); prints "first parsed P shared S" and "second parsed P
- * shared S".
+ * afresh, no cache); prints "first parsed P shared S tables_shared T" and
+ * "second parsed P shared S tables_shared T".
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -190,8 +190,8 @@ static void load_through(struct lm_snapshot_opts *opts, int pid, struct lm_symca
 		die("snapshot", &err);
 	lm_snapshot_close(snap);
 	lm_symcache_stats(cache, &st);
-	printf("%s parsed %" PRIu64 " shared %" PRIu64 "\n", label, st.modules_parsed,
-	       st.modules_shared);
+	printf("%s parsed %" PRIu64 " shared %" PRIu64 " tables_shared %" PRIu64 "\n", label,
+	       st.modules_parsed, st.modules_shared, st.tables_shared);
 }
 
 /* -s PID1 PID2 OUTDIR (see the top). */
