@@ -25,14 +25,17 @@
  */
 #include "config.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "leakmond.h"
 #include "ptrace.h"
+#include "symbols.h"
 
 struct lmd_worker {
 	struct ev_loop *loop;
@@ -60,6 +63,25 @@ static void append(struct lmd_job **head, struct lmd_job **tail, struct lmd_job 
 }
 
 static void *worker_main(void *arg);
+
+/* With --verbose: where our memory is after a job (malloc's heap, the
+ * symbols, SQLite's), for bench/daemon_memory.sh. Only reads counters:
+ * the database is the loop's. */
+static void log_memory(const struct lmd_job *job)
+{
+	struct mallinfo2 mi;
+	uint64_t parts, tables;
+
+	if (lm_log_get_level() < LM_LOG_DEBUG)
+		return;
+	mi = mallinfo2();
+	lm_symbols_held(&parts, &tables);
+	lm_log(LM_LOG_DEBUG, "memory after the snapshot of pid %d: malloc in use %zu kB "
+	       "(mmapped %zu kB), free but kept %zu kB; symbols: modules %llu kB, tables "
+	       "%llu kB; sqlite %lld kB", (int)job->opts.pid, (mi.uordblks + mi.hblkhd) >> 10,
+	       mi.hblkhd >> 10, mi.fordblks >> 10, (unsigned long long)parts >> 10,
+	       (unsigned long long)tables >> 10, (long long)sqlite3_memory_used() >> 10);
+}
 
 /* With w->lock held: start the thread that takes over from this one (it
  * inherits our all-blocked signal mask). 0, or -1 when it could not be
@@ -98,6 +120,7 @@ static void *worker_main(void *arg)
 		job->rc = job->run ? job->run(job) :
 			  lm_snapshot_census(&job->opts, &job->census, &job->err);
 		job->finished_us = lm_wall_us();
+		log_memory(job);
 
 		pthread_mutex_lock(&w->lock);
 		w->running = NULL;

@@ -18,6 +18,10 @@
 #    left stopped or traced.
 # Packages are installed with apt-get when missing (REALWORLD_NO_INSTALL=1:
 # never); a service whose package cannot be had is skipped with the reason.
+# REALWORLD_RUN=COMMAND: the services under load only, no checks: COMMAND
+# runs where leakmond would (REALWORLD_CONF names the leakmond.conf written
+# for them, steady load lasts WATCH_S seconds); its status is ours
+# (bench/daemon_memory.sh).
 # Prints a summary table; exits 0 when every check passed, 77 when nothing
 # could run, 1 otherwise. Root is needed (ptrace, services' users).
 set -u
@@ -101,6 +105,7 @@ print(j["totals"]["direct_count"], j["totals"]["indirect_count"], ex[0] if ex el
 # census NAME PID: stat live and copy, leaks, list and roots; one summary row.
 census() {
 	local name=$1 pid=$2 d=$out/$1.$2 rc addr type
+	[ -z "${REALWORLD_RUN:-}" ] || return 0
 	mkdir -p "$d"
 	"$LEAKMON" stat --json "$pid" >"$d/live.json" 2>"$d/live.err"
 	rc=$?
@@ -385,7 +390,7 @@ for name in "${!SVC[@]}"; do
 done
 finish_pgbench
 for name in pdns-recursor node; do
-	[ -n "${SVC[$name]:-}" ] || continue
+	[ -n "${SVC[$name]:-}" ] && [ -z "${REALWORLD_RUN:-}" ] || continue
 	n=$(classes_of "$name" "${SVC[$name]%% *}")
 	echo "classes named in $name: $n" >>"$tmp/load.txt"
 	[ "$n" -gt 0 ] || bad "$name: no C++ class named"
@@ -418,6 +423,10 @@ if [ -n "${SVC[postgres]:-}" ]; then
 		-R 20 -T "$watch_s" postgres >"$tmp/pg/steady.out" 2>&1 &
 	PGBENCH=$!
 	cp "$tmp/pg/steady.out" /dev/null
+fi
+if [ -n "${REALWORLD_RUN:-}" ]; then
+	REALWORLD_CONF=$tmp/leakmond.conf WATCH_S=$watch_s bash -c "$REALWORLD_RUN"
+	exit $?
 fi
 "$LEAKMOND" -c "$tmp/leakmond.conf" >"$tmp/leakmond.out" 2>"$tmp/leakmond.log" &
 DPID=$!
