@@ -68,6 +68,7 @@ peaks() {
 # run LABEL LEAKMOND WHICH SECONDS: one row.
 run() {
 	local label=$1 bin=$2 db=$tmp/bench-$1.db hwm rss anon snaps failed procs last peak
+	rm -f "$db"
 	conf "$3" "$db" >"$tmp/bench-$label.conf"
 	"$bin" -v -c "$tmp/bench-$label.conf" >/dev/null 2>"$tmp/bench-$label.log" &
 	dpid=$!

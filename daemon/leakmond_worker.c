@@ -16,6 +16,9 @@
  * handler interrupting the engine's waitpid() calls would only get in the
  * way.
  *
+ * After each job the worker gives malloc's free pages back (malloc_trim):
+ * a walk's temporary arrays would otherwise stay in the daemon's RSS.
+ *
  * A snapshot abandoned because a thread of the target did not stop within
  * max_pause (vfork, disk sleep) leaves that thread traced by the worker,
  * with our interrupt pending: it would stop, and stay stopped, the moment
@@ -120,6 +123,10 @@ static void *worker_main(void *arg)
 		job->rc = job->run ? job->run(job) :
 			  lm_snapshot_census(&job->opts, &job->census, &job->err);
 		job->finished_us = lm_wall_us();
+		/* What the walk freed stays in this thread's arena otherwise
+		 * (glibc returns an arena's free pages only from its top): a
+		 * daemon is idle between censuses, let them go. */
+		malloc_trim(0);
 		log_memory(job);
 
 		pthread_mutex_lock(&w->lock);
