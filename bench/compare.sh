@@ -9,7 +9,9 @@
 # and whatever the first run leaves warm hit both alike:
 #   - leakmon stat --json, live and --mode copy (what census.sh measures):
 #     the pause and the walk leakmon recorded, the chunks walked per second,
-#     our peak RSS, and the target's longest stall as its own meter saw it;
+#     our peak RSS and CPU time (user + system: what a busy machine's
+#     other work disturbs least), and the target's longest stall as its
+#     own meter saw it;
 #   - bench/engine_capture (engine_capture.sh): the live capture's pause,
 #     its copy rate and the process's peak RSS;
 #   - tests/t_copy census without the walk (copy_bench.sh, part 1): the
@@ -53,7 +55,7 @@ put() { echo "$1 $2 $3 $4" >>"$tmp/figures"; }
 # census ROUND SIDE BUILD MODE: leakmon stat on the target.
 census() {
 	local s
-	s=$(stall "$tmp/cmd.out" "$tmp/err" /usr/bin/time -f '%M' -o "$tmp/time" \
+	s=$(stall "$tmp/cmd.out" "$tmp/err" /usr/bin/time -f '%M %U %S' -o "$tmp/time" \
 		"$3/leakmon" stat --json --mode "$4" $(limits "$3") $target)
 	python3 - "$tmp/cmd.out" "$s" "$(tail -1 "$tmp/time")" "$1 $2 $4" >>"$tmp/figures" <<'PY' ||
 import json, sys
@@ -62,7 +64,8 @@ t = j["totals"]
 chunks = t["inuse_count"] + t["free_count"]
 for name, v in (("stall_us", sys.argv[2]), ("pause_us", j["pause_us"]),
 		("walk_us", j["walk_us"]), ("chunks_per_s", int(chunks / max(j["walk_us"], 1) * 1e6)),
-		("peak_rss_mib", int(sys.argv[3]) // 1024)):
+		("peak_rss_mib", int(sys.argv[3].split()[0]) // 1024),
+		("cpu_ms", int(sum(map(float, sys.argv[3].split()[1:])) * 1000))):
 	r, side, mode = sys.argv[4].split()
 	print(r, side, mode + "_" + name, v)
 PY
