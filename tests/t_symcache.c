@@ -12,6 +12,7 @@
  *   OUTDIR/NAME.plain.syms    the same loaded afresh (one line per module,
  *                             one per symbol, every field)
  *   OUTDIR/NAME.full.syms     the full table of a drill-down snapshot
+ *   OUTDIR/NAME.full.json     that snapshot's census (by the full table)
  *   OUTDIR/NAME.cached.json   the census through the cache (lm_snapshot_census)
  *   OUTDIR/NAME.plain.json    the census without it
  * (census JSON without its timings and the target's RSS, which differ from
@@ -140,6 +141,9 @@ static void census_syms_dump(const struct lm_snapshot_opts *opts, struct lm_symc
 		f = out_file(dir, step, "full.syms");
 		dump_symtab(lm_snapshot_symtab(snap), f);
 		fclose(f);
+		if (!lm_snapshot_result(snap))
+			die("snapshot without a census", NULL);
+		write_census(lm_snapshot_result(snap), dir, step, "full.json");
 	}
 	lm_snapshot_close(snap);
 }
