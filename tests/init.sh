@@ -94,6 +94,15 @@ json_get() {
 	python3 "$LM_SRCDIR/tests/json_get.py" "$1" "$2"
 }
 
+# assert_no_controls FILE WHAT: FILE is UTF-8 text with no raw control
+# character but newline (no escape, DEL or C1), as leakmon's output of a
+# target's names must be; else fail, saying where (tests/no_controls.py).
+assert_no_controls() {
+	local why
+	why=$(python3 "$LM_SRCDIR/tests/no_controls.py" "$1" 2>&1) ||
+		fail "$2: raw control or non-UTF-8 bytes in the output: $why"
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on now (the
 # kernel's choice for a socket bound to port 0), for a server a test starts.
 free_port() {
