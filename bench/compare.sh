@@ -21,6 +21,8 @@
 #     as a share of its rate alone in the window before (SECS seconds each).
 # Each figure: A's median, B's median, the median of the per-round ratios
 # B/A (the figure to read: 1.00 is no change) and their range (how noisy).
+# FIGURES=FILE keeps every measurement there, a line each: round, build,
+# figure, value.
 # A build whose leakmon has --max-memory and --max-pause runs with both 0
 # (no bound), as a build before them did; LIMITS=1 keeps its defaults
 # (then a live census of a big target is refused).
@@ -134,6 +136,7 @@ if [ "${CHURN:-0}" = 1 ]; then
 	done
 fi
 
+[ -n "${FIGURES:-}" ] && cp "$tmp/figures" "$FIGURES"
 python3 - "$tmp/figures" <<'PY'
 import collections, statistics, sys
 v = collections.defaultdict(dict)	# metric -> (round, side) -> value
