@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # bench/compare.sh A_BUILDDIR B_BUILDDIR [COUNT] - two builds of leakmon side
-# by side on the same target, to show that a change moved no figure.
+# by side on the same target, to show that a change moved no figure
+# (docs/benchmarks.md: how to read it, and a comparison made with it).
 #
 # One bench/bigheap target (COUNT chunks, default 10 million: about 1 GiB),
 # then RUNS rounds (default 5), each running A's tools and B's on it (A
