@@ -198,11 +198,11 @@ static int split_number(const char *s, double *num, const char **unit, size_t *u
 	while (isspace((unsigned char)*s))
 		s++;
 	if (!isdigit((unsigned char)*s))
-		return -1;
+		return -LM_EINVAL;
 	errno = 0;
 	*num = strtod(s, &end);
 	if (errno || end == s || !isfinite(*num))
-		return -1;
+		return -LM_EINVAL;
 	while (isspace((unsigned char)*end))
 		end++;
 	*unit = end;
@@ -414,7 +414,7 @@ static int grow(void **v, size_t *cap, size_t need, size_t elem)
 		ncap *= 2;
 	void *nv = realloc(*v, ncap * elem);
 	if (!nv)
-		return -1;
+		return -LM_ENOMEM;
 	memset((char *)nv + *cap * elem, 0, (ncap - *cap) * elem);
 	*v = nv;
 	*cap = ncap;
@@ -1117,10 +1117,10 @@ static int copy_list(char **from, size_t n, char ***to)
 		return 0;
 	*to = calloc(n, sizeof(**to));
 	if (!*to)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < n; i++)
 		if (!((*to)[i] = strdup(from[i])))
-			return -1;
+			return -LM_ENOMEM;
 	return 0;
 }
 
@@ -1149,7 +1149,7 @@ static int inherit(struct parser *p, struct lm_conf_target *t, const struct seen
 			t->detect.nwebhooks = p->conf->detect.nwebhooks;
 			if (copy_list(p->conf->detect.webhooks, p->conf->detect.nwebhooks,
 				      &t->detect.webhooks) < 0)
-				return -1;
+				return -LM_ENOMEM;
 			break;
 		default:
 			*(uint64_t *)((char *)t + k->off) = *(uint64_t *)((char *)p->conf + dk->off);
