@@ -7,7 +7,8 @@
  *
  * The input is the file, in a memfd. It is "mapped" read-only at a fixed
  * address, so the load bias comes from its own program headers. No debug
- * file is looked for.
+ * file is looked for. An input of odd size is read as for a census (data
+ * symbols, and of the functions malloc only).
  */
 #include "config.h"
 
@@ -20,6 +21,8 @@
 
 #define BASE 0x555555554000ULL
 
+static const char *const census_funcs[] = { "malloc", NULL };
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -30,6 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lm_modpart *part = NULL;
 	struct lm_symtab *tab = NULL;
 	struct lm_err err = { 0 };
+	struct lm_symtab_opts so = { .debug_root = "", .keep_funcs = census_funcs };
 	char path[64];
 	size_t i, n;
 	int fd;
@@ -41,7 +45,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	map.end = BASE + ((size + 4095) & ~4095ULL) + 4096;
 	span = (struct lm_modspan){ .low = &map, .lo = map.start, .hi = map.end };
-	if (lm_modpart_load(fd, &map, &(struct lm_symtab_opts){ .debug_root = "" }, &part) == 1 &&
+	so.data_only = size & 1;
+	if (lm_modpart_load(fd, &map, &so, &part) == 1 &&
 	    lm_symtab_assemble(&part, &span, 1, &tab) == 0) {
 		n = lm_symtab_nsymbols(tab);
 		for (i = 0; i < n && i < 64; i++) {
