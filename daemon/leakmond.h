@@ -134,8 +134,8 @@ size_t lmd_worker_pending(struct lmd_worker *w);
 const struct lmd_job *lmd_worker_running(struct lmd_worker *w);
 /* Take the queued (not yet started) jobs back, for shutdown. */
 struct lmd_job *lmd_worker_take_queued(struct lmd_worker *w);
-/* Stop the thread: join it if idle; returns -1 (thread left running) if a
- * snapshot is still in progress. */
+/* Stop the thread: join it if idle (0); returns -LM_EBUSY (thread left
+ * running) if a snapshot is still in progress. */
 int lmd_worker_stop(struct lmd_worker *w);
 void lmd_job_free(struct lmd_job *job);
 

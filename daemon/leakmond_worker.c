@@ -87,15 +87,16 @@ static void log_memory(const struct lmd_job *job)
 }
 
 /* With w->lock held: start the thread that takes over from this one (it
- * inherits our all-blocked signal mask). 0, or -1 when it could not be
- * started: then this thread carries on, and the lingering threads are let
+ * inherits our all-blocked signal mask). 0, or -LM_ENOMEM when it could
+ * not be started (pthread_create lacked memory or threads): then this
+ * thread carries on, and the lingering threads are let
  * go by lm_ptrace_settle() once they stop, or when the daemon exits. */
 static int hand_over(struct lmd_worker *w)
 {
 	pthread_t next;
 
 	if (pthread_create(&next, NULL, worker_main, w) != 0)
-		return -1;
+		return -LM_ENOMEM;
 	pthread_detach(pthread_self());
 	w->thread = next;
 	return 0;
@@ -254,7 +255,7 @@ int lmd_worker_stop(struct lmd_worker *w)
 	pthread_mutex_unlock(&w->lock);
 	ev_async_stop(w->loop, &w->async);
 	if (busy)
-		return -1;	/* the process exit ends it; a SEIZEd target runs on */
+		return -LM_EBUSY;	/* the process exit ends it; a SEIZEd target runs on */
 	pthread_join(thread, NULL);
 	while (w->done) {
 		struct lmd_job *next = w->done->next;
