@@ -19,6 +19,7 @@
 
 #include "rtti.h"
 #include "demangle.h"
+#include "error.h"
 
 #define NAME_MAX_LEN 1024		/* longer mangled type names are not taken */
 #define OFFSET_TO_TOP_MIN (-(1LL << 24))	/* objects are smaller than this */
@@ -156,7 +157,7 @@ static int load_segments(Elf *elf, struct image *im)
 		return 0;
 	im->segs = calloc(nph, sizeof(*im->segs));
 	if (!im->segs)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		struct seg *s = &im->segs[im->nsegs];
@@ -183,7 +184,7 @@ static int push_reloc(struct image *im, const struct reloc *r)
 		size_t cap = im->caprel ? im->caprel * 2 : 1024;
 		struct reloc *v = realloc(im->rel, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		im->rel = v;
 		im->caprel = cap;
 	}
@@ -227,8 +228,8 @@ static int load_rela(Elf *elf, Elf_Scn *scn, const GElf_Shdr *sh, struct image *
 			r.defined = sym.st_shndx != SHN_UNDEF && sym.st_shndx != SHN_ABS;
 			r.sym_value = sym.st_value;
 		}
-		if (push_reloc(im, &r) != 0)
-			return -1;
+		if (push_reloc(im, &r) < 0)
+			return -LM_ENOMEM;
 	}
 	return 0;
 }
@@ -263,8 +264,8 @@ static int load_sections(Elf *elf, struct image *im)
 		if (!gelf_getshdr(scn, &sh))
 			continue;
 		if (sh.sh_type == SHT_RELA && (sh.sh_flags & SHF_ALLOC)) {
-			if (load_rela(elf, scn, &sh, im) != 0)
-				return -1;
+			if (load_rela(elf, scn, &sh, im) < 0)
+				return -LM_ENOMEM;
 		} else if (sh.sh_type == SHT_DYNSYM || sh.sh_type == SHT_SYMTAB) {
 			note_family(elf, scn, &sh, im);
 		}
@@ -280,7 +281,8 @@ typedef int (*word_fn)(struct image *im, uint64_t at, uint64_t value, void *arg)
 
 /* Calls fn for every word of the module that holds an address at run time:
  * the relocated ones, and in a fixed-address executable every nonzero word
- * of its data segments. Stops at fn's first nonzero return. */
+ * of its data segments. Stops at fn's first nonzero return (a negative
+ * LM_E* code from the functions below) and returns it. */
 static int each_address_word(struct image *im, word_fn fn, void *arg)
 {
 	size_t i;
@@ -363,7 +365,7 @@ static int tinfo_push(struct tinfo_vec *tv, uint64_t addr, const char *name)
 		size_t cap = tv->cap ? tv->cap * 2 : 256;
 		struct tinfo *v = realloc(tv->v, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		tv->v = v;
 		tv->cap = cap;
 	}
@@ -408,11 +410,11 @@ static int find_tinfos(struct image *im, struct tinfo_vec *tv)
 	for (i = 0; i < im->nrel; i++) {
 		const struct reloc *r = &im->rel[i];
 		if (r->type == R_X86_64_64 && r->family && r->addend == 16 &&
-		    try_tinfo(im, r->off, tv) != 0)
-			return -1;
+		    try_tinfo(im, r->off, tv) < 0)
+			return -LM_ENOMEM;
 	}
-	if (im->nfamily && each_address_word(im, tinfo_from_word, tv) != 0)
-		return -1;
+	if (im->nfamily && each_address_word(im, tinfo_from_word, tv) < 0)
+		return -LM_ENOMEM;
 	if (tv->n == 0)
 		return 0;
 	qsort(tv->v, tv->n, sizeof(*tv->v), cmp_tinfo);
@@ -472,14 +474,14 @@ static int vtable_from_word(struct image *im, uint64_t at, uint64_t value, void 
 		size_t cap = o->cap ? o->cap * 2 : 256;
 		struct lm_rtti_vtable *v = realloc(o->v, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		o->v = v;
 		o->cap = cap;
 	}
 	len = strlen(t->name);
 	raw = malloc(len + 5);
 	if (!raw)
-		return -1;
+		return -LM_ENOMEM;
 	memcpy(raw, "_ZTV", 4);
 	memcpy(raw + 4, t->name, len + 1);
 	o->v[o->n].addr = at - 8;
@@ -488,6 +490,8 @@ static int vtable_from_word(struct image *im, uint64_t at, uint64_t value, void 
 	return 0;
 }
 
+/* 1 when elf is an x86_64 module read into im, 0 when it is not one (no
+ * vtables to find), -LM_ENOMEM. */
 static int image_open(Elf *elf, struct image *im)
 {
 	GElf_Ehdr eh;
@@ -500,8 +504,8 @@ static int image_open(Elf *elf, struct image *im)
 	if (!im->file)
 		return 0;
 	im->fixed = eh.e_type == ET_EXEC;
-	if (load_segments(elf, im) != 0 || load_sections(elf, im) != 0)
-		return -1;
+	if (load_segments(elf, im) < 0 || load_sections(elf, im) < 0)
+		return -LM_ENOMEM;
 	return 1;
 }
 
@@ -528,7 +532,7 @@ int lm_rtti_vtables(Elf *elf, size_t max, struct lm_rtti_vtable **out, size_t *n
 	free(im.rel);
 	if (rc < 0) {
 		lm_rtti_free(o.v, o.n);
-		return -1;
+		return rc;
 	}
 	*out = o.v;
 	*n = o.n;

@@ -34,7 +34,7 @@ struct lm_rtti_vtable {
 
 /* The vtables of elf named by their RTTI, in *out (n in *n; free with
  * lm_rtti_free). At most max of them. Returns 0 (also when there are none
- * or the file is not x86_64), -1 when out of memory. */
+ * or the file is not x86_64), -LM_ENOMEM when out of memory. */
 int lm_rtti_vtables(Elf *elf, size_t max, struct lm_rtti_vtable **out, size_t *n);
 void lm_rtti_free(struct lm_rtti_vtable *v, size_t n);
 
