@@ -215,6 +215,11 @@ int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err)
 
 uint64_t lm_memsrc_held_bytes(const struct lm_memsrc *src)
 {
+	/* A core's bytes are its file mapped read-only: page cache the kernel
+	 * drops and rereads under pressure, not memory we allocated (a server's
+	 * core is often larger than any memory limit, its heap a few MiB). */
+	if (src->kind == LM_SRC_CORE)
+		return 0;
 	return src->window_bytes ? src->window_bytes : src->capture_bytes;
 }
 

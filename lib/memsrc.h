@@ -113,7 +113,8 @@ void lm_memsrc_close(struct lm_memsrc *src);
  * and why. Call it after an analysis, before trusting its result. */
 int lm_memsrc_check(const struct lm_memsrc *src, struct lm_err *err);
 /* Our memory that holds the target's bytes: the window's bound for a
- * source read on demand, every captured byte otherwise. */
+ * source read on demand, none for a core (its file's pages, mapped), every
+ * captured byte otherwise. */
 uint64_t lm_memsrc_held_bytes(const struct lm_memsrc *src);
 
 /* Pointer to len captured bytes at addr, or NULL. Valid until close. */
