@@ -61,6 +61,8 @@
 /* Bound on parent-chain steps in a lookup: nesting deeper than this does not
  * occur in real symbol tables; the bound only guards against bad input. */
 #define LM_MAX_NESTING 64
+/* The lookup index's parent of an entry no earlier entry contains. */
+#define LM_NO_PARENT (-1)
 #define LM_MAX_MODULES 65535
 /* Bounds on what one module's files may make us hold. The symbol count is
  * bounded by the file sizes already (a table lies in its file); the name
@@ -162,7 +164,7 @@ static int arena_add(struct arena *a, const char *s, size_t *off)
 			cap *= 2;
 		p = realloc(a->p, cap);
 		if (!p)
-			return -1;
+			return -LM_ENOMEM;
 		a->p = p;
 		a->cap = cap;
 	}
@@ -178,7 +180,7 @@ static int raw_push(struct raw_vec *rv, const struct raw_sym *s)
 		size_t cap = rv->cap ? rv->cap * 2 : 1024;
 		struct raw_sym *v = realloc(rv->v, cap * sizeof(*v));
 		if (!v)
-			return -1;
+			return -LM_ENOMEM;
 		rv->v = v;
 		rv->cap = cap;
 	}
@@ -311,15 +313,16 @@ int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n_o
 
 /* ---------- reading one ELF file ---------- */
 
-/* Load bias and data span from the program headers. Returns 0, or -1 when
- * no PT_LOAD matches the module's lowest mapping (then no symbols). */
+/* Load bias and data span from the program headers. Returns 0, or
+ * -LM_ECORRUPT when no PT_LOAD matches the module's lowest mapping (then no
+ * symbols). */
 static int module_layout(Elf *elf, const struct lm_mapping *low, struct lm_module *mod)
 {
 	size_t nph = 0, i;
 	int found = 0;
 
 	if (elf_getphdrnum(elf, &nph) != 0 || nph == 0 || nph > 4096)
-		return -1;
+		return -LM_ECORRUPT;
 	for (i = 0; i < nph && !found; i++) {
 		GElf_Phdr ph;
 		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
@@ -330,7 +333,7 @@ static int module_layout(Elf *elf, const struct lm_mapping *low, struct lm_modul
 		}
 	}
 	if (!found)
-		return -1;
+		return -LM_ECORRUPT;
 	for (i = 0; i < nph; i++) {
 		GElf_Phdr ph;
 		uint64_t lo, hi;
@@ -397,7 +400,8 @@ static int func_kept(const struct lm_symtab_opts *opts, const char *name)
 /* Append the FUNC and OBJECT symbols of every symbol table of elf (the
  * functions opts keeps), within the budget b (b->over set, and reading
  * stopped, when it runs out). Symbols left out count against the budget
- * too: whether a module is over it does not depend on the kind of table. */
+ * too: whether a module is over it does not depend on the kind of table.
+ * 0, or -LM_ENOMEM. */
 static int read_symbols(Elf *elf, const struct lm_symtab_opts *opts, struct raw_vec *rv,
 			int *has_symtab, struct sym_budget *b)
 {
@@ -458,8 +462,8 @@ static int read_symbols(Elf *elf, const struct lm_symtab_opts *opts, struct raw_
 			if (r.kind == LM_SYM_FUNC && !func_kept(opts, name))
 				continue;
 			r.local = GELF_ST_BIND(s.st_info) == STB_LOCAL;
-			if (raw_push(rv, &r) != 0)
-				return -1;
+			if (raw_push(rv, &r) < 0)
+				return -LM_ENOMEM;
 		}
 	}
 	return 0;
@@ -524,7 +528,7 @@ static int in_vtable(const uint64_t *spans, size_t n, uint64_t addr)
 
 /* A module without .symtab (stripped): its vtables named by their RTTI
  * (rtti.h), those no symbol names already. The names are in *vt, which the
- * caller frees after copying them. */
+ * caller frees after copying them. 0, or -LM_ENOMEM. */
 static int add_rtti_vtables(Elf *elf, struct raw_vec *rv, struct sym_budget *b,
 			    struct lm_rtti_vtable **vt, size_t *nvt)
 {
@@ -532,20 +536,20 @@ static int add_rtti_vtables(Elf *elf, struct raw_vec *rv, struct sym_budget *b,
 	size_t i, nspans = 0;
 	int rc = 0;
 
-	if (lm_rtti_vtables(elf, b->syms_left, vt, nvt) != 0)
-		return -1;
+	if ((rc = lm_rtti_vtables(elf, b->syms_left, vt, nvt)) < 0)
+		return rc;
 	if (*nvt == 0)
 		return 0;
 	spans = malloc((rv->n + 1) * 2 * sizeof(*spans));
 	if (!spans)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < rv->n; i++)
 		if (rv->v[i].kind == LM_SYM_VTABLE) {
 			spans[2 * nspans] = rv->v[i].addr;
 			spans[2 * nspans++ + 1] = rv->v[i].addr + (rv->v[i].size ? rv->v[i].size : 1);
 		}
 	qsort(spans, nspans, 2 * sizeof(*spans), cmp_u64);
-	for (i = 0; i < *nvt && rc == 0; i++) {
+	for (i = 0; i < *nvt && rc >= 0; i++) {
 		struct raw_sym r = { (*vt)[i].addr, LM_RTTI_VTABLE_SIZE, (*vt)[i].raw,
 				     LM_SYM_VTABLE, 1 };
 		size_t len = strlen(r.raw);
@@ -625,7 +629,7 @@ static int build_index(struct lm_symtab *tab)
 	tab->lk_sym = malloc((tab->nsyms + 1) * sizeof(uint32_t));
 	tab->lk_parent = malloc((tab->nsyms + 1) * sizeof(int32_t));
 	if (!tab->lk_addr || !tab->lk_end || !tab->lk_sym || !tab->lk_parent)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < tab->nsyms; i++) {
 		const struct lm_symbol *s = &tab->syms[i];
 		int32_t k;
@@ -640,7 +644,7 @@ static int build_index(struct lm_symtab *tab)
 		k = (int32_t)n - 1;
 		while (k >= 0 && tab->lk_end[k] <= s->addr && steps++ < LM_MAX_NESTING)
 			k = tab->lk_parent[k];
-		tab->lk_parent[n] = (k >= 0 && tab->lk_end[k] > s->addr) ? k : -1;
+		tab->lk_parent[n] = (k >= 0 && tab->lk_end[k] > s->addr) ? k : LM_NO_PARENT;
 		n++;
 	}
 	tab->nlk = n;
@@ -682,7 +686,7 @@ int lm_modpart_debug_id_now(const struct lm_modpart *p, const char *debug_root,
 
 	memset(id, 0, sizeof(*id));
 	if (fd == -1)
-		return -1;
+		return -LM_ENOTFOUND;
 	if (fd >= 0) {
 		lm_file_id_of(fd, id);
 		close(fd);
@@ -697,7 +701,8 @@ const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p)
 
 /* ---------- one module's part ---------- */
 
-/* Copy the names of rv's symbols into ar (C++ names demangled too). */
+/* Copy the names of rv's symbols into ar (C++ names demangled too). 0, or
+ * -LM_ENOMEM. */
 static int add_names(const struct raw_vec *rv, struct arena *ar, struct name_offs *offs)
 {
 	size_t i;
@@ -707,8 +712,8 @@ static int add_names(const struct raw_vec *rv, struct arena *ar, struct name_off
 		char *dem;
 		int rc;
 
-		if (arena_add(ar, s->raw, &offs[i].raw_off) != 0)
-			return -1;
+		if (arena_add(ar, s->raw, &offs[i].raw_off) < 0)
+			return -LM_ENOMEM;
 		dem = s->kind == LM_SYM_VTABLE ? lm_demangle(s->raw + 4, 1) : lm_demangle(s->raw, 0);
 		if (!dem) {
 			offs[i].name_off = offs[i].raw_off;
@@ -716,14 +721,14 @@ static int add_names(const struct raw_vec *rv, struct arena *ar, struct name_off
 		}
 		rc = arena_add(ar, dem, &offs[i].name_off);
 		free(dem);
-		if (rc != 0)
-			return -1;
+		if (rc < 0)
+			return rc;
 	}
 	return 0;
 }
 
 /* The part's symbols from rv: names in its own arena, trimmed to size (a
- * cache keeps it for long), sorted the way a table is. */
+ * cache keeps it for long), sorted the way a table is. 0, or -LM_ENOMEM. */
 static int part_symbols(struct lm_modpart *p, const struct raw_vec *rv)
 {
 	struct name_offs *offs = malloc((rv->n + 1) * sizeof(*offs));
@@ -731,7 +736,7 @@ static int part_symbols(struct lm_modpart *p, const struct raw_vec *rv)
 	size_t i;
 
 	p->syms = malloc((rv->n + 1) * sizeof(*p->syms));
-	if (!offs || !p->syms || add_names(rv, &ar, offs) != 0)
+	if (!offs || !p->syms || add_names(rv, &ar, offs) < 0)
 		goto nomem;
 	p->names = ar.len ? realloc(ar.p, ar.len) : ar.p;
 	if (!p->names && ar.len)
@@ -754,7 +759,7 @@ static int part_symbols(struct lm_modpart *p, const struct raw_vec *rv)
 nomem:
 	free(offs);
 	free(ar.p);
-	return -1;
+	return -LM_ENOMEM;
 }
 
 /* Name bytes a file of fd's size may legitimately hold, added to b. */
@@ -767,7 +772,8 @@ static void budget_add_file(struct sym_budget *b, int fd)
 }
 
 /* Symbols of the separate debug file, when there is one. The names point
- * into *dbg, which the caller ends after copying them (and closes *dfd). */
+ * into *dbg, which the caller ends after copying them (and closes *dfd).
+ * 0, or -LM_ENOMEM. */
 static int read_debug_file(struct lm_modpart *p, const struct lm_symtab_opts *opts,
 			   struct raw_vec *rv, Elf **dbg, int *dfd, struct sym_budget *b)
 {
@@ -782,8 +788,8 @@ static int read_debug_file(struct lm_modpart *p, const struct lm_symtab_opts *op
 	if (!*dbg)
 		return 0;
 	budget_add_file(b, *dfd);
-	if (read_symbols(*dbg, opts, rv, &dbg_symtab, b) != 0)
-		return -1;
+	if (read_symbols(*dbg, opts, rv, &dbg_symtab, b) < 0)
+		return -LM_ENOMEM;
 	if (dbg_symtab && b->syms_left < left) {
 		p->mod.debug_file = 1;
 		p->mod.has_symtab = 1;
@@ -791,7 +797,8 @@ static int read_debug_file(struct lm_modpart *p, const struct lm_symtab_opts *op
 	return 0;
 }
 
-/* Layout, build-id and symbols of an ELF file open on fd. */
+/* Layout, build-id and symbols of an ELF file open on fd. 0, or
+ * -LM_ENOMEM. */
 static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_mapping *low,
 		     const struct lm_symtab_opts *opts)
 {
@@ -802,17 +809,17 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 	Elf *dbg = NULL;
 	int dfd = -1, rc = 0;
 
-	if (module_layout(elf, low, &p->mod) != 0)
+	if (module_layout(elf, low, &p->mod) < 0)
 		return 0;	/* an ELF file we cannot place: no symbols */
 	read_build_id(elf, &p->mod);
 	budget_add_file(&b, fd);
-	if (read_symbols(elf, opts, &rv, &p->mod.has_symtab, &b) != 0 ||
+	if (read_symbols(elf, opts, &rv, &p->mod.has_symtab, &b) < 0 ||
 	    (!b.over && p->mod.build_id[0] &&
-	     read_debug_file(p, opts, &rv, &dbg, &dfd, &b) != 0))
-		rc = -1;
+	     read_debug_file(p, opts, &rv, &dbg, &dfd, &b) < 0))
+		rc = -LM_ENOMEM;
 	if (rc == 0 && !b.over && !p->mod.has_symtab &&
-	    add_rtti_vtables(elf, &rv, &b, &vt, &nvt) != 0)
-		rc = -1;
+	    add_rtti_vtables(elf, &rv, &b, &vt, &nvt) < 0)
+		rc = -LM_ENOMEM;
 	if (rc == 0 && b.over) {
 		char why[512];
 		snprintf(why, sizeof(why), "%s: symbol tables skipped (more than %u symbols or "
@@ -822,7 +829,7 @@ static int part_fill(struct lm_modpart *p, Elf *elf, int fd, const struct lm_map
 		p->mod.has_symtab = 0;
 		p->mod.debug_file = 0;
 		if (!(p->why = strdup(why)))
-			rc = -1;
+			rc = -LM_ENOMEM;
 	}
 	if (rc == 0) {
 		dedup_raw(&rv);
@@ -851,15 +858,15 @@ int lm_modpart_load(int fd, const struct lm_mapping *low, const struct lm_symtab
 	if (!p || !(p->mod.path = strdup(low->path))) {
 		free(p);
 		elf_end(elf);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	p->refs = 1;
 	p->mod.name = base_name(p->mod.path);
 	rc = part_fill(p, elf, fd, low, opts);
 	elf_end(elf);
-	if (rc != 0) {
+	if (rc < 0) {
 		lm_modpart_put(p);
-		return -1;
+		return rc;
 	}
 	p->bytes = sizeof(*p) + strlen(p->mod.path) + 1 + p->nsyms * sizeof(*p->syms) +
 		   p->names_len;
@@ -937,7 +944,7 @@ int lm_symtab_note_unreadable(struct lm_symtab *tab, const char *why)
 		return 0;
 	v = realloc(tab->unread, have + add + 3);
 	if (!v)
-		return -1;
+		return -LM_ENOMEM;
 	snprintf(v + have, add + 3, "%s%s", have ? "; " : "", why);
 	tab->unread = v;
 	return 0;
@@ -967,7 +974,7 @@ static uint64_t module_hi(const struct lm_modpart *p, const struct lm_modspan *s
 	return span->hi;
 }
 
-/* The modules with a part, in span order. */
+/* The modules with a part, in span order. 0, or -LM_ENOMEM. */
 static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
 			 const struct lm_modspan *spans, size_t n)
 {
@@ -976,7 +983,7 @@ static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
 	tab->parts = malloc((n + 1) * sizeof(*tab->parts));
 	tab->mods = malloc((n + 1) * sizeof(*tab->mods));
 	if (!tab->parts || !tab->mods)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < n; i++) {
 		struct lm_module *m = &tab->mods[tab->nmods];
 		if (!parts[i])
@@ -990,7 +997,8 @@ static int table_modules(struct lm_symtab *tab, struct lm_modpart *const *parts,
 	return 0;
 }
 
-/* Concatenate the parts' sorted runs; sort only when modules overlap. */
+/* Concatenate the parts' sorted runs; sort only when modules overlap. 0,
+ * or -LM_ENOMEM. */
 static int table_symbols(struct lm_symtab *tab)
 {
 	size_t i, k, n = 0;
@@ -998,7 +1006,7 @@ static int table_symbols(struct lm_symtab *tab)
 
 	tab->syms = malloc((tab->nsyms + 1) * sizeof(*tab->syms));
 	if (!tab->syms)
-		return -1;
+		return -LM_ENOMEM;
 	for (k = 0; k < tab->nmods; k++) {
 		const struct lm_modpart *p = tab->parts[k];
 		for (i = 0; i < p->nsyms; i++) {
@@ -1022,17 +1030,17 @@ int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan 
 
 	*out = NULL;
 	if (!tab)
-		return -1;
+		return -LM_ENOMEM;
 	tab->refs = 1;
-	if (table_modules(tab, parts, spans, n) != 0 || table_symbols(tab) != 0 ||
-	    build_index(tab) != 0) {
+	if (table_modules(tab, parts, spans, n) < 0 || table_symbols(tab) < 0 ||
+	    build_index(tab) < 0) {
 		lm_symtab_free(tab);
-		return -1;
+		return -LM_ENOMEM;
 	}
 	for (size_t i = 0; i < tab->nmods; i++)
-		if (tab->parts[i]->why && lm_symtab_note_unreadable(tab, tab->parts[i]->why) != 0) {
+		if (tab->parts[i]->why && lm_symtab_note_unreadable(tab, tab->parts[i]->why) < 0) {
 			lm_symtab_free(tab);
-			return -1;
+			return -LM_ENOMEM;
 		}
 	tab->bytes = sizeof(*tab) + (tab->nmods + 1) * (sizeof(*tab->parts) + sizeof(*tab->mods)) +
 		     (tab->nsyms + 1) * (sizeof(*tab->syms) + 2 * sizeof(uint64_t) +
@@ -1068,7 +1076,7 @@ void lm_symbols_held(uint64_t *parts, uint64_t *tables)
 }
 
 /* The part of one module, or NULL when its file cannot be opened or is not
- * ELF. Returns 0, or -1 when out of memory. */
+ * ELF. Returns 0, or -LM_ENOMEM. */
 static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
 		     const struct lm_symtab_opts *opts, struct lm_modpart **part, char **why)
 {
@@ -1078,11 +1086,11 @@ static int load_span(const struct lm_memsrc *src, const struct lm_modspan *span,
 	*part = NULL;
 	if (fd < 0) {
 		*why = strdup(err.msg);	/* not readable: skipped, said in a warning */
-		return *why ? 0 : -1;
+		return *why ? 0 : -LM_ENOMEM;
 	}
 	rc = lm_modpart_load(fd, span->low, opts, part);
 	close(fd);
-	return rc < 0 ? -1 : 0;
+	return rc < 0 ? rc : 0;
 }
 
 int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opts,
@@ -1099,15 +1107,15 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 		return rc;
 	parts = calloc(n + 1, sizeof(*parts));
 	why = calloc(n + 1, sizeof(*why));
-	rc = parts && why ? 0 : -1;
-	for (i = 0; i < n && rc == 0; i++)
+	rc = parts && why ? 0 : -LM_ENOMEM;
+	for (i = 0; i < n && rc >= 0; i++)
 		rc = load_span(src, &spans[i], opts, &parts[i], &why[i]);
-	if (rc == 0)
+	if (rc >= 0)
 		rc = lm_symtab_assemble(parts, spans, n, out);
-	for (i = 0; rc == 0 && i < n; i++)
+	for (i = 0; rc >= 0 && i < n; i++)
 		if (why[i])
 			rc = lm_symtab_note_unreadable(*out, why[i]);
-	if (rc != 0 && *out) {
+	if (rc < 0 && *out) {
 		lm_symtab_free(*out);
 		*out = NULL;
 	}
@@ -1118,7 +1126,7 @@ int lm_symtab_load(const struct lm_memsrc *src, const struct lm_symtab_opts *opt
 	free(why);
 	free(parts);
 	free(spans);
-	if (rc != 0)
+	if (rc < 0)	/* every failure above is out of memory */
 		return lm_err_set(err, LM_ENOMEM, "out of memory loading the symbols of pid %d",
 				  (int)src->pid);
 	return 0;

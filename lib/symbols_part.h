@@ -39,7 +39,7 @@ struct lm_file_id {
 
 struct lm_modpart;
 
-/* 0, or LM_EINVAL when libelf cannot be used. Call before the others. */
+/* 0, or -LM_EINVAL when libelf cannot be used. Call before the others. */
 int lm_symbols_init(struct lm_err *err);
 
 /* The modules of maps, in address order (*out malloc'd; spans point into maps). */
@@ -50,7 +50,7 @@ int lm_modspans(const struct lm_maps *maps, struct lm_modspan **out, size_t *n,
  * low, with its debug file under opts->debug_root (NULL: the default; "":
  * none), keeping the symbols a table of opts's kind holds (opts NULL: the
  * defaults, every symbol). Returns 1 (*out holds one reference), 0 (not
- * an ELF file) or -1 (out of memory). */
+ * an ELF file) or -LM_ENOMEM. */
 int lm_modpart_load(int fd, const struct lm_mapping *low, const struct lm_symtab_opts *opts,
 		    struct lm_modpart **out);
 struct lm_modpart *lm_modpart_hold(struct lm_modpart *p);
@@ -61,8 +61,8 @@ unsigned lm_modpart_refs(const struct lm_modpart *p);
  * build-id, the lookup was disabled, or no file was there). */
 const struct lm_file_id *lm_modpart_debug_id(const struct lm_modpart *p);
 /* What is known now of the debug file lm_modpart_load() would read for p
- * (present 0 when no usable file is there): 0, or -1 when p has no build-id
- * or debug files are disabled (none is looked for). */
+ * (present 0 when no usable file is there): 0, or -LM_ENOTFOUND when p has
+ * no build-id or debug files are disabled (none is looked for). */
 int lm_modpart_debug_id_now(const struct lm_modpart *p, const char *debug_root,
 			    struct lm_file_id *id);
 
@@ -72,11 +72,11 @@ int lm_file_id_equal(const struct lm_file_id *a, const struct lm_file_id *b);
 
 /* A table of the modules spans[i] with parts[i] (NULL: not a module,
  * skipped); the table holds its own references to the parts. Returns 0 or
- * -1 (out of memory). */
+ * -LM_ENOMEM. */
 int lm_symtab_assemble(struct lm_modpart *const *parts, const struct lm_modspan *spans,
 		       size_t n, struct lm_symtab **out);
 /* Record a module whose file was not opened (why: "PATH: not opened: ..."),
- * for lm_symtab_unreadable(). 0, or -1 (out of memory). */
+ * for lm_symtab_unreadable(). 0, or -LM_ENOMEM. */
 int lm_symtab_note_unreadable(struct lm_symtab *tab, const char *why);
 /* One more reference: lm_symtab_free() drops one, the last frees it. */
 struct lm_symtab *lm_symtab_hold(struct lm_symtab *tab);
