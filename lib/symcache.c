@@ -260,7 +260,8 @@ static void tpool_add(struct lm_symtab *t)
 	pthread_mutex_unlock(&pool_lock);
 }
 
-/* Parts read with another debug root may hold other debug files' symbols. */
+/* Parts read with another debug root may hold other debug files' symbols.
+ * 0, or -LM_ENOMEM. */
 static int use_root(struct lm_symcache *c, const char *root)
 {
 	char *copy = NULL;
@@ -269,7 +270,7 @@ static int use_root(struct lm_symcache *c, const char *root)
 			     (root && c->debug_root && strcmp(root, c->debug_root) == 0)))
 		return 0;
 	if (root && !(copy = strdup(root)))
-		return -1;
+		return -LM_ENOMEM;
 	cache_clear(c);
 	free(c->debug_root);
 	c->debug_root = copy;
@@ -312,7 +313,7 @@ static int debug_unchanged(const struct lm_symcache *c, const struct lm_modpart 
 {
 	struct lm_file_id now;
 
-	if (lm_modpart_debug_id_now(p, c->debug_root, &now) != 0)
+	if (lm_modpart_debug_id_now(p, c->debug_root, &now) < 0)
 		return 1;	/* none was looked for, none would be */
 	return lm_file_id_equal(&now, lm_modpart_debug_id(p));
 }
@@ -326,7 +327,7 @@ static int still_valid(const struct lm_symcache *c, const struct entry *old,
 }
 
 /* Fill e for span from the last load's entry when still valid, else from
- * the file. *old_out: the entry reused, or NULL. 0, or -1 (out of memory). */
+ * the file. *old_out: the entry reused, or NULL. 0, or -LM_ENOMEM. */
 static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 		     const struct lm_modspan *span, struct entry *e, struct entry **old_out)
 {
@@ -339,10 +340,10 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 	e->offset = span->low->offset;
 	e->hi = span->hi;
 	if (!(e->path = strdup(span->low->path)))
-		return -1;
+		return -LM_ENOMEM;
 	fd = lm_memsrc_open_mapping_file(src, span->low, &err);
 	if (fd < 0)	/* ENT_UNREADABLE: skipped, as lm_symtab_load does */
-		return (e->why = strdup(err.msg)) ? 0 : -1;
+		return (e->why = strdup(err.msg)) ? 0 : -LM_ENOMEM;
 	lm_file_id_of(fd, &e->file);
 	old = find_old(c, e->start);
 	if (old && still_valid(c, old, e)) {
@@ -364,7 +365,7 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 			     c->data_only, c->keep_funcs }, &e->part);
 	close(fd);
 	if (rc < 0)
-		return -1;
+		return rc;
 	e->state = rc ? ENT_MODULE : ENT_NOT_ELF;
 	c->stats.modules_parsed++;
 	if (e->part)
@@ -373,7 +374,7 @@ static int entry_for(struct lm_symcache *c, const struct lm_memsrc *src,
 }
 
 /* The entries of the current modules; *same: the last table still fits
- * (the same modules, all reused, with the same spans). */
+ * (the same modules, all reused, with the same spans). 0, or -LM_ENOMEM. */
 static int fill_entries(struct lm_symcache *c, const struct lm_memsrc *src,
 			const struct lm_modspan *spans, size_t n, struct entry *v, int *same)
 {
@@ -384,15 +385,17 @@ static int fill_entries(struct lm_symcache *c, const struct lm_memsrc *src,
 		c->v[i].reused = 0;
 	for (i = 0; i < n; i++) {
 		struct entry *old;
-		if (entry_for(c, src, &spans[i], &v[i], &old) != 0)
-			return -1;
+		int rc = entry_for(c, src, &spans[i], &v[i], &old);
+		if (rc < 0)
+			return rc;
 		if (!old || old != &c->v[i] || old->hi != v[i].hi)
 			*same = 0;
 	}
 	return 0;
 }
 
-/* A table for the entries v (a new one unless the last one fits). */
+/* A table for the entries v (a new one unless the last one fits). 0, or
+ * -LM_ENOMEM. */
 static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, struct entry *v,
 		     size_t n, int same, struct lm_symtab **out)
 {
@@ -407,7 +410,7 @@ static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, stru
 	}
 	parts = calloc(n + 1, sizeof(*parts));
 	if (!parts)
-		return -1;
+		return -LM_ENOMEM;
 	for (i = 0; i < n; i++) {
 		parts[i] = v[i].part;
 		unread |= v[i].why != NULL;
@@ -416,17 +419,17 @@ static int table_for(struct lm_symcache *c, const struct lm_modspan *spans, stru
 		c->stats.tables_shared++;
 	} else {
 		rc = lm_symtab_assemble(parts, spans, n, out);
-		for (i = 0; rc == 0 && i < n; i++)
+		for (i = 0; rc >= 0 && i < n; i++)
 			if (v[i].why)
 				rc = lm_symtab_note_unreadable(*out, v[i].why);
-		if (rc == 0 && !unread)
+		if (rc >= 0 && !unread)
 			tpool_add(*out);
 	}
 	free(parts);
-	if (rc != 0) {
+	if (rc < 0) {
 		lm_symtab_free(*out);
 		*out = NULL;
-		return -1;
+		return rc;
 	}
 	lm_symtab_free(c->last);
 	c->last = lm_symtab_hold(*out);
@@ -460,14 +463,16 @@ int lm_symcache_load(struct lm_symcache *c, const struct lm_memsrc *src,
 		return lm_symtab_load(src, opts, out, err);
 	if ((rc = lm_symbols_init(err)) < 0)
 		return rc;
-	if (use_root(c, opts ? opts->debug_root : NULL) != 0)
+	if (use_root(c, opts ? opts->debug_root : NULL) < 0)
 		goto nomem;
 	if ((rc = lm_modspans(&src->maps, &spans, &n, err)) < 0)
 		return rc;
 	pool_prune();
 	v = calloc(n + 1, sizeof(*v));
-	if (!v || fill_entries(c, src, spans, n, v, &same) != 0 ||
-	    table_for(c, spans, v, n, same, out) != 0)
+	/* Every failure below is out of memory: an unreadable module is
+	 * noted in the table, not failed. */
+	if (!v || fill_entries(c, src, spans, n, v, &same) < 0 ||
+	    table_for(c, spans, v, n, same, out) < 0)
 		goto nomem;
 	commit_entries(c, v, n);
 	c->stats.loads++;
