@@ -10,6 +10,8 @@
 #    succeed; the direct leaks must be exactly the real ones, explained in
 #    docs/realworld.md (PostgreSQL's -D string, nothing else); redis must
 #    be refused with its allocator named (jemalloc);
+#  - per service, a core of one process (gcore, deleted after): `stat`
+#    and `leaks` of it must succeed and agree with the live ones;
 #  - the C++ servers (pdns-recursor, node) must have classes named;
 #  - leakmond watches them all for WATCH_S seconds (default 150; interval
 #    2 s, warmup 60 s, window 60 s; node: warmup 4 min, window 5 min, the
@@ -148,6 +150,57 @@ print("%-14s %7s %9d %6d %7d %8.1f %8.1f %7d %7d" % (
     name, pid, live["totals"]["inuse_bytes"] // 1024, len(live["types"]), classes,
     live["pause_us"] / 1000, copy["pause_us"] / 1000, lk["direct_count"], lk["indirect_count"]))
 EOF
+}
+
+# core_census NAME PID: a core of the process (gcore, deleted after) read
+# as the process is: stat and leaks must succeed on it, find the heap the
+# live census found (in-use bytes within a quarter: the services are under
+# load, and gcore stops the process for a second, no more) with classes
+# where it had them, and give the live verdict on leaks. A core is read
+# from a file mapped read-only, so its size (node's: 940 MB) is no limit.
+core_census() {
+	local name=$1 pid=$2 d=$out/$1.$2 core=$out/$1.$2/core
+	[ -z "${REALWORLD_RUN:-}" ] && [ -n "$GCORE" ] && [ -s "$d/live.json" ] || return 0
+	timeout 300 "$GCORE" -o "$core" "$pid" >"$d/gcore.out" 2>&1 ||
+		{ bad "$name $pid: gcore failed: $(tail -2 "$d/gcore.out")"; rm -f "$core.$pid"; return; }
+	untouched "$pid" || bad "$name $pid left stopped or traced by gcore"
+	"$LEAKMON" stat --json "$core.$pid" >"$d/core.json" 2>"$d/core.err" ||
+		bad "$name $pid: stat of its core exited $?: $(head -c 300 "$d/core.err")"
+	"$LEAKMON" leaks --json "$core.$pid" >"$d/core-leaks.json" 2>"$d/core-leaks.err" ||
+		bad "$name $pid: leaks of its core exited $?: $(head -c 300 "$d/core-leaks.err")"
+	echo "core $name $pid: $(stat -c %s "$core.$pid") bytes" >>"$tmp/load.txt"
+	rm -f "$core.$pid"
+	python3 - "$name" "$pid" "$d" >>"$tmp/load.txt" <<'PY' || bad "$name $pid: its core's census is not its live one"
+import json, sys
+name, pid, d = sys.argv[1:4]
+def load(f):
+    try:
+        return json.load(open(d + "/" + f))
+    except Exception:
+        return None
+live, core, lk, clk = load("live.json"), load("core.json"), load("leaks.json"), load("core-leaks.json")
+if not core or not clk:
+    sys.exit(0)	# said already: the command failed
+def classes(c):
+    return sum(1 for t in c["types"] if t["kind"] == "class")
+lb, cb = live["totals"]["inuse_bytes"], core["totals"]["inuse_bytes"]
+print("core %s %s: pid %s, heap %d kB (live %d kB), %d types, %d classes, %d direct leaks" % (
+    name, pid, core["pid"], cb // 1024, lb // 1024, len(core["types"]), classes(core),
+    clk["totals"]["direct_count"]))
+why = []
+if str(core["pid"]) != pid:
+    why.append("the core says pid %s" % core["pid"])
+if abs(cb - lb) > lb / 4:
+    why.append("in-use %d bytes, live %d" % (cb, lb))
+if classes(live) and not classes(core):
+    why.append("no class named (live: %d)" % classes(live))
+if lk and (clk["totals"]["direct_count"], clk["totals"]["indirect_count"]) != \
+        (lk["totals"]["direct_count"], lk["totals"]["indirect_count"]):
+    why.append("leaks %s, live %s" % (clk["totals"], lk["totals"]))
+if why:
+    print("core %s %s: %s" % (name, pid, "; ".join(why)), file=sys.stderr)
+    sys.exit(1)
+PY
 }
 
 classes_of() {	# NAME PID: class types in its live census
@@ -427,6 +480,13 @@ for name in "${!SVC[@]}"; do
 	for pid in ${SVC[$name]}; do
 		[ -d "/proc/$pid" ] && census "$name" "$pid"
 	done
+done
+# a core of one process per service (the first: nginx's master,
+# PostgreSQL's postmaster)
+GCORE=$(have gcore gdb && command -v gcore) || say "no core censuses: cannot install gdb (gcore)"
+for name in "${!SVC[@]}"; do
+	pid=${SVC[$name]%% *}
+	[ -d "/proc/$pid" ] && core_census "$name" "$pid"
 done
 finish_pgbench
 for name in pdns-recursor node; do
